@@ -1,1 +1,22 @@
-return 0;
+using System.CommandLine;
+using Tessera.Cli.Commands;
+using Tessera.Cli.Infrastructure;
+
+namespace Tessera.Cli;
+
+/// <summary>The `tessera` command.</summary>
+public static class Program
+{
+    /// <summary>Builds the command tree (also used by tests).</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("Tessera: deep representation learning for spatial transcriptomics");
+        root.Options.Add(CommandHost.Quiet);
+        root.Options.Add(CommandHost.Verbose);
+        root.Subcommands.Add(DemoCommand.Create());
+        return root;
+    }
+
+    /// <summary>Entry point; returns the exit code (0 ok, 1 internal error, 2 user error).</summary>
+    public static int Main(string[] args) => CommandHost.Invoke(BuildRoot(), args);
+}

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace Tessera.Cli.Infrastructure;
+
+/// <summary>
+/// Runs a command body with the CLI's error contract: exit 0 ok; 2 for user errors (bad input or arguments,
+/// one-line message, no stack trace); 1 for internal errors (stack trace with --verbose).
+/// </summary>
+public static class CommandHost
+{
+    /// <summary>--quiet, on every command.</summary>
+    public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Only warnings and errors", Recursive = true };
+    /// <summary>--verbose, on every command.</summary>
+    public static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "More detail (and stack traces of internal errors)", Recursive = true };
+
+    /// <summary>Exit code for user errors.</summary>
+    public const int UserError = 2;
+
+    /// <summary>Wires a body into a command's action.</summary>
+    public static void SetBody(Command command, Func<ParseResult, Reporter, int> body) =>
+        command.SetAction(parse => Run(parse, body));
+
+    /// <summary>Runs the body with error handling.</summary>
+    public static int Run(ParseResult parse, Func<ParseResult, Reporter, int> body)
+    {
+        var reporter = new Reporter(parse.GetValue(Quiet), parse.GetValue(Verbose));
+        try
+        {
+            return body(parse, reporter);
+        }
+        catch (Exception e) when (Unwrap(e) is TesseraException te)
+        {
+            Console.Error.WriteLine($"error: {te.Message}");
+            return UserError;
+        }
+        catch (Exception e) when (Unwrap(e) is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {Unwrap(e).Message}");
+            return UserError;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message}");
+            if (reporter.Verbose) Console.Error.WriteLine(e.ToString());
+            else Console.Error.WriteLine("(run again with --verbose for the stack trace; please report it)");
+            return 1;
+        }
+    }
+
+    private static Exception Unwrap(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException && e.InnerException != null) e = e.InnerException!;
+        return e;
+    }
+
+    /// <summary>Parses and invokes; argument errors exit with code 2 and a short message.</summary>
+    public static int Invoke(RootCommand root, string[] args)
+    {
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
+        {
+            foreach (var err in parse.Errors) Console.Error.WriteLine($"error: {err.Message}");
+            Console.Error.WriteLine($"(see '{string.Join(' ', parse.CommandResult.Command.Name == root.Name ? ["tessera"] : new[] { "tessera", parse.CommandResult.Command.Name })} --help')");
+            return UserError;
+        }
+        return parse.Invoke();
+    }
+
+    /// <summary>Prints a table of key/value lines (used by info and evaluate).</summary>
+    public static void PrintTable(string title, IEnumerable<(string Key, string Value)> rows)
+    {
+        var t = new Spectre.Console.Table().Title(title).AddColumn("").AddColumn("");
+        t.HideHeaders();
+        foreach (var (k, v) in rows) t.AddRow(Markup.Escape(k), Markup.Escape(v));
+        AnsiConsole.Write(t);
+    }
+}
