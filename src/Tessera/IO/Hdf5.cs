@@ -1,0 +1,267 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using PureHDF;
+using PureHDF.VOL.Native;
+
+namespace Tessera.IO;
+
+/// <summary>
+/// Thin typed layer over PureHDF shared by the h5ad and 10x HDF5 readers/writers. PureHDF reinterprets bytes
+/// when asked for a type other than the stored one (an int64 read as double gives garbage), so every numeric
+/// read here dispatches on the stored class and size and converts afterwards.
+/// </summary>
+internal static class Hdf5
+{
+    private static readonly byte[] Signature = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+    /// <summary>HDF5 has no boolean type; h5py/numpy read a 1-byte enum {FALSE = 0, TRUE = 1} as bool.</summary>
+    internal enum H5Bool : byte { FALSE = 0, TRUE = 1 }
+
+    /// <summary>
+    /// Opens a file for reading after checking that it exists, carries the HDF5 signature and is as long as its
+    /// superblock says (PureHDF fails late and obscurely on truncated files). Problems are returned as text.
+    /// </summary>
+    public static NativeFile Open(string path, Func<string, TesseraException> fail)
+    {
+        if (Directory.Exists(path)) throw fail("it is a folder, not a file");
+        if (!File.Exists(path)) throw fail("the file does not exist");
+        long length, eof;
+        using (var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            length = s.Length;
+            eof = EndOfFileAddress(s);
+        }
+        if (eof == -1) throw fail("not an HDF5 file (no HDF5 signature)");
+        if (eof == -2) throw fail("the file is corrupt (invalid HDF5 superblock)");
+        if (eof == -3) throw fail($"the file is truncated ({length} bytes, too short for its HDF5 superblock)");
+        if (eof > length) throw fail($"the file is truncated ({length} bytes, but its HDF5 superblock declares {eof})");
+        try { return H5File.OpenRead(path); }
+        catch (Exception e) { throw fail($"the file is corrupt ({OneLine(e)})"); }
+    }
+
+    /// <summary>Absolute end-of-file address from the superblock; -1 without signature, -2 for a bad superblock, -3 when it is cut short.</summary>
+    private static long EndOfFileAddress(FileStream s)
+    {
+        // The superblock sits at 0, 512, 1024, 2048... (after an optional user block).
+        var buf = new byte[64];
+        for (long at = 0; at + Signature.Length <= s.Length; at = at == 0 ? 512 : at * 2)
+        {
+            s.Position = at;
+            int n = s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
+            if (n < 8 || !buf.AsSpan(0, 8).SequenceEqual(Signature)) continue;
+            int version = buf[8];
+            int offsets, pos;
+            if (version is 0 or 1)
+            {
+                offsets = buf[13];
+                pos = 24 + (version == 1 ? 4 : 0); // base address follows the fixed fields
+            }
+            else
+            {
+                offsets = buf[9];
+                pos = 12;
+            }
+            if (offsets is not (2 or 4 or 8)) return -2;
+            if (n < pos + 4 * offsets) return -3;
+            long Read(int p) => offsets switch
+            {
+                2 => BinaryPrimitives.ReadUInt16LittleEndian(buf.AsSpan(p)),
+                4 => BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(p)),
+                _ => (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(buf.AsSpan(p)), long.MaxValue),
+            };
+            long baseAddress = Read(pos);
+            // v0/1: base, free-space, eof; v2/3: base, extension, eof
+            long eofRel = Read(pos + 2 * offsets);
+            return baseAddress + eofRel;
+        }
+        return -1;
+    }
+
+    /// <summary>First line of an exception message (PureHDF messages can span lines).</summary>
+    public static string OneLine(Exception e)
+    {
+        var m = e.Message;
+        int i = m.IndexOfAny(['\r', '\n']);
+        return (i >= 0 ? m[..i] : m).Trim();
+    }
+
+    // ---------- structure ----------
+
+    /// <summary>The child at a path, or null.</summary>
+    public static IH5Object? Child(IH5Group g, string path) => g.LinkExists(path) ? g.Get(path) : null;
+
+    /// <summary>Children in file order.</summary>
+    public static IEnumerable<IH5Object> Children(IH5Group g) => g.Children();
+
+    /// <summary>Dimensions of a dataset (empty for a scalar).</summary>
+    public static ulong[] Dims(IH5Dataset d) => d.Space.Type == H5DataspaceType.Scalar ? [] : d.Space.Dimensions;
+
+    /// <summary>Number of elements.</summary>
+    public static long Count(IH5Dataset d) => Dims(d).Aggregate(1L, (a, b) => a * (long)b);
+
+    // ---------- attributes ----------
+
+    /// <summary>A string attribute (scalar or first element), or null when absent or not text.</summary>
+    public static string? AttrString(IH5Object o, string name)
+    {
+        if (!o.AttributeExists(name)) return null;
+        var a = o.Attribute(name);
+        if (!IsString(a.Type)) return null;
+        var v = a.Read<string[]>();
+        return v.Length > 0 ? Clean(v[0]) : null;
+    }
+
+    /// <summary>A string-array attribute; an empty non-text array (h5py writes [] as float64) is an empty list.</summary>
+    public static string[]? AttrStrings(IH5Object o, string name)
+    {
+        if (!o.AttributeExists(name)) return null;
+        var a = o.Attribute(name);
+        if (IsString(a.Type)) return a.Read<string[]>().Select(Clean).ToArray();
+        return a.Space.Type == H5DataspaceType.Simple && a.Space.Dimensions.Aggregate(1UL, (x, y) => x * y) == 0 ? [] : null;
+    }
+
+    /// <summary>An integer-array attribute (e.g. a sparse matrix's shape), or null.</summary>
+    public static long[]? AttrLongs(IH5Object o, string name)
+    {
+        if (!o.AttributeExists(name)) return null;
+        var a = o.Attribute(name);
+        return NumericClass(a.Type) ? ToDoubles(a.Type, new AttrReader(a)).Select(v => (long)v).ToArray() : null;
+    }
+
+    /// <summary>A boolean attribute stored as a bool enum or an integer, or null.</summary>
+    public static bool? AttrBool(IH5Object o, string name)
+    {
+        if (!o.AttributeExists(name)) return null;
+        var a = o.Attribute(name);
+        if (!NumericClass(a.Type)) return null;
+        var v = ToDoubles(a.Type, new AttrReader(a));
+        return v.Length > 0 ? v[0] != 0 : null;
+    }
+
+    // ---------- type classification ----------
+
+    /// <summary>Fixed- or variable-length text.</summary>
+    /// <remarks>
+    /// PureHDF reports variable-length strings as class VariableLength with a 1-byte base type and does not expose
+    /// the string/sequence flag; h5py and anndata only write the string flavour, so a 1-byte base means text.
+    /// </remarks>
+    public static bool IsString(IH5DataType t) =>
+        t.Class == H5DataTypeClass.String
+        || (t.Class == H5DataTypeClass.VariableLength && t.VariableLength.BaseType.Size == 1
+            && t.VariableLength.BaseType.Class is H5DataTypeClass.FixedPoint or H5DataTypeClass.String);
+
+    /// <summary>Integer, float or enum (bool) data that converts to numbers.</summary>
+    public static bool NumericClass(IH5DataType t) => t.Class is H5DataTypeClass.FixedPoint or H5DataTypeClass.FloatingPoint
+        || (t.Class == H5DataTypeClass.Enumerated && t.Enumeration.BaseType.Class == H5DataTypeClass.FixedPoint);
+
+    /// <summary>Integer storage (not enum, not float).</summary>
+    public static bool IsInteger(IH5DataType t) => t.Class == H5DataTypeClass.FixedPoint;
+
+    /// <summary>The enum {FALSE = 0, TRUE = 1} that h5py uses for numpy bool.</summary>
+    public static bool IsBool(IH5DataType t)
+    {
+        if (t.Class != H5DataTypeClass.Enumerated || t.Enumeration.BaseType.Class != H5DataTypeClass.FixedPoint) return false;
+        try
+        {
+            var names = EnumNames(t);
+            return names.Count == 2 && names.Contains("FALSE") && names.Contains("TRUE");
+        }
+        catch (Exception) { return false; }
+    }
+
+    private static List<string> EnumNames(IH5DataType t) => t.Enumeration.BaseType.Size switch
+    {
+        1 => t.Enumeration.GetMembers<byte>().Keys.ToList(),
+        2 => t.Enumeration.GetMembers<short>().Keys.ToList(),
+        4 => t.Enumeration.GetMembers<int>().Keys.ToList(),
+        _ => t.Enumeration.GetMembers<long>().Keys.ToList(),
+    };
+
+    // ---------- dataset reads ----------
+
+    /// <summary>Strings of a fixed- or variable-length string dataset (trailing NULs removed).</summary>
+    public static string[] ReadStrings(IH5Dataset d)
+    {
+        if (!IsString(d.Type)) throw new InvalidDataException($"'{d.Name}' does not hold text");
+        return d.Read<string[]>().Select(Clean).ToArray();
+    }
+
+    /// <summary>Any numeric dataset as float64 (bool enums become 0/1).</summary>
+    public static double[] ReadDoubles(IH5Dataset d) => ToDoubles(d.Type, new DatasetReader(d));
+
+    /// <summary>Any numeric dataset as float32.</summary>
+    public static float[] ReadFloats(IH5Dataset d)
+    {
+        if (d.Type.Class == H5DataTypeClass.FloatingPoint && d.Type.Size == 4) return d.Read<float[]>();
+        var v = ReadDoubles(d);
+        var f = new float[v.Length];
+        for (int i = 0; i < f.Length; i++) f[i] = (float)v[i];
+        return f;
+    }
+
+    /// <summary>Integer dataset as int32 (indices, indptr, codes); values outside int32 are an error.</summary>
+    public static int[] ReadInts(IH5Dataset d)
+    {
+        var t = d.Type;
+        if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 4 && t.FixedPoint.IsSigned) return d.Read<int[]>();
+        if (!IsInteger(t) && t.Class != H5DataTypeClass.Enumerated) throw new InvalidDataException($"'{d.Name}' holds {t.Class} values where integers are expected");
+        var v = ToDoubles(t, new DatasetReader(d));
+        var r = new int[v.Length];
+        for (int i = 0; i < r.Length; i++)
+        {
+            if (v[i] < int.MinValue || v[i] > int.MaxValue) throw new InvalidDataException($"'{d.Name}' holds {v[i]}, outside the 32-bit range");
+            r[i] = (int)v[i];
+        }
+        return r;
+    }
+
+    /// <summary>Integer dataset as int64.</summary>
+    public static long[] ReadLongs(IH5Dataset d)
+    {
+        var t = d.Type;
+        if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 8 && t.FixedPoint.IsSigned) return d.Read<long[]>();
+        if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 8) return d.Read<ulong[]>().Select(u => (long)Math.Min(u, long.MaxValue)).ToArray();
+        return ToDoubles(t, new DatasetReader(d)).Select(v => (long)v).ToArray();
+    }
+
+    /// <summary>Bool-enum or integer dataset as bool.</summary>
+    public static bool[] ReadBools(IH5Dataset d) => ReadDoubles(d).Select(v => v != 0).ToArray();
+
+    private static string Clean(string? s) => s == null ? "" : s.TrimEnd('\0');
+
+    private interface IReader { T Read<T>(); }
+    private readonly struct DatasetReader(IH5Dataset d) : IReader { public T Read<T>() => d.Read<T>(); }
+    private readonly struct AttrReader(IH5Attribute a) : IReader { public T Read<T>() => a.Read<T>(); }
+
+    private static double[] ToDoubles<R>(IH5DataType t, R r) where R : IReader
+    {
+        if (t.Class == H5DataTypeClass.Enumerated) t = t.Enumeration.BaseType;
+        switch (t.Class)
+        {
+            case H5DataTypeClass.FloatingPoint when t.Size == 8: return r.Read<double[]>();
+            case H5DataTypeClass.FloatingPoint when t.Size == 4: return Conv(r.Read<float[]>(), x => x);
+            case H5DataTypeClass.FixedPoint:
+                bool signed = t.FixedPoint.IsSigned;
+                return t.Size switch
+                {
+                    1 => signed ? Conv(r.Read<sbyte[]>(), x => x) : Conv(r.Read<byte[]>(), x => x),
+                    2 => signed ? Conv(r.Read<short[]>(), x => x) : Conv(r.Read<ushort[]>(), x => x),
+                    4 => signed ? Conv(r.Read<int[]>(), x => x) : Conv(r.Read<uint[]>(), x => x),
+                    8 => signed ? Conv(r.Read<long[]>(), x => x) : Conv(r.Read<ulong[]>(), x => x),
+                    _ => throw new InvalidDataException($"unsupported {t.Size}-byte integer type"),
+                };
+            default: throw new InvalidDataException($"unsupported data type {t.Class} ({t.Size} bytes) where numbers are expected");
+        }
+    }
+
+    private static double[] Conv<T>(T[] a, Func<T, double> f)
+    {
+        var d = new double[a.Length];
+        for (int i = 0; i < d.Length; i++) d[i] = f(a[i]);
+        return d;
+    }
+
+    /// <summary>Formats a numeric category label the way pandas prints it (integers without ".0").</summary>
+    public static string FormatNumber(double v, bool integer) =>
+        integer ? ((long)v).ToString(CultureInfo.InvariantCulture) : v.ToString("R", CultureInfo.InvariantCulture);
+}
