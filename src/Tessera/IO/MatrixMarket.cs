@@ -49,6 +49,13 @@ public static class MatrixMarket
         Span<Range> fr = stackalloc Range[4];
         while (r.TryReadLine(out line))
         {
+            if (!pattern && TryFastEntry(line, out long fi, out long fj, out long fv) && fi >= 1 && fj >= 1 && fi <= rows && fj <= cols && seen < declared)
+            {
+                seen++;
+                coo.Add((int)(fi - 1), (int)(fj - 1), fv);
+                if (symmetric && fi != fj) coo.Add((int)(fj - 1), (int)(fi - 1), fv);
+                continue;
+            }
             var t = line.Trim(" \t"u8);
             if (t.Length == 0 || t[0] == (byte)'%') continue;
             int nf = Split(t, fr);
@@ -107,6 +114,31 @@ public static class MatrixMarket
             }
             if (s != raw) s.Dispose();
         });
+    }
+
+    /// <summary>The common line "i j v" with non-negative integers and single spaces, parsed without any slicing; false for anything else.</summary>
+    private static bool TryFastEntry(ReadOnlySpan<byte> s, out long i, out long j, out long v)
+    {
+        i = j = v = 0;
+        int k = 0, n = s.Length;
+        if (!Digits(s, ref k, out i) || k >= n || s[k++] != (byte)' ') return false;
+        if (!Digits(s, ref k, out j) || k >= n || s[k++] != (byte)' ') return false;
+        if (!Digits(s, ref k, out v)) return false;
+        return k == n;
+    }
+
+    private static bool Digits(ReadOnlySpan<byte> s, ref int k, out long value)
+    {
+        value = 0;
+        int start = k;
+        while (k < s.Length)
+        {
+            uint d = (uint)(s[k] - (byte)'0');
+            if (d > 9) break;
+            value = value * 10 + d;
+            k++;
+        }
+        return k > start && k - start <= 15;
     }
 
     /// <summary>Splits on runs of spaces/tabs; returns the number of fields (capped at the span's length + 1 as "too many").</summary>
