@@ -1,0 +1,31 @@
+namespace Tessera.IO;
+
+/// <summary>Which feature column becomes the gene index of 10x data.</summary>
+public enum GeneNames
+{
+    /// <summary>Gene symbols (features.tsv column 2), made unique scanpy-style ("NAME-1") when duplicated.</summary>
+    Symbols,
+    /// <summary>Feature ids (features.tsv column 1, e.g. Ensembl ids).</summary>
+    Ids,
+}
+
+/// <summary>Options of <see cref="DataReader.Read"/> and the format readers.</summary>
+public sealed record ReadOptions
+{
+    /// <summary>A csv/tsv[.gz] table of per-spot metadata joined into obs by spot/cell id (see <see cref="ObsJoin"/>).</summary>
+    public string? ObsFile { get; init; }
+    /// <summary>Names of 2 (or 3) numeric columns (of the joined obs or of a delimited count table) that become obsm["spatial"].</summary>
+    public string[]? Coords { get; init; }
+    /// <summary>Delimited tables only: the table is genes × spots (otherwise detected from the header when the column names are spot ids).</summary>
+    public bool Transpose { get; init; }
+    /// <summary>Gene index of 10x data: symbols (default) or feature ids.</summary>
+    public GeneNames GeneNames { get; init; } = GeneNames.Symbols;
+    /// <summary>Keep spots absent from <see cref="ObsFile"/> (their joined values are missing) instead of failing.</summary>
+    public bool AllowMissing { get; init; }
+    /// <summary>Accept negative expression values (z-scored or log-ratio data); counts must never be negative.</summary>
+    public bool AllowNegative { get; init; }
+    /// <summary>Receives progress and information lines (what was read, joined, renamed); null = silent.</summary>
+    public Action<string>? Log { get; init; }
+
+    internal void Info(string message) => Log?.Invoke(message);
+}

@@ -1,0 +1,83 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using Tessera.IO;
+
+namespace Tessera.Tests.IO;
+
+/// <summary>Helpers for the IO tests: writing small (gzipped) fixtures and asserting exact errors on unchanged inputs.</summary>
+internal static class IoTestUtil
+{
+    public static string Write(string path, string text)
+    {
+        if (path.EndsWith(".gz", StringComparison.Ordinal))
+        {
+            using var f = File.Create(path);
+            using var gz = new GZipStream(f, CompressionLevel.Optimal);
+            gz.Write(Encoding.UTF8.GetBytes(text));
+        }
+        else File.WriteAllText(path, text);
+        return path;
+    }
+
+    public static string Hash(string path)
+    {
+        if (Directory.Exists(path))
+            return string.Join(";", Directory.GetFiles(path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(f => f + "=" + Hash(f)));
+        return Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+    }
+
+    /// <summary>Asserts that <paramref name="act"/> throws a TesseraException with exactly <paramref name="message"/> and leaves <paramref name="input"/> unchanged.</summary>
+    public static void Fails(string input, string message, Action act)
+    {
+        var before = Hash(input);
+        var e = Assert.Throws<TesseraException>(act);
+        Assert.Equal(message, e.Message);
+        Assert.Equal(before, Hash(input));
+    }
+
+    public static (ReadOptions Options, List<string> Log) Logged(ReadOptions? o = null)
+    {
+        var log = new List<string>();
+        return ((o ?? new ReadOptions()) with { Log = log.Add }, log);
+    }
+
+    /// <summary>Minimal RGB PNG encoder (stored zlib is not needed: ZLibStream deflates), for image fixtures.</summary>
+    public static void WritePng(string path, int w, int h, Func<int, int, (byte R, byte G, byte B)> pixel)
+    {
+        var raw = new MemoryStream();
+        for (int y = 0; y < h; y++)
+        {
+            raw.WriteByte(0);
+            for (int x = 0; x < w; x++) { var (r, g, b) = pixel(x, y); raw.WriteByte(r); raw.WriteByte(g); raw.WriteByte(b); }
+        }
+        var z = new MemoryStream();
+        using (var zs = new ZLibStream(z, CompressionLevel.Optimal, leaveOpen: true)) zs.Write(raw.ToArray());
+        using var f = File.Create(path);
+        f.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        var ihdr = new byte[13];
+        BE(ihdr, 0, w); BE(ihdr, 4, h); ihdr[8] = 8; ihdr[9] = 2;
+        Chunk(f, "IHDR", ihdr); Chunk(f, "IDAT", z.ToArray()); Chunk(f, "IEND", []);
+    }
+
+    private static void BE(byte[] b, int o, int v) { b[o] = (byte)(v >> 24); b[o + 1] = (byte)(v >> 16); b[o + 2] = (byte)(v >> 8); b[o + 3] = (byte)v; }
+
+    private static void Chunk(Stream s, string type, byte[] data)
+    {
+        var len = new byte[4]; BE(len, 0, data.Length); s.Write(len);
+        var td = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        s.Write(td);
+        var crc = new byte[4]; BE(crc, 0, (int)Crc32(td)); s.Write(crc);
+    }
+
+    private static uint Crc32(byte[] d)
+    {
+        uint c = 0xFFFFFFFF;
+        foreach (var b in d)
+        {
+            c ^= b;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+        }
+        return ~c;
+    }
+}
