@@ -1,0 +1,268 @@
+using Tessera.Data;
+using Tessera.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Preprocess;
+
+/// <summary>How <see cref="Pca"/> computes the decomposition.</summary>
+public enum PcaSolver
+{
+    /// <summary>Full when spots × genes ≤ <see cref="Pca.FullSolverLimit"/>, randomized otherwise.</summary>
+    Auto,
+    /// <summary>Exact thin SVD of the dense centred matrix (torch.linalg.svd); memory spots × genes × 8 bytes.</summary>
+    Full,
+    /// <summary>Randomized SVD (Halko et al. 2011) with QR-normalised power iterations; centring is implicit (sparse input stays sparse).</summary>
+    Randomized,
+}
+
+/// <summary>Options of <see cref="Pca.Fit(CsrMatrix, PcaOptions)"/>.</summary>
+public sealed record PcaOptions
+{
+    /// <summary>Number of components (scanpy's default 50; clamped to min(spots, genes) − 1 as scanpy does).</summary>
+    public int NComps { get; init; } = 50;
+    /// <summary>Solver.</summary>
+    public PcaSolver Solver { get; init; } = PcaSolver.Auto;
+    /// <summary>Seed of the randomized solver's test matrix.</summary>
+    public int Seed { get; init; }
+    /// <summary>Power iterations of the randomized solver (sklearn's randomized_svd uses 4 or 7).</summary>
+    public int PowerIterations { get; init; } = 7;
+    /// <summary>Extra random directions of the randomized solver (sklearn's n_oversamples = 10).</summary>
+    public int Oversamples { get; init; } = 10;
+    /// <summary><see cref="Pca.RunOn"/>: restrict to var highly_variable when that column exists (scanpy's mask_var default).</summary>
+    public bool UseHighlyVariable { get; init; } = true;
+    /// <summary><see cref="Pca.RunOn"/>: standardise genes first (<see cref="Scale.Apply"/>); dense, so mind memory.</summary>
+    public bool Scale { get; init; }
+    /// <summary><see cref="Pca.RunOn"/>: clip value of the scaling (scanpy max_value; null = no clipping).</summary>
+    public double? ScaleMaxValue { get; init; }
+}
+
+/// <summary>A fitted PCA: mean, components and explained variance (sklearn PCA attributes).</summary>
+public sealed class PcaModel
+{
+    /// <summary>Per-gene mean removed before projection (sklearn mean_).</summary>
+    public required double[] Means { get; init; }
+    /// <summary>Principal axes, components × genes, sign-fixed like sklearn's svd_flip (largest |score| entry of each component positive).</summary>
+    public required DenseMatrix Components { get; init; }
+    /// <summary>Variance along each component: singular value² / (n − 1).</summary>
+    public required double[] ExplainedVariance { get; init; }
+    /// <summary>Explained variance divided by the total variance (sum of ddof=1 gene variances).</summary>
+    public required double[] ExplainedVarianceRatio { get; init; }
+    /// <summary>Singular values of the centred matrix.</summary>
+    public required double[] SingularValues { get; init; }
+    /// <summary>Scores of the fitted data, spots × components (U·S, as sklearn's fit_transform).</summary>
+    public required DenseMatrix Scores { get; init; }
+    /// <summary>Which solver ran.</summary>
+    public required PcaSolver SolverUsed { get; init; }
+    /// <summary>Number of components.</summary>
+    public int NComps => Components.Rows;
+
+    /// <summary>Projects new data with the same genes: (x − mean) · componentsᵀ.</summary>
+    public DenseMatrix Transform(CsrMatrix x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Cols != Means.Length) throw new TesseraException($"PCA was fitted on {Means.Length} genes but the data has {x.Cols}");
+        return Project(Pca.SparseMul(x, Components, transposeB: true), x.Rows);
+    }
+
+    /// <summary>Projects dense data (e.g. scaled) with the same genes.</summary>
+    public DenseMatrix Transform(ScaledMatrix x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Cols != Means.Length) throw new TesseraException($"PCA was fitted on {Means.Length} genes but the data has {x.Cols}");
+        using var scope = NewDisposeScope();
+        var xt = tensor(x.Data, [x.Rows, x.Cols]).to(float64);
+        var ct = tensor(Components.Data, [Components.Rows, Components.Cols]);
+        var p = xt.matmul(ct.t()).contiguous();
+        return Project(p.data<double>().ToArray(), x.Rows);
+    }
+
+    private DenseMatrix Project(double[] xv, int rows)
+    {
+        int k = Components.Rows, g = Components.Cols;
+        var shift = new double[k];
+        for (int c = 0; c < k; c++) { double s = 0; for (int j = 0; j < g; j++) s += Means[j] * Components[c, j]; shift[c] = s; }
+        for (int r = 0; r < rows; r++) for (int c = 0; c < k; c++) xv[(long)r * k + c] -= shift[c];
+        return new DenseMatrix(rows, k, xv);
+    }
+}
+
+/// <summary>
+/// Principal component analysis of spots × genes (scanpy pp.pca / sklearn PCA with zero centring), via torch SVD.
+/// </summary>
+public static class Pca
+{
+    /// <summary>Above this many spots × genes the Auto solver is randomized (the dense float64 copy would exceed 160 MB).</summary>
+    public const long FullSolverLimit = 20_000_000;
+
+    /// <summary>Fits PCA on a sparse matrix (usually log-normalised HVGs). The full solver densifies; the randomized one never does.</summary>
+    public static PcaModel Fit(CsrMatrix x, PcaOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        options ??= new PcaOptions();
+        var (mean, var) = GeneStats.MeanVar(x);
+        return FitCore(x.Rows, x.Cols, mean, var, options,
+            full: () => x.ToDenseArray(),
+            mul: m => SparseMul(x, m, transposeB: false),
+            tmul: p => SparseMulT(x, p));
+    }
+
+    /// <summary>Fits PCA on a dense (e.g. scaled) matrix.</summary>
+    public static PcaModel Fit(ScaledMatrix x, PcaOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        options ??= new PcaOptions();
+        int n = x.Rows, g = x.Cols;
+        var mean = new double[g]; var ss = new double[g];
+        for (int r = 0; r < n; r++) for (int j = 0; j < g; j++) mean[j] += x.Data[(long)r * g + j];
+        for (int j = 0; j < g; j++) mean[j] /= n;
+        for (int r = 0; r < n; r++) for (int j = 0; j < g; j++) { double d = x.Data[(long)r * g + j] - mean[j]; ss[j] += d * d; }
+        var var = ss.Select(s => s / (n - 1)).ToArray();
+        return FitCore(n, g, mean, var, options,
+            full: () => x.Data,
+            mul: m => DenseMul(x, m, transpose: false),
+            tmul: p => DenseMul(x, p, transpose: true));
+    }
+
+    /// <summary>
+    /// scanpy pp.pca on <paramref name="data"/>: X (log-normalised), restricted to var highly_variable when present and
+    /// <see cref="PcaOptions.UseHighlyVariable"/>, optionally scaled. Writes obsm["X_pca"] and uns["pca"] =
+    /// {variance, variance_ratio} into <paramref name="data"/> (in place) and returns the model.
+    /// </summary>
+    public static PcaModel RunOn(SpatialData data, PcaOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        options ??= new PcaOptions();
+        var x = data.X;
+        if (options.UseHighlyVariable && data.Var.Contains("highly_variable"))
+        {
+            var mask = data.Var.Get<BoolColumn>("highly_variable").Values;
+            var cols = Enumerable.Range(0, mask.Length).Where(i => mask[i]).ToArray();
+            if (cols.Length == 0) throw new TesseraException("var 'highly_variable' selects no genes");
+            x = x.Subset(null, cols);
+        }
+        var model = options.Scale ? Fit(Preprocess.Scale.Apply(x, options.ScaleMaxValue), options) : Fit(x, options);
+        data.SetObsm("X_pca", model.Scores);
+        data.Uns["pca"] = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["variance"] = (double[])model.ExplainedVariance.Clone(),
+            ["variance_ratio"] = (double[])model.ExplainedVarianceRatio.Clone(),
+        };
+        return model;
+    }
+
+    private static PcaModel FitCore(int n, int g, double[] mean, double[] var, PcaOptions o,
+        Func<float[]> full, Func<Tensor, Tensor> mul, Func<Tensor, Tensor> tmul)
+    {
+        if (n < 2 || g < 1) throw new TesseraException($"PCA needs at least 2 spots and 1 gene, the data has {n} spots and {g} genes");
+        if (o.NComps < 1) throw new TesseraException($"the number of principal components must be positive, got {o.NComps}");
+        if (o.PowerIterations < 0 || o.Oversamples < 0) throw new TesseraException("PCA power iterations and oversamples must not be negative");
+        int k = Math.Min(o.NComps, Math.Min(n, g) - (Math.Min(n, g) > 1 ? 1 : 0));
+        var solver = o.Solver == PcaSolver.Auto ? ((long)n * g <= FullSolverLimit ? PcaSolver.Full : PcaSolver.Randomized) : o.Solver;
+        double totalVar = var.Sum();
+        using var scope = NewDisposeScope();
+        var mu = tensor(mean, [1, g]);
+        Tensor u, s, vt;
+        if (solver == PcaSolver.Full)
+        {
+            var xd = tensor(full(), [n, g]).to(float64) - mu;
+            (u, s, vt) = linalg.svd(xd, fullMatrices: false);
+            u = u[.., ..k]; s = s[..k]; vt = vt[..k, ..];
+        }
+        else
+        {
+            int l = Math.Min(k + o.Oversamples, Math.Min(n, g));
+            var rng = Seeding.Rng(o.Seed, "pca-randomized");
+            var omega = new double[(long)g * l];
+            for (long i = 0; i < omega.Length; i += 2)
+            {
+                // Box–Muller from the seeded managed stream, so the result does not depend on torch's global generator
+                double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
+                double rad = Math.Sqrt(-2 * Math.Log(u1));
+                omega[i] = rad * Math.Cos(2 * Math.PI * u2);
+                if (i + 1 < omega.Length) omega[i + 1] = rad * Math.Sin(2 * Math.PI * u2);
+            }
+            // (X − 1μᵀ) M = X M − 1 (μᵀ M);  (X − 1μᵀ)ᵀ P = Xᵀ P − μ (1ᵀ P)
+            Tensor CMul(Tensor m) => mul(m) - mu.matmul(m);
+            Tensor CTMul(Tensor p) => tmul(p) - mu.t().matmul(p.sum(0, keepdim: true));
+            var q = linalg.qr(CMul(tensor(omega, [g, l]))).Q;
+            for (int it = 0; it < o.PowerIterations; it++)
+            {
+                var z = linalg.qr(CTMul(q)).Q;
+                q = linalg.qr(CMul(z)).Q;
+            }
+            var bt = CTMul(q); // g × l = Bᵀ with B = Qᵀ Xc
+            var (ub, sb, vbt) = linalg.svd(bt.t(), fullMatrices: false);
+            u = q.matmul(ub)[.., ..k]; s = sb[..k]; vt = vbt[..k, ..];
+        }
+        // sklearn svd_flip (u-based): make the largest-|u| entry of each component positive
+        var maxIdx = u.abs().argmax(0);
+        var signs = u.gather(0, maxIdx.unsqueeze(0)).sign();
+        signs = where(signs.eq(0), ones_like(signs), signs);
+        u = u * signs; vt = vt * signs.t();
+        var sv = s.contiguous().data<double>().ToArray();
+        var comps = vt.contiguous().data<double>().ToArray();
+        var scores = (u * s.unsqueeze(0)).contiguous().data<double>().ToArray();
+        var ev = sv.Select(v => v * v / (n - 1)).ToArray();
+        return new PcaModel
+        {
+            Means = mean, Components = new DenseMatrix(k, g, comps), SingularValues = sv, ExplainedVariance = ev,
+            ExplainedVarianceRatio = ev.Select(v => totalVar > 0 ? v / totalVar : double.NaN).ToArray(),
+            Scores = new DenseMatrix(n, k, scores), SolverUsed = solver,
+        };
+    }
+
+    /// <summary>x · b (b: g × k tensor) or x · bᵀ (b: k × g DenseMatrix) as a managed loop over stored values.</summary>
+    internal static double[] SparseMul(CsrMatrix x, DenseMatrix b, bool transposeB)
+    {
+        int k = transposeB ? b.Rows : b.Cols;
+        var bt = transposeB ? Transpose(b) : b.Data;
+        return SparseMulArray(x, bt, k);
+    }
+
+    private static double[] Transpose(DenseMatrix b)
+    {
+        var t = new double[b.Data.Length];
+        for (int r = 0; r < b.Rows; r++) for (int c = 0; c < b.Cols; c++) t[(long)c * b.Rows + r] = b.Data[(long)r * b.Cols + c];
+        return t;
+    }
+
+    private static double[] SparseMulArray(CsrMatrix x, double[] m, int k)
+    {
+        var y = new double[(long)x.Rows * k];
+        Parallel.For(0, x.Rows, r =>
+        {
+            var yr = y.AsSpan((int)((long)r * k), k);
+            for (int p = x.IndPtr[r]; p < x.IndPtr[r + 1]; p++)
+            {
+                double v = x.Data[p];
+                var mr = m.AsSpan(x.Indices[p] * k, k);
+                for (int c = 0; c < k; c++) yr[c] += v * mr[c];
+            }
+        });
+        return y;
+    }
+
+    private static Tensor SparseMul(CsrMatrix x, Tensor m, bool transposeB)
+    {
+        int k = (int)m.shape[1];
+        var arr = m.contiguous().data<double>().ToArray();
+        return tensor(SparseMulArray(x, arr, k), [x.Rows, k]);
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<CsrMatrix, CsrMatrix> TransposeCache = new();
+
+    private static Tensor SparseMulT(CsrMatrix x, Tensor p)
+    {
+        var xt = TransposeCache.GetValue(x, m => m.Transpose());
+        int k = (int)p.shape[1];
+        var arr = p.contiguous().data<double>().ToArray();
+        return tensor(SparseMulArray(xt, arr, k), [x.Cols, k]);
+    }
+
+    private static Tensor DenseMul(ScaledMatrix x, Tensor m, bool transpose)
+    {
+        var xt = tensor(x.Data, [x.Rows, x.Cols]).to(float64);
+        return transpose ? xt.t().matmul(m) : xt.matmul(m);
+    }
+}
