@@ -1,0 +1,100 @@
+using Tessera.Analysis;
+using Tessera.Data;
+
+namespace Tessera.Tests.Analysis;
+
+public class GaussianMixtureTests
+{
+    private static (DenseMatrix X, DenseMatrix Resp) Fixture()
+    {
+        var (x, y) = ClusterTestData.Blobs(300, 3, 3, 1.2, 5);
+        var resp = new DenseMatrix(300, 3);
+        for (int i = 0; i < 300; i++) resp[i, i % 7 != 0 ? y[i] : (i / 7) % 3] = 1;
+        return (x, resp);
+    }
+
+    // sklearn 1.2.1 GaussianMixture(3, covariance_type=ct, tol=1e-3, max_iter=100) started from _initialize(X, resp)
+    [Theory]
+    [InlineData(CovarianceType.Full, -5.854325812052315, 3, -5.854245861388096, 3677.9572085978875, 3570.5475168328576, 0.33340790120564207, 1.5244703313582788, 0.9995798304259051)]
+    [InlineData(CovarianceType.Diag, -5.8647767126431285, 2, -5.864763406160398, 3632.9336931893627, 3558.858043696239, 0.33337586373354, 1.5239959556753362, 0.9993052550182435)]
+    [InlineData(CovarianceType.Tied, -5.864873461799198, 2, -5.864822127590388, 3615.8575786233887, 3552.893276554233, 0.3333719042217998, 1.5120293333780421, 0.999253843655373)]
+    [InlineData(CovarianceType.Spherical, -5.868120573480949, 2, -5.868117250132324, 3600.7233047245813, 3548.8703500793945, 0.3333517601593651, 1.4513935158449645, 0.999218609039962)]
+    public void MatchesSklearnFromSameResponsibilities(CovarianceType ct, double lb, int nIter, double score, double bic, double aic, double w0, double cov0, double proba00)
+    {
+        var (x, resp) = Fixture();
+        var m = new GaussianMixture(new GaussianMixtureOptions { K = 3, Covariance = ct }).Fit(x, resp);
+        ClusterTestData.Rel(lb, m.LowerBound, 1e-9);
+        Assert.Equal(nIter, m.NIter);
+        Assert.True(m.Converged);
+        ClusterTestData.Rel(score, m.LogLikelihood(x), 1e-9);
+        ClusterTestData.Rel(bic, m.Bic(x), 1e-9);
+        ClusterTestData.Rel(aic, m.Aic(x), 1e-9);
+        ClusterTestData.Rel(w0, m.Weights[0], 1e-8);
+        ClusterTestData.Rel(cov0, m.Covariances[0], 1e-8);
+        ClusterTestData.Rel(proba00, m.PredictProba(x)[0, 0], 1e-8);
+        Assert.Equal(1.0, m.Weights.Sum(), 12);
+    }
+
+    // sklearn with tol=1e-10, max_iter=5: five full EM steps, not converged
+    [Theory]
+    [InlineData(CovarianceType.Full, -5.854192548845299, -5.854156406128994)]
+    [InlineData(CovarianceType.Diag, -5.864761084404639, -5.864760788693308)]
+    [InlineData(CovarianceType.Tied, -5.86481342946547, -5.864813174754407)]
+    [InlineData(CovarianceType.Spherical, -5.868116582970601, -5.868116554714775)]
+    public void FiveEmStepsMatchSklearn(CovarianceType ct, double lb, double score)
+    {
+        var (x, resp) = Fixture();
+        var m = new GaussianMixture(new GaussianMixtureOptions { K = 3, Covariance = ct, Tol = 1e-10, MaxIter = 5 }).Fit(x, resp);
+        Assert.False(m.Converged);
+        Assert.Equal(5, m.NIter);
+        ClusterTestData.Rel(lb, m.LowerBound, 1e-9);
+        ClusterTestData.Rel(score, m.LogLikelihood(x), 1e-9);
+    }
+
+    [Fact]
+    public void KMeansInitRecoversBlobsAndIsDeterministic()
+    {
+        var (x, y) = ClusterTestData.Blobs(400, 5, 5, 0.3, 3);
+        var o = new GaussianMixtureOptions { K = 5, Seed = 3 };
+        var a = new GaussianMixture(o).Fit(x);
+        var b = new GaussianMixture(o).Fit(x);
+        Assert.Equal(1.0, Metrics.AdjustedRandIndex(y, a.Predict(x)), 12);
+        Assert.Equal(a.Predict(x), b.Predict(x));
+        Assert.Equal(a.LowerBound, b.LowerBound);
+        Assert.Equal(a.Means.Data, b.Means.Data);
+        var p = a.PredictProba(x);
+        for (int i = 0; i < 400; i += 37) Assert.Equal(1.0, Enumerable.Range(0, 5).Sum(c => p[i, c]), 12);
+    }
+
+    [Fact]
+    public void ComponentCovarianceExpandsEachType()
+    {
+        var (x, resp) = Fixture();
+        foreach (var ct in Enum.GetValues<CovarianceType>())
+        {
+            var m = new GaussianMixture(new GaussianMixtureOptions { K = 3, Covariance = ct }).Fit(x, resp);
+            var c1 = m.ComponentCovariance(1);
+            int expectedLength = ct switch { CovarianceType.Full => 27, CovarianceType.Tied => 9, CovarianceType.Diag => 9, _ => 3 };
+            Assert.Equal(expectedLength, m.Covariances.Length);
+            Assert.Equal(c1[0, 1], c1[1, 0], 14);
+            Assert.True(c1[2, 2] > 0.5);
+        }
+    }
+
+    [Fact]
+    public void BadInputMessages()
+    {
+        var (x, resp) = Fixture();
+        Assert.Equal("initial responsibilities have shape (300, 3) but (300, 2) is needed",
+            Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { K = 2 }).Fit(x, resp)).Message);
+        Assert.Equal("GaussianMixture needs at least K=5 rows but x has 4",
+            Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { K = 5 }).Fit(x.SubsetRows(new[] { 0, 1, 2, 3 }))).Message);
+        // two identical points per component with no regularisation: singular covariance
+        var collapsed = new DenseMatrix(4, 2, new double[] { 0, 0, 0, 0, 5, 5, 5, 5 });
+        var ex = Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { K = 2, RegCovar = 0 }).Fit(collapsed));
+        Assert.StartsWith("Fitting the Gaussian mixture failed because some components have ill-defined empirical covariance", ex.Message);
+        var m = new GaussianMixture(new GaussianMixtureOptions { K = 3 }).Fit(x, resp);
+        Assert.Equal("x has 2 columns but the model was fitted on 3", Assert.Throws<TesseraException>(() => m.Predict(new DenseMatrix(1, 2))).Message);
+        Assert.Equal("component 3 is out of range 0..2", Assert.Throws<TesseraException>(() => m.ComponentCovariance(3)).Message);
+    }
+}
