@@ -20,7 +20,7 @@ namespace Tessera.IO;
 /// uns["spatial"][lib]["images"], which become <see cref="SpatialData.Images"/> (RGB; alpha dropped;
 /// float images in 0..1 scaled to 0..255) with <see cref="TissueImage.Scale"/> taken from
 /// ["scalefactors"]["tissue_&lt;name&gt;_scalef"] (1 when absent). With several libraries, image names are
-/// "&lt;library&gt;/&lt;name&gt;".</para>
+/// "&lt;library&gt;/&lt;name&gt;". raw, varm, obsp and varp are not read (SpatialData has no place for them).</para>
 /// <para>Writing produces what anndata 0.8 writes: CSR X and layers (float32 data, int32 indices), dataframes
 /// (encoding 0.2.0), categoricals with int8/int16/int32 codes, bools as the HDF5 enum numpy reads as bool,
 /// integer columns (<see cref="NumericColumn.IsInteger"/>) as int64 — or float64 when they hold NaN — and

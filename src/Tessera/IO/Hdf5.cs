@@ -19,7 +19,7 @@ internal static class Hdf5
 
     /// <summary>
     /// Opens a file for reading after checking that it exists, carries the HDF5 signature and is as long as its
-    /// superblock says (PureHDF fails late and obscurely on truncated files). Problems are returned as text.
+    /// superblock says (PureHDF fails late and obscurely on truncated files). Each problem is raised through <paramref name="fail"/>, which names the file.
     /// </summary>
     public static NativeFile Open(string path, Func<string, TesseraException> fail)
     {
@@ -95,9 +95,6 @@ internal static class Hdf5
 
     /// <summary>Dimensions of a dataset (empty for a scalar).</summary>
     public static ulong[] Dims(IH5Dataset d) => d.Space.Type == H5DataspaceType.Scalar ? [] : d.Space.Dimensions;
-
-    /// <summary>Number of elements.</summary>
-    public static long Count(IH5Dataset d) => Dims(d).Aggregate(1L, (a, b) => a * (long)b);
 
     // ---------- attributes ----------
 

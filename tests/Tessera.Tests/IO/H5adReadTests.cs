@@ -23,7 +23,10 @@ public class H5adReadTests
     [Fact]
     public void ReadsSmallAnnDataWithEveryColumnKind()
     {
-        var d = H5ad.Read(Fixture("anndata_small.h5ad"));
+        var path = Fixture("anndata_small.h5ad");
+        var before = File.ReadAllBytes(path);
+        var d = H5ad.Read(path);
+        Assert.Equal(before, File.ReadAllBytes(path)); // read-only
         var x = new float[,]
         {
             { 1, 0, 0, 2.5f, 0 }, { 0, 0, 3, 0, 0 }, { 0, 0, 0, 0, 0 }, { 4, 5, 0, 0, 6 },
@@ -113,8 +116,15 @@ public class H5adReadTests
         var d = H5ad.Read(Fixture("anndata_dense.h5ad"));
         AssertDense(new float[,] { { 1, 0, 2, 0 }, { 0, 0, 0, 3 }, { 4, 5, 0, 6 } }, d.X);
         Assert.Equal(["s1", "s2", "s3"], d.ObsNames); // stored under obs/barcode, named by the _index attribute
-        Assert.Equal(["total"], d.Obs.ColumnNames);
+        Assert.Equal(["total", "nint", "nbool", "nbool_full"], d.Obs.ColumnNames);
         Assert.Equal([1.5, 2.5, 3.5], d.Obs.Get<NumericColumn>("total").Values);
+        var nint = d.Obs.Get<NumericColumn>("nint"); // pandas Int64 with <NA>
+        Assert.True(nint.IsInteger);
+        Assert.Equal([4, double.NaN, -2], nint.Values);
+        var nbool = d.Obs.Get<CategoricalColumn>("nbool"); // pandas boolean with <NA>: BoolColumn cannot hold NA
+        Assert.Equal(["False", "True"], nbool.Categories);
+        Assert.Equal([1, -1, 0], nbool.Codes);
+        Assert.Equal([false, true, true], d.Obs.Get<BoolColumn>("nbool_full").Values);
         Assert.Equal(["g1", "g2", "g3", "g4"], d.VarNames);
         Assert.Empty(d.Var.ColumnNames); // column-order is an empty float64 array
         Assert.Empty(d.Layers);

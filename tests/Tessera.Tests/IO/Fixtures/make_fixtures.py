@@ -56,9 +56,12 @@ a.uns = {
 }
 a.write_h5ad("anndata_small.h5ad")
 
-# --- anndata_dense.h5ad: 3 x 4 dense int32 X, index stored under "barcode" ---
+# --- anndata_dense.h5ad: 3 x 4 dense int32 X, index stored under "barcode", pandas nullable columns ---
 obs2 = pd.DataFrame(index=pd.Index(["s1", "s2", "s3"], name="barcode"))
 obs2["total"] = np.array([1.5, 2.5, 3.5])
+obs2["nint"] = pd.array([4, None, -2], dtype="Int64")      # pandas nullable integer
+obs2["nbool"] = pd.array([True, None, False], dtype="boolean")  # pandas nullable boolean with NA
+obs2["nbool_full"] = pd.array([False, True, True], dtype="boolean")
 b = ad.AnnData(X=np.array([[1, 0, 2, 0], [0, 0, 0, 3], [4, 5, 0, 6]], dtype=np.int32),
                obs=obs2, var=pd.DataFrame(index=["g1", "g2", "g3", "g4"]), dtype=np.int32)
 b.write_h5ad("anndata_dense.h5ad")
