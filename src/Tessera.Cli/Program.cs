@@ -14,6 +14,11 @@ public static class Program
         root.Options.Add(CommandHost.Quiet);
         root.Options.Add(CommandHost.Verbose);
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(PreprocessCommand.Create());
+        root.Subcommands.Add(ClusterCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
         return root;
     }
 

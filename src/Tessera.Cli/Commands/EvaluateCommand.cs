@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Tessera.Analysis;
+using Tessera.Cli.Infrastructure;
+using Tessera.IO;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary>`tessera evaluate --pred FILE --truth FILE|--truth-column COL`: ARI, NMI, AMI, CA, F1.</summary>
+public static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var pred = new Option<string>("--pred") { Description = "Predicted labels: result.h5ad (obs column) or a csv/tsv (spot id, label)", Required = true };
+        var predCol = new Option<string?>("--pred-column") { Description = "Column of the predictions (default: cluster, else domain; csv: second column)" };
+        var truth = new Option<string?>("--truth") { Description = "Reference labels as csv/tsv (spot id, label); default: --truth-column of the --pred file" };
+        var truthCol = new Option<string?>("--truth-column") { Description = "Reference label column (in --truth, or in the --pred h5ad's obs)" };
+        var output = new Option<string?>("--out", "-o") { Description = "Also write the scores to this JSON file" };
+        var cmd = new Command("evaluate", "Compare predicted clusters with reference labels (spots without a reference label are dropped)") { pred, predCol, truth, truthCol, output };
+        CommandHost.SetBody(cmd, (p, r) =>
+        {
+            var predPath = p.GetValue(pred)!;
+            if (!File.Exists(predPath)) throw new TesseraException($"--pred '{predPath}' does not exist");
+            string[] ids; string?[] predLabels; Data.SpatialData? predData = null;
+            if (predPath.EndsWith(".h5ad", StringComparison.OrdinalIgnoreCase))
+            {
+                predData = H5ad.Read(predPath);
+                var col = p.GetValue(predCol) ?? (predData.Obs.Contains("cluster") ? "cluster" : predData.Obs.Contains("domain") ? "domain"
+                    : throw new TesseraException($"{predPath} has no obs column 'cluster' or 'domain'; name one with --pred-column"));
+                ids = predData.ObsNames; predLabels = predData.Obs.Labels(col);
+            }
+            else (ids, predLabels, _) = LabelTable.Read(predPath, p.GetValue(predCol));
+
+            string?[] truthLabels;
+            if (p.GetValue(truth) is { } truthPath)
+            {
+                if (!File.Exists(truthPath)) throw new TesseraException($"--truth '{truthPath}' does not exist");
+                var (tIds, tLabels, _) = LabelTable.Read(truthPath, p.GetValue(truthCol));
+                var map = tIds.Select((id, i) => (id, i)).ToDictionary(t => t.id, t => tLabels[t.i]);
+                int matched = ids.Count(map.ContainsKey);
+                if (matched == 0) throw new TesseraException($"no spot of {predPath} appears in {truthPath}");
+                r.Info($"matched {matched} of {ids.Length} spots with {Path.GetFileName(truthPath)}");
+                truthLabels = ids.Select(id => map.TryGetValue(id, out var l) ? l : null).ToArray();
+            }
+            else
+            {
+                var tc = p.GetValue(truthCol) ?? throw new TesseraException("give --truth FILE or --truth-column COL");
+                if (predData == null) throw new TesseraException("--truth-column without --truth needs an h5ad --pred that holds the column");
+                truthLabels = predData.Obs.Labels(tc);
+            }
+            var scores = ClusterScores.Compute(truthLabels, predLabels);
+            Print(scores, r);
+            var json = ToJson(scores);
+            Console.WriteLine(json.ToJsonString(JsonOptions.Default));
+            if (p.GetValue(output) is { } o) AtomicFile.WriteAllText(o, json.ToJsonString(JsonOptions.Default));
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>One log line with the headline scores.</summary>
+    public static void Print(ClusterScores s, Reporter r) =>
+        r.Info($"ARI {s.Ari:F4}  NMI {s.Nmi:F4}  AMI {s.Ami:F4}  CA {s.Ca:F4}  macro-F1 {s.MacroF1:F4}  (n = {s.N})");
+
+    /// <summary>Scores as JSON.</summary>
+    public static JsonObject ToJson(ClusterScores s) => new()
+    {
+        ["n"] = s.N, ["ari"] = s.Ari, ["nmi"] = s.Nmi, ["ami"] = s.Ami, ["ca"] = s.Ca, ["macro_f1"] = s.MacroF1, ["micro_f1"] = s.MicroF1,
+        ["homogeneity"] = s.Homogeneity, ["completeness"] = s.Completeness,
+    };
+}

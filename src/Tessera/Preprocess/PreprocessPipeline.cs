@@ -1,0 +1,64 @@
+using Tessera.Data;
+
+namespace Tessera.Preprocess;
+
+/// <summary>Settings of <see cref="PreprocessPipeline.Run"/> (the defaults are scanpy's usual ones).</summary>
+public sealed record PreprocessOptions
+{
+    /// <summary>Drop spots with fewer total counts.</summary>
+    public double MinCounts { get; init; }
+    /// <summary>Drop spots with fewer detected genes.</summary>
+    public int MinGenes { get; init; }
+    /// <summary>Drop genes detected in fewer spots.</summary>
+    public int MinSpots { get; init; }
+    /// <summary>normalize_total target sum.</summary>
+    public double TargetSum { get; init; } = 1e4;
+    /// <summary>Number of highly variable genes to mark (0 = none).</summary>
+    public int Hvg { get; init; } = 3000;
+    /// <summary>HVG flavour; seurat_v3 runs on the raw counts (what Spotscape uses).</summary>
+    public HvgFlavor Flavor { get; init; } = HvgFlavor.SeuratV3;
+    /// <summary>Keep only the highly variable genes in the output (otherwise they are marked in var).</summary>
+    public bool SubsetHvg { get; init; }
+    /// <summary>Number of principal components (0 = skip PCA).</summary>
+    public int Pca { get; init; } = 30;
+    /// <summary>Scale genes to unit variance before PCA (clipped at <see cref="ScaleMax"/>).</summary>
+    public bool Scale { get; init; }
+    /// <summary>Clip scaled values at this magnitude (scanpy max_value).</summary>
+    public double? ScaleMax { get; init; } = 10;
+    /// <summary>Seed for the randomized PCA solver.</summary>
+    public int Seed { get; init; }
+}
+
+/// <summary>
+/// The standard chain QC → raw counts kept in layer "counts" → normalize_total → log1p → HVG → PCA, returning a
+/// new <see cref="SpatialData"/> (the input is never modified). X of the result holds log-normalised values.
+/// </summary>
+public static class PreprocessPipeline
+{
+    /// <summary>Runs the chain; <paramref name="log"/> receives one line per step.</summary>
+    public static SpatialData Run(SpatialData data, PreprocessOptions options, Action<string>? log = null)
+    {
+        if (options.Hvg < 0) throw new TesseraException($"--hvg must not be negative, got {options.Hvg}");
+        if (options.Pca < 0) throw new TesseraException($"--pca must not be negative, got {options.Pca}");
+        if (options.Hvg > data.NVars) throw new TesseraException($"--hvg {options.Hvg} is larger than the {data.NVars} genes");
+        var (d, report) = Qc.Filter(data, new QcOptions { MinCounts = options.MinCounts, MinGenes = options.MinGenes, MinSpots = options.MinSpots });
+        log?.Invoke($"QC: {report}");
+        d.Layers["counts"] = d.X;
+        d.X = Normalize.Log1p(Normalize.Total(d.X, options.TargetSum));
+        log?.Invoke($"normalize_total (target {options.TargetSum:G}) + log1p");
+        if (options.Hvg > 0)
+        {
+            // seurat_v3 ranks genes on raw counts; seurat on the log-normalised X
+            var hvg = HighlyVariableGenes.Select(d, options.Hvg, options.Flavor, layer: options.Flavor == HvgFlavor.SeuratV3 ? "counts" : null);
+            hvg.AddToVar(d);
+            log?.Invoke($"highly variable genes ({options.Flavor}): {options.Hvg} of {d.NVars}");
+            if (options.SubsetHvg) d = d.Subset(null, hvg.SelectedIndices());
+        }
+        if (options.Pca > 0)
+        {
+            var model = Preprocess.Pca.RunOn(d, new PcaOptions { NComps = options.Pca, Seed = options.Seed, Scale = options.Scale, ScaleMaxValue = options.Scale ? options.ScaleMax : null });
+            log?.Invoke($"PCA: {model.NComps} components ({model.SolverUsed}), {model.ExplainedVarianceRatio.Sum():P1} of the variance");
+        }
+        return d;
+    }
+}
