@@ -6,7 +6,7 @@ namespace Tessera.Plotting;
 public static class CurvePlot
 {
     /// <summary>
-    /// One line per series (x = 1, 2, ... i.e. epoch/step number), legend in the upper right, series coloured by name
+    /// One line per series in the dictionary's order (x = 1, 2, ... i.e. epoch/step number), legend in the upper right, series coloured by name
     /// through <see cref="CategoryPalette.Shared"/> (so "loss" keeps its colour across figures). NaN values leave gaps.
     /// </summary>
     /// <param name="title">Figure title.</param>
@@ -18,12 +18,12 @@ public static class CurvePlot
     {
         if (series.Count == 0) throw new TesseraException("a curve plot needs at least one series");
         palette ??= CategoryPalette.Shared;
-        var names = palette.Register(series.Keys);
+        palette.Register(series.Keys);
         var plot = new Plot();
         Figures.ApplyCleanStyle(plot, title);
         plot.ShowGrid();
         plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.08);
-        foreach (var name in names)
+        foreach (var name in series.Keys)
         {
             var ys = series[name];
             if (ys.Length == 0) throw new TesseraException($"series '{name}' is empty");

@@ -63,7 +63,14 @@ public static class Figures
         plot.DataBackground.Color = Colors.White;
         // ScottPlot's default family may be absent on Linux servers and fall back to a serif face; prefer a sans family.
         foreach (var family in new[] { "DejaVu Sans", "Liberation Sans", "Lato" })
-            if (SkiaSharp.SKFontManager.Default.MatchFamily(family) is { } face) { face.Dispose(); plot.Font.Set(family); break; }
+            if (SkiaSharp.SKFontManager.Default.MatchFamily(family) is { } face)
+            {
+                face.Dispose();
+                plot.Font.Set(family);
+                plot.Legend.FontName = family;
+                plot.Legend.SetBestFontOnEachRender = false;
+                break;
+            }
         plot.Legend.FontSize = 13;
         plot.Legend.OutlineWidth = 0;
         plot.Legend.ShadowColor = Colors.Transparent;

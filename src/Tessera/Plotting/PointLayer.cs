@@ -84,7 +84,8 @@ public sealed class PointLayer : IPlottable, IHasColorAxis
         double ppu = Math.Abs(Axes.GetPixelX(x0 + 1000) - Axes.GetPixelX(x0)) / 1000.0;
         float radius = Math.Max(0.5f, DiameterInPixels(ppu) / 2);
         using var paint = new SKPaint { IsAntialias = true, Style = SKPaintStyle.Fill };
-        using var hex = Shape == SpotShape.Hexagon ? HexPath(radius) : null;
+        // hexagons are enlarged by 3% so anti-aliased edges of neighbours overlap instead of leaving hairline seams
+        using var hex = Shape == SpotShape.Hexagon ? HexPath(radius * 1.03f) : null;
         var canvas = rp.Canvas;
         foreach (int i in Order)
         {

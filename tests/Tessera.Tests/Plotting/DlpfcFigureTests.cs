@@ -90,6 +90,19 @@ public class DlpfcFigureTests
             Figures.SavePng(plot, Path.Combine(keep, "dlpfc_layers.png"), 900, 800);
             var umi = SpatialPlot.Continuous(s.Data, Enumerable.Range(0, s.Data.NObs).Select(i => s.Data.Spatial[i, 1]).ToArray(), "full-res row (test values)");
             Figures.SavePng(umi, Path.Combine(keep, "dlpfc_continuous.png"), 900, 800);
+            var hex = SpatialPlot.Categorical(s.Data, s.Layers, "DLPFC 151673 — hexagons, no underlay", palette: palette, shape: SpotShape.Hexagon);
+            Figures.SavePng(hex, Path.Combine(keep, "dlpfc_hex.png"), 900, 800);
+            // stand-in embedding: spatial coordinates with a twist, just to look at the embedding figure's styling
+            var emb = new DenseMatrix(s.Data.NObs, 2, Enumerable.Range(0, s.Data.NObs).SelectMany(i =>
+            {
+                double x = s.Data.Spatial[i, 0] / 1000, y = s.Data.Spatial[i, 1] / 1000;
+                return new[] { x * Math.Cos(y / 3) + Math.Sin(i), y + Math.Cos(3 * i) };
+            }).ToArray());
+            Figures.SavePng(EmbeddingPlot.Categorical(emb, s.Layers, "UMAP (stand-in)", palette), Path.Combine(keep, "umap.png"), 800, 700);
+            Figures.SavePng(EmbeddingPlot.Continuous(emb, Enumerable.Range(0, s.Data.NObs).Select(i => s.Data.Spatial[i, 0]).ToArray(), "UMAP value"), Path.Combine(keep, "umap_cont.png"), 800, 700);
+            var loss = Enumerable.Range(0, 200).Select(e => 2.0 * Math.Exp(-e / 40.0) + 0.3 + 0.02 * Math.Sin(e)).ToArray();
+            var rec = Enumerable.Range(0, 200).Select(e => 1.2 * Math.Exp(-e / 25.0) + 0.2).ToArray();
+            Figures.SavePng(CurvePlot.Lines("Spotscape training", "epoch", new Dictionary<string, double[]> { ["total"] = loss, ["reconstruction"] = rec }, "loss"), Path.Combine(keep, "loss.png"), 800, 500);
         }
     }
 }
