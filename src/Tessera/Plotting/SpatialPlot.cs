@@ -99,6 +99,22 @@ public static class SpatialPlot
         return new Image(px);
     }
 
+    /// <summary>
+    /// The part of a tissue image covering full-res x in [x0, x1] and y in [y0, y1] (widened to whole image pixels,
+    /// clipped to the image) and where it lies in full-res coordinates; null when the window misses the image.
+    /// </summary>
+    public static (Image? Image, CoordinateRect Rect) CropUnderlay(TissueImage image, double x0, double x1, double y0, double y1)
+    {
+        int u0 = Math.Max(0, (int)Math.Floor(x0 * image.Scale)), u1 = Math.Min(image.Width, (int)Math.Ceiling(x1 * image.Scale));
+        int v0 = Math.Max(0, (int)Math.Floor(y0 * image.Scale)), v1 = Math.Min(image.Height, (int)Math.Ceiling(y1 * image.Scale));
+        if (u1 <= u0 || v1 <= v0) return (null, default);
+        var px = new byte[v1 - v0, u1 - u0, 3];
+        int w = u1 - u0;
+        for (int v = v0; v < v1; v++)
+            Buffer.BlockCopy(image.Rgb, (v * image.Width + u0) * 3, px, (v - v0) * w * 3, w * 3);
+        return (new Image(px), new CoordinateRect(left: u0 / image.Scale, right: u1 / image.Scale, bottom: v1 / image.Scale, top: v0 / image.Scale));
+    }
+
     private static (double[] Xs, double[] Ys) XY(DenseMatrix coords)
     {
         if (coords.Cols < 2) throw new TesseraException($"spatial coordinates must have at least 2 columns, got {coords.Cols}");
@@ -110,14 +126,14 @@ public static class SpatialPlot
         var plot = new Plot();
         Figures.ApplyCleanStyle(plot, title);
         var lim = layer.GetAxisLimits();
+        double pad = 0.03 * Math.Max(lim.Right - lim.Left, lim.Top - lim.Bottom);
         if (underlay != null)
         {
-            var rect = UnderlayRect(underlay);
-            plot.Add.ImageRect(ToScottImage(underlay), rect);
-            // crop to the tissue (spots + a margin) rather than the whole capture-area image
+            // only the tissue (spots + margin) is shown: the rest of the capture area (fiducial frame) is clutter
+            var (img, rect) = CropUnderlay(underlay, lim.Left - pad, lim.Right + pad, lim.Bottom - pad, lim.Top + pad);
+            if (img != null) plot.Add.ImageRect(img, rect).AntiAlias = true;
         }
         plot.Add.Plottable(layer);
-        double pad = 0.03 * Math.Max(lim.Right - lim.Left, lim.Top - lim.Bottom);
         // image coordinates: y grows downwards, so bottom gets the larger value
         plot.Axes.SetLimits(lim.Left - pad, lim.Right + pad, lim.Top + pad, lim.Bottom - pad);
         plot.Axes.SquareUnits();

@@ -136,6 +136,12 @@ public class PlotTests
         var rgb = Enumerable.Repeat((byte)200, 20 * 10 * 3).ToArray();
         for (int v = 2; v <= 3; v++) for (int u = 5; u <= 6; u++) { int k = (v * 20 + u) * 3; rgb[k] = 255; rgb[k + 1] = 0; rgb[k + 2] = 0; }
         var tissue = new TissueImage("lowres", 20, 10, rgb, 0.1);
+        // cropping to full-res x 51..69, y 21..39 widens to whole image pixels 5..6 × 2..3: exactly the red block
+        var (crop, cropRect) = SpatialPlot.CropUnderlay(tissue, 51, 69, 21, 39);
+        Assert.Equal((2, 2), (crop!.Width, crop.Height));
+        Assert.Equal((50.0, 70.0, 40.0, 20.0), (cropRect.Left, cropRect.Right, cropRect.Bottom, cropRect.Top));
+        Assert.All(Enumerable.Range(0, 4), k => Assert.Equal(((byte)255, (byte)0, (byte)0), (crop.GetArrayRGB()[k / 2, k % 2, 0], crop.GetArrayRGB()[k / 2, k % 2, 1], crop.GetArrayRGB()[k / 2, k % 2, 2])));
+        Assert.Null(SpatialPlot.CropUnderlay(tissue, 300, 400, 0, 10).Image);
         var slice = Slice([5, 5, 195, 5, 5, 95, 195, 95]);
         var plot = SpatialPlot.Categorical(slice, ["a", "a", "a", "a"], "", tissue, new CategoryPalette());
         using var tmp = new TempDir();
