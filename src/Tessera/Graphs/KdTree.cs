@@ -14,8 +14,10 @@ public sealed class KdTree
     private readonly int _dim;
     private readonly int _leafSize;
     // node arrays
-    private readonly List<int> _start = [], _end = [], _left = [], _right = [];
-    private readonly List<double> _boxLo = [], _boxHi = [];
+    private readonly List<int> _startL = [], _endL = [], _leftL = [], _rightL = [];
+    private readonly List<double> _boxLoL = [], _boxHiL = [];
+    private readonly int[] _start, _end, _left, _right;
+    private readonly double[] _boxLo, _boxHi;
 
     /// <summary>Number of indexed points.</summary>
     public int Count { get; }
@@ -37,12 +39,15 @@ public sealed class KdTree
         _perm = new int[Count];
         for (int i = 0; i < Count; i++) _perm[i] = i;
         if (Count > 0) Build(0, Count);
+        _start = [.. _startL]; _end = [.. _endL]; _left = [.. _leftL]; _right = [.. _rightL];
+        _boxLo = [.. _boxLoL]; _boxHi = [.. _boxHiL];
+        _startL.Clear(); _endL.Clear(); _leftL.Clear(); _rightL.Clear(); _boxLoL.Clear(); _boxHiL.Clear();
     }
 
     private int Build(int start, int end)
     {
-        int node = _start.Count;
-        _start.Add(start); _end.Add(end); _left.Add(-1); _right.Add(-1);
+        int node = _startL.Count;
+        _startL.Add(start); _endL.Add(end); _leftL.Add(-1); _rightL.Add(-1);
         var lo = new double[_dim]; var hi = new double[_dim];
         Array.Fill(lo, double.PositiveInfinity); Array.Fill(hi, double.NegativeInfinity);
         for (int k = start; k < end; k++)
@@ -50,7 +55,7 @@ public sealed class KdTree
             int p = _perm[k] * _dim;
             for (int d = 0; d < _dim; d++) { double v = _pts[p + d]; if (v < lo[d]) lo[d] = v; if (v > hi[d]) hi[d] = v; }
         }
-        _boxLo.AddRange(lo); _boxHi.AddRange(hi);
+        _boxLoL.AddRange(lo); _boxHiL.AddRange(hi);
         if (end - start <= _leafSize) return node;
         int split = 0; double spread = -1;
         for (int d = 0; d < _dim; d++) if (hi[d] - lo[d] > spread) { spread = hi[d] - lo[d]; split = d; }
@@ -59,7 +64,7 @@ public sealed class KdTree
         Select(start, end - 1, mid, split);
         int l = Build(start, mid);
         int r = Build(mid, end);
-        _left[node] = l; _right[node] = r;
+        _leftL[node] = l; _rightL[node] = r;
         return node;
     }
 
@@ -116,12 +121,16 @@ public sealed class KdTree
         if (cap <= 0 || Count == 0) return ([], []);
         var heapD = new double[cap]; var heapI = new int[cap]; int size = 0;
         SearchKnn(0, query, exclude, heapD, heapI, ref size);
-        // heap → sorted by (d2, idx)
+        // heap → sorted by (d2, idx); insertion sort: k is small
         var idx = new int[size]; var d2 = new double[size];
-        Array.Copy(heapI, idx, size); Array.Copy(heapD, d2, size);
-        var order = Enumerable.Range(0, size).ToArray();
-        Array.Sort(order, (a, b) => d2[a] != d2[b] ? d2[a].CompareTo(d2[b]) : idx[a].CompareTo(idx[b]));
-        return (order.Select(o => idx[o]).ToArray(), order.Select(o => Math.Sqrt(d2[o])).ToArray());
+        for (int a = 0; a < size; a++)
+        {
+            double d = heapD[a]; int p = heapI[a]; int b = a - 1;
+            while (b >= 0 && Worse(d2[b], idx[b], d, p)) { d2[b + 1] = d2[b]; idx[b + 1] = idx[b]; b--; }
+            d2[b + 1] = d; idx[b + 1] = p;
+        }
+        for (int a = 0; a < size; a++) d2[a] = Math.Sqrt(d2[a]);
+        return (idx, d2);
     }
 
     // (d, i) lexicographic "greater than"
