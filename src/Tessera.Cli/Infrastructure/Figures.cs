@@ -1,12 +1,36 @@
 using Tessera.Data;
+using Tessera.Plotting;
 
 namespace Tessera.Cli.Infrastructure;
 
 /// <summary>The standard figures a computing command writes.</summary>
 public static class Figures
 {
+    /// <summary>The best tissue image to draw under spots (hires, else lowres, else the first).</summary>
+    public static TissueImage? Underlay(SpatialData data) =>
+        data.Images.FirstOrDefault(i => i.Name.EndsWith("hires", StringComparison.Ordinal))
+        ?? data.Images.FirstOrDefault(i => i.Name.EndsWith("lowres", StringComparison.Ordinal)) ?? data.Images.FirstOrDefault();
+
     /// <summary>Spatial map of a label column (over the tissue image when present) and, when obsm has X_umap, the embedding.</summary>
-    public static void SpatialAndEmbedding(SpatialData data, CategoricalColumn labels, string name, RunOutput run, Reporter r)
+    public static void SpatialAndEmbedding(SpatialData data, CategoricalColumn labels, string name, RunOutput run, Reporter r, string? title = null)
     {
+        var l = Enumerable.Range(0, labels.Length).Select(labels.Label).ToArray();
+        if (data.HasSpatial)
+        {
+            Tessera.Plotting.Figures.SavePng(SpatialPlot.Categorical(data, l, title ?? name, Underlay(data)), run.File($"spatial_{name}.png"), 1100, 900);
+            r.Detail($"wrote spatial_{name}.png");
+        }
+        if (data.Obsm.TryGetValue("X_umap", out var umap))
+        {
+            Tessera.Plotting.Figures.SavePng(EmbeddingPlot.Categorical(umap, l, $"UMAP: {title ?? name}"), run.File($"umap_{name}.png"), 1000, 850);
+            r.Detail($"wrote umap_{name}.png");
+        }
+    }
+
+    /// <summary>Spatial map of any label array.</summary>
+    public static void Spatial(SpatialData data, string?[] labels, string file, string title, RunOutput run)
+    {
+        if (!data.HasSpatial) return;
+        Tessera.Plotting.Figures.SavePng(SpatialPlot.Categorical(data, labels, title, Underlay(data)), run.File(file), 1100, 900);
     }
 }

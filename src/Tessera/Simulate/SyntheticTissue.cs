@@ -30,7 +30,7 @@ public sealed record SyntheticTissueOptions
 /// <summary>
 /// A synthetic layered tissue on a Visium hex grid: curved bands like cortical layers (plus a white-matter-like
 /// last domain), marker genes per band with spill-over into adjacent bands, log-normal library sizes and
-/// negative-binomial counts. Used by `tessera demo` and by tests; the truth is in obs["domain"].
+/// negative-binomial counts. Used by `tessera demo` and by tests; the truth is in obs["layer"].
 /// </summary>
 public static class SyntheticTissue
 {
@@ -101,7 +101,7 @@ public static class SyntheticTissue
         var genes = Enumerable.Range(0, o.Genes).Select(g => g < o.Domains * o.MarkersPerDomain ? $"L{g / o.MarkersPerDomain + 1}_marker{g % o.MarkersPerDomain + 1}" : $"gene{g + 1}").ToArray();
         var data = new SpatialData(new CsrMatrix(n, o.Genes, ptr, idx.ToArray(), val.ToArray()), new Table(names, "spot name"), new Table(genes, "gene name"));
         var labels = domain.Select(d => d == o.Domains - 1 ? "WM" : $"Layer{d + 1}").ToArray();
-        data.Obs.Set("domain", CategoricalColumn.FromLabels(labels, Enumerable.Range(0, o.Domains).Select(d => d == o.Domains - 1 ? "WM" : $"Layer{d + 1}").ToArray()));
+        data.Obs.Set("layer", CategoricalColumn.FromLabels(labels, Enumerable.Range(0, o.Domains).Select(d => d == o.Domains - 1 ? "WM" : $"Layer{d + 1}").ToArray()));
         data.Obs.Set("array_row", new NumericColumn(rowsL.Select(v => (double)v).ToArray(), true));
         data.Obs.Set("array_col", new NumericColumn(colsL.Select(v => (double)v).ToArray(), true));
         data.SetObsm(SpatialData.SpatialKey, new DenseMatrix(n, 2, xs.Zip(ys, (x, y) => new[] { x, y }).SelectMany(p => p).ToArray()));

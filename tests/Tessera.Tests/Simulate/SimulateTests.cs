@@ -43,7 +43,7 @@ public class SimulateTests
         var c = SyntheticTissue.Generate(new SyntheticTissueOptions { Seed = 4 });
         Assert.Equal(a.X.Data, b.X.Data);
         Assert.NotEqual(a.X.Data, c.X.Data);
-        var domains = a.Obs.Get<CategoricalColumn>("domain");
+        var domains = a.Obs.Get<CategoricalColumn>("layer");
         Assert.Equal(["Layer1", "Layer2", "Layer3", "Layer4", "Layer5", "WM"], domains.Categories);
         // every domain is populated
         Assert.All(Enumerable.Range(0, 6), d => Assert.Contains(d, domains.Codes));
