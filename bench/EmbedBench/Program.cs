@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using Tessera.Analysis;
+
+// Embedding benchmarks: synthetic Gaussian clusters (seeded), written to a binary file that bench/embed_python.py reads
+// (int32 n, int32 d, then n*d float32 row-major, little endian), timed in this process and reported with peak memory.
+// Usage: EmbedBench umap N D [outDir] | knn N D [outDir] | leiden N D
+static float[] Clusters(int n, int d, int nClusters, int seed)
+{
+    var rng = new Random(seed);
+    double Normal() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+    var centers = new double[nClusters * d];
+    for (int i = 0; i < centers.Length; i++) centers[i] = 1.5 * Normal();
+    var x = new float[(long)n * d];
+    for (int i = 0; i < n; i++)
+    {
+        int c = i % nClusters;
+        for (int j = 0; j < d; j++) x[(long)i * d + j] = (float)(centers[c * d + j] + Normal());
+    }
+    return x;
+}
+
+static void Write(string path, float[] x, int n, int d)
+{
+    using var w = new BinaryWriter(File.Create(path));
+    w.Write(n); w.Write(d);
+    foreach (var v in x) w.Write(v);
+}
+
+static string Mem() => $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):F0} MiB, process CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s";
+
+string mode = args.Length > 0 ? args[0] : "umap";
+int n = args.Length > 1 ? int.Parse(args[1]) : 10000;
+int d = args.Length > 2 ? int.Parse(args[2]) : 50;
+string outDir = args.Length > 3 ? args[3] : ".";
+var x = Clusters(n, d, 20, 42);
+Directory.CreateDirectory(outDir);
+var sw = Stopwatch.StartNew();
+switch (mode)
+{
+    case "umap":
+    {
+        Write(Path.Combine(outDir, $"umap_{n}x{d}.bin"), x, n, d);
+        int dim = args.Length > 4 ? int.Parse(args[4]) : 2;
+        double minDist = args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 0.1;
+        sw.Restart();
+        var t0 = sw.Elapsed.TotalSeconds;
+        var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, IncludeSelf = true, Seed = 0 });
+        var t1 = sw.Elapsed.TotalSeconds;
+        var model = new Umap(new UmapOptions { Seed = 0, NComponents = dim, MinDist = minDist }).FitFromKnn(knn, n);
+        var t2 = sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"UMAP {n}x{d} -> {dim}: total {t2:F2} s (kNN {t1 - t0:F2} s, graph+init+SGD {t2 - t1:F2} s, init {model.InitUsed}, epochs {model.NEpochs}); {Mem()}");
+        break;
+    }
+    case "knn":
+    {
+        Write(Path.Combine(outDir, $"knn_{n}x{d}.bin"), x, n, d);
+        sw.Restart();
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, Method = NeighborMethod.Exact });
+        var te = sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"exact kNN {n}x{d} k=15: {te:F2} s; {Mem()}");
+        sw.Restart();
+        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, Method = NeighborMethod.NnDescent, Seed = 0 });
+        var ta = sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"NN-descent {n}x{d} k=15: {ta:F2} s, recall {NearestNeighbors.Recall(approx, exact):F4}; {Mem()}");
+        break;
+    }
+    case "leiden":
+    {
+        sw.Restart();
+        var m = Leiden.Cluster(new Tessera.Data.DenseMatrix(n, d, x.Select(v => (double)v).ToArray()), 15, 1.0, 0);
+        Console.WriteLine($"Leiden.Cluster {n}x{d}: {sw.Elapsed.TotalSeconds:F2} s, {m.Max() + 1} communities; {Mem()}");
+        break;
+    }
+    case "prof":
+    {
+        for (int rep = 0; rep < 2; rep++)
+        {
+            sw.Restart();
+            var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, IncludeSelf = true, Method = NeighborMethod.Exact });
+            Console.WriteLine($"exact {sw.Elapsed.TotalSeconds:F2} s; {Mem()}");
+            sw.Restart();
+            var g = Umap.FuzzySimplicialSet(knn);
+            Console.WriteLine($"graph {sw.Elapsed.TotalSeconds:F2} s; {Mem()}");
+            sw.Restart();
+            var m = new Umap(new UmapOptions { NEpochs = 1 }).FitFromKnn(knn, n);
+            Console.WriteLine($"graph+init+1 epoch {sw.Elapsed.TotalSeconds:F2} s {m.InitUsed}; {Mem()}");
+            sw.Restart();
+            m = new Umap(new UmapOptions { NEpochs = 200 }).FitFromKnn(knn, n);
+            Console.WriteLine($"graph+init+200 epochs {sw.Elapsed.TotalSeconds:F2} s; {Mem()}");
+        }
+        break;
+    }
+    default:
+        Console.Error.WriteLine("usage: EmbedBench umap|knn|leiden N D [outDir]");
+        return 2;
+}
+return 0;

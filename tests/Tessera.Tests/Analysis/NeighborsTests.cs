@@ -1,0 +1,160 @@
+using Tessera.Analysis;
+using Tessera.Data;
+
+namespace Tessera.Tests.Analysis;
+
+public class NeighborsTests
+{
+    internal static float[] RandomData(int n, int d, int seed, int clusters = 1, double spread = 3.0)
+    {
+        var rng = new Random(seed);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        var centers = new double[clusters * d];
+        for (int i = 0; i < centers.Length; i++) centers[i] = spread * Normal();
+        var x = new float[n * d];
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) x[i * d + j] = (float)(centers[(i % clusters) * d + j] + Normal());
+        return x;
+    }
+
+    private static (int[] Idx, double[] Dist) BruteForce(float[] x, int n, int d, int k, NeighborMetric metric)
+    {
+        var idx = new int[n * k]; var dist = new double[n * k];
+        for (int i = 0; i < n; i++)
+        {
+            var all = new List<(double D, int J)>();
+            for (int j = 0; j < n; j++)
+            {
+                if (j == i) continue;
+                double s = 0, ni = 0, nj = 0;
+                for (int c = 0; c < d; c++)
+                {
+                    double a = x[i * d + c], b = x[j * d + c];
+                    if (metric == NeighborMetric.Euclidean) s += (a - b) * (a - b);
+                    else { s += a * b; ni += a * a; nj += b * b; }
+                }
+                all.Add((metric == NeighborMetric.Euclidean ? Math.Sqrt(s) : 1 - s / Math.Sqrt(ni * nj), j));
+            }
+            all.Sort((p, q) => p.D != q.D ? p.D.CompareTo(q.D) : p.J.CompareTo(q.J));
+            for (int t = 0; t < k; t++) { idx[i * k + t] = all[t].J; dist[i * k + t] = all[t].D; }
+        }
+        return (idx, dist);
+    }
+
+    [Theory]
+    [InlineData(NeighborMetric.Euclidean)]
+    [InlineData(NeighborMetric.Cosine)]
+    public void ExactEqualsManagedBruteForce(NeighborMetric metric)
+    {
+        int n = 300, d = 7, k = 10;
+        var x = RandomData(n, d, 1);
+        var (bi, bd) = BruteForce(x, n, d, k, metric);
+        // a tiny block forces many blocks
+        var r = NearestNeighbors.Exact(x, n, d, k, metric, includeSelf: false, blockSize: 37);
+        Assert.Equal(bi, r.Indices);
+        for (int t = 0; t < bd.Length; t++) Assert.Equal(bd[t], r.Distances[t], 1e-5);
+        Assert.False(r.IncludesSelf);
+    }
+
+    [Fact]
+    public void IncludeSelfPutsThePointFirstThenTheSameNeighbours()
+    {
+        int n = 200, d = 5;
+        var x = RandomData(n, d, 2);
+        var without = NearestNeighbors.Exact(x, n, d, 9);
+        var with = NearestNeighbors.Exact(x, n, d, 10, includeSelf: true);
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(i, with.Index(i, 0));
+            Assert.Equal(0f, with.Distance(i, 0));
+            for (int j = 0; j < 9; j++) Assert.Equal(without.Index(i, j), with.Index(i, j + 1));
+        }
+    }
+
+    [Fact]
+    public void DuplicatePointsStillExcludeSelf()
+    {
+        // rows 0,1,2 identical: each one's neighbours are the other two at distance 0, never itself
+        var x = new float[] { 1, 1, 1, 1, 1, 1, 5, 5, 9, 9 };
+        var r = NearestNeighbors.Exact(x, 5, 2, 2);
+        Assert.Equal(new[] { 1, 2 }, new[] { r.Index(0, 0), r.Index(0, 1) });
+        Assert.Equal(new[] { 0, 2 }, new[] { r.Index(1, 0), r.Index(1, 1) });
+        Assert.Equal(new[] { 0, 1 }, new[] { r.Index(2, 0), r.Index(2, 1) });
+        Assert.Equal(0f, r.Distance(2, 1));
+        Assert.Equal(0, r.Index(3, 0)); // (5,5) is √32 from rows 0, 1, 2 and 4: ties go to the lowest index
+        Assert.Equal((float)Math.Sqrt(32), r.Distance(3, 0), 5);
+        Assert.Equal(0, r.IndicesAs2D()[1, 0]);
+    }
+
+    [Fact]
+    public void NnDescentRecallOnFiveThousandByThirtyTwo()
+    {
+        int n = 5000, d = 32, k = 15;
+        var x = RandomData(n, d, 3, clusters: 10, spread: 1.0);
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Method = NeighborMethod.Exact });
+        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Method = NeighborMethod.NnDescent, Seed = 7 });
+        double recall = NearestNeighbors.Recall(approx, exact);
+        Assert.True(recall >= 0.95, $"recall {recall}");
+        var again = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Method = NeighborMethod.NnDescent, Seed = 7 });
+        Assert.Equal(approx.Indices, again.Indices);
+        Assert.Equal(approx.Distances, again.Distances);
+        // rows sorted, no self, distances are true distances
+        for (int i = 0; i < n; i += 97)
+            for (int j = 0; j < k; j++)
+            {
+                Assert.NotEqual(i, approx.Index(i, j));
+                if (j > 0) Assert.True(approx.Distance(i, j) >= approx.Distance(i, j - 1));
+                double s = 0;
+                for (int c = 0; c < d; c++) { double t = x[i * d + c] - x[approx.Index(i, j) * d + c]; s += t * t; }
+                Assert.Equal(Math.Sqrt(s), approx.Distance(i, j), 1e-4);
+            }
+    }
+
+    [Fact]
+    public void NnDescentCosineWithSelfAndRandomInitOnly()
+    {
+        int n = 1500, d = 16, k = 10;
+        var x = RandomData(n, d, 4, clusters: 5, spread: 1.0);
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Metric = NeighborMetric.Cosine, Method = NeighborMethod.Exact, IncludeSelf = true });
+        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Metric = NeighborMetric.Cosine, Method = NeighborMethod.NnDescent, IncludeSelf = true, NTrees = 0, Seed = 1 });
+        Assert.True(NearestNeighbors.Recall(approx, exact) >= 0.95, $"recall {NearestNeighbors.Recall(approx, exact)}");
+        for (int i = 0; i < n; i++) Assert.Equal(i, approx.Index(i, 0));
+    }
+
+    [Fact]
+    public void AutoUsesExactBelowThreshold()
+    {
+        int n = 400, d = 6;
+        var x = RandomData(n, d, 5);
+        var m = new DenseMatrix(n, d, x.Select(v => (double)v).ToArray());
+        var auto = NearestNeighbors.Compute(m, new NearestNeighborsOptions { K = 5 });
+        var exact = NearestNeighbors.Exact(x, n, d, 5);
+        Assert.Equal(exact.Indices, auto.Indices);
+    }
+
+    [Fact]
+    public void RecallHandWorked()
+    {
+        var exact = new KnnResult(2, 2, new[] { 1, 2, 0, 2 }, new float[4], false);
+        var approx = new KnnResult(2, 2, new[] { 2, 3, 3, 4 }, new float[4], false);
+        Assert.Equal(0.25, NearestNeighbors.Recall(approx, exact), 12);
+        Assert.Equal(1.0, NearestNeighbors.Recall(exact, exact), 12);
+    }
+
+    [Fact]
+    public void BadInputMessages()
+    {
+        var x = new float[] { 0, 1, 2, 3, 4, 5 };
+        Assert.Equal("cannot find 3 neighbours among 3 points (self excluded)",
+            Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(x, 3, 2, 3)).Message);
+        Assert.Equal("data has 6 values but the shape is (4, 2)",
+            Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(x, 4, 2, 1)).Message);
+        Assert.Equal("number of neighbours must be at least 1 but is 0",
+            Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(x, 3, 2, 0)).Message);
+        var bad = new float[] { 0, 1, float.NaN, 3, 4, 5 };
+        Assert.Equal("data has a non-finite value at row 1, column 0",
+            Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(bad, 3, 2, 1)).Message);
+        var a = new KnnResult(3, 1, new int[3], new float[3], false);
+        var b = new KnnResult(2, 1, new int[2], new float[2], false);
+        Assert.Equal("approx has 3 points but exact has 2", Assert.Throws<TesseraException>(() => NearestNeighbors.Recall(a, b)).Message);
+    }
+}
