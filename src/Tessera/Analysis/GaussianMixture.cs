@@ -360,13 +360,15 @@ internal static class GmmMath
         {
             case CovarianceType.Full:
                 {
-                    var list = new Tensor[k];
+                    covs = torch.empty(k, d, d, dtype: ScalarType.Float64);
                     for (int c = 0; c < k; c++)
                     {
+                        // per-component scope: the two N × D temporaries are freed before the next component
+                        using var cs = NewDisposeScope();
                         var diff = X - means[c].unsqueeze(0);
-                        list[c] = (resp[.., c].unsqueeze(1) * diff).t().mm(diff) / nk[c] + reg * eye;
+                        var weighted = diff * resp[.., c].unsqueeze(1);
+                        covs[c].copy_(weighted.t().mm(diff).div_(nk[c]).add_(eye, alpha: reg));
                     }
-                    covs = torch.stack(list);
                     break;
                 }
             case CovarianceType.Tied:
@@ -435,14 +437,14 @@ internal static class GmmMath
             case CovarianceType.Full:
             case CovarianceType.Tied:
                 {
-                    var cols = new Tensor[k];
+                    logProb = torch.empty(n, k, dtype: ScalarType.Float64);
                     for (int c = 0; c < k; c++)
                     {
+                        using var cs = NewDisposeScope();
                         var pc = p.Cov == CovarianceType.Full ? p.PrecChol[c] : p.PrecChol;
-                        var y = X.mm(pc) - p.Means[c].unsqueeze(0).mm(pc);
-                        cols[c] = y.square().sum(1);
+                        var y = X.mm(pc).sub_(p.Means[c].unsqueeze(0).mm(pc));
+                        logProb[.., c].copy_(y.mul_(y).sum(1));
                     }
-                    logProb = torch.stack(cols, 1);
                     var diag = p.Cov == CovarianceType.Full ? p.PrecChol.diagonal(0, 1, 2) : p.PrecChol.diagonal().unsqueeze(0);
                     logDet = diag.log().sum(1);
                     if (p.Cov == CovarianceType.Tied) logDet = logDet.expand(k);

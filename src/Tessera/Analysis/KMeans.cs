@@ -1,7 +1,5 @@
 using Tessera.Data;
 using Tessera.Nn;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Tessera.Analysis;
 
@@ -24,7 +22,9 @@ public sealed class KMeansOptions
 
 /// <summary>
 /// Lloyd k-means with sklearn's greedy k-means++ initialisation (2 + ⌊ln K⌋ local trials), sklearn's relative
-/// tolerance, empty-cluster relocation and best-of-NInit selection. Distances are computed with torch in row blocks.
+/// tolerance, empty-cluster relocation and best-of-NInit selection. Each Lloyd iteration is one fused pass over the rows
+/// (distances, argmin, center sums) split into fixed row chunks run in parallel and reduced in chunk order, so results
+/// do not depend on the thread count; this beats torch matmul + separate argmin/scatter by avoiding N × K temporaries.
 /// </summary>
 public sealed class KMeans
 {
@@ -52,15 +52,13 @@ public sealed class KMeans
             KMeansCore.CheckFinite(ic, "InitialCenters");
         }
 
-        using var scope = NewDisposeScope();
         // sklearn centers the data before fitting (numerically kinder distance expansion); centers are shifted back.
         var mean = new double[d];
         for (int i = 0; i < n; i++) { var r = x.Row(i); for (int j = 0; j < d; j++) mean[j] += r[j]; }
         for (int j = 0; j < d; j++) mean[j] /= n;
         var xc = new double[(long)n * d];
         for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) xc[(long)i * d + j] = x.Data[(long)i * d + j] - mean[j];
-        var X = torch.tensor(xc, new long[] { n, d }, dtype: ScalarType.Float64);
-        var xsq = X.square().sum(1);
+        var X = new KMeansCore.Rows(xc, n, d);
 
         double tolAbs = _o.Tol * KMeansCore.MeanVariance(x);
         var rng = Seeding.Rng(_o.Seed, "kmeans");
@@ -69,18 +67,16 @@ public sealed class KMeans
         int runs = _o.InitialCenters == null ? _o.NInit : 1;
         for (int run = 0; run < runs; run++)
         {
-            Tensor c0;
+            double[] c0;
             if (_o.InitialCenters is { } init)
             {
-                var ci = new double[(long)k * d];
-                for (int i = 0; i < k; i++) for (int j = 0; j < d; j++) ci[(long)i * d + j] = init.Data[(long)i * d + j] - mean[j];
-                c0 = torch.tensor(ci, new long[] { k, d }, dtype: ScalarType.Float64);
+                c0 = new double[k * d];
+                for (int i = 0; i < k; i++) for (int j = 0; j < d; j++) c0[i * d + j] = init.Data[(long)i * d + j] - mean[j];
             }
-            else c0 = KMeansCore.KMeansPlusPlus(X, xsq, k, rng);
-            var (labels, centers, inertia, nIter) = KMeansCore.Lloyd(X, xsq, c0, _o.MaxIter, tolAbs);
+            else c0 = KMeansCore.KMeansPlusPlus(X, k, rng);
+            var (labels, cd, inertia, nIter) = KMeansCore.Lloyd(X, c0, k, _o.MaxIter, tolAbs);
             if (best == null || inertia < best.Inertia)
             {
-                var cd = centers.data<double>().ToArray();
                 for (int i = 0; i < k; i++) for (int j = 0; j < d; j++) cd[(long)i * d + j] += mean[j];
                 best = new KMeansModel(new DenseMatrix(k, d, cd), labels, inertia, nIter);
             }
@@ -113,15 +109,20 @@ public sealed class KMeansModel
         ArgumentNullException.ThrowIfNull(x);
         if (x.Cols != Centers.Cols) throw new TesseraException($"x has {x.Cols} columns but the model was fitted on {Centers.Cols}");
         KMeansCore.CheckFinite(x, "x");
-        using var scope = NewDisposeScope();
-        var X = torch.tensor(x.Data, new long[] { x.Rows, x.Cols }, dtype: ScalarType.Float64);
-        var C = torch.tensor(Centers.Data, new long[] { Centers.Rows, Centers.Cols }, dtype: ScalarType.Float64);
-        return KMeansCore.Assign(X, C).labels;
+        var labels = new int[x.Rows];
+        KMeansCore.Assign(new KMeansCore.Rows(x.Data, x.Rows, x.Cols), Centers.Data, Centers.Rows, labels, new double[x.Rows], null, null);
+        return labels;
     }
 }
 
 internal static class KMeansCore
 {
+    /// <summary>Row-major N × D data.</summary>
+    internal readonly record struct Rows(double[] Data, int N, int D)
+    {
+        public ReadOnlySpan<double> Row(int i) => Data.AsSpan(i * D, D);
+    }
+
     internal static void CheckFinite(DenseMatrix m, string name)
     {
         var a = m.Data;
@@ -133,154 +134,190 @@ internal static class KMeansCore
     internal static double MeanVariance(DenseMatrix x)
     {
         int n = x.Rows, d = x.Cols;
+        var m = new double[d];
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) m[j] += x.Data[(long)i * d + j];
+        for (int j = 0; j < d; j++) m[j] /= n;
+        var v = new double[d];
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) { double t = x.Data[(long)i * d + j] - m[j]; v[j] += t * t; }
         double total = 0;
-        for (int j = 0; j < d; j++)
-        {
-            double m = 0; for (int i = 0; i < n; i++) m += x.Data[(long)i * d + j];
-            m /= n;
-            double v = 0; for (int i = 0; i < n; i++) { double t = x.Data[(long)i * d + j] - m; v += t * t; }
-            total += v / n;
-        }
+        for (int j = 0; j < d; j++) total += v[j] / n;
         return total / d;
     }
 
-    private static long BlockRows(long k) => Math.Max(1024, (1L << 22) / Math.Max(1, k));
+    /// <summary>Fixed row partition (independent of the machine's core count, so reductions are reproducible).</summary>
+    private static int ChunkRows(int n) => Math.Max(2048, (n + 63) / 64);
 
-    /// <summary>Greedy k-means++ as sklearn's _kmeans_plusplus (unit sample weights).</summary>
-    internal static Tensor KMeansPlusPlus(Tensor X, Tensor xsq, int k, Random rng)
+    internal static double SqDist(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
-        long n = X.shape[0];
+        int d = a.Length, j = 0;
+        double s = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && d >= System.Numerics.Vector<double>.Count)
+        {
+            var acc = System.Numerics.Vector<double>.Zero;
+            int w = System.Numerics.Vector<double>.Count;
+            for (; j <= d - w; j += w)
+            {
+                var t = new System.Numerics.Vector<double>(a.Slice(j, w)) - new System.Numerics.Vector<double>(b.Slice(j, w));
+                acc += t * t;
+            }
+            s = System.Numerics.Vector.Sum(acc);
+        }
+        for (; j < d; j++) { double t = a[j] - b[j]; s += t * t; }
+        return s;
+    }
+
+    /// <summary>
+    /// Greedy k-means++ as sklearn's _kmeans_plusplus (unit weights): first center uniform, then 2 + ⌊ln K⌋ candidates
+    /// drawn proportionally to D², keeping the one that lowers the potential most.
+    /// </summary>
+    internal static double[] KMeansPlusPlus(Rows X, int k, Random rng)
+    {
+        int n = X.N, d = X.D;
         int trials = 2 + (int)Math.Log(k);
-        var idx = new long[k];
-        idx[0] = rng.NextInt64(n);
-        var closest = SqDistToRows(X, xsq, new[] { idx[0] })[0];
-        double pot = closest.Sum();
+        var centers = new double[k * d];
+        int first = (int)rng.NextInt64(n);
+        X.Row(first).CopyTo(centers.AsSpan(0, d));
+        var closest = new double[n];
+        DistToRow(X, first, null, closest);
+        double pot = 0; foreach (var v in closest) pot += v;
+        var cum = new double[n];
+        var cand = new double[trials][];
+        for (int t = 0; t < trials; t++) cand[t] = new double[n];
+        var candPot = new double[trials];
+        var candIdx = new int[trials];
         for (int c = 1; c < k; c++)
         {
-            var cum = new double[n];
             double acc = 0;
-            for (long i = 0; i < n; i++) { acc += closest[i]; cum[i] = acc; }
-            var cand = new long[trials];
+            for (int i = 0; i < n; i++) { acc += closest[i]; cum[i] = acc; }
             for (int t = 0; t < trials; t++)
             {
                 double v = rng.NextDouble() * pot;
-                long pos = LowerBound(cum, v);
-                cand[t] = Math.Min(pos, n - 1);
+                int pos = Array.BinarySearch(cum, v);
+                if (pos < 0) pos = ~pos;
+                else while (pos > 0 && cum[pos - 1] == v) pos--; // leftmost, as numpy searchsorted
+                candIdx[t] = Math.Min(pos, n - 1);
             }
-            var dc = SqDistToRows(X, xsq, cand);
-            int bestT = 0; double bestPot = double.PositiveInfinity; double[]? bestD = null;
-            for (int t = 0; t < trials; t++)
-            {
-                var row = dc[t];
-                double p = 0;
-                for (long i = 0; i < n; i++) { if (closest[i] < row[i]) row[i] = closest[i]; p += row[i]; }
-                if (p < bestPot) { bestPot = p; bestT = t; bestD = row; }
-            }
-            idx[c] = cand[bestT]; pot = bestPot; closest = bestD!;
+            for (int t = 0; t < trials; t++) candPot[t] = DistToRow(X, candIdx[t], closest, cand[t]);
+            int bestT = 0;
+            for (int t = 1; t < trials; t++) if (candPot[t] < candPot[bestT]) bestT = t;
+            X.Row(candIdx[bestT]).CopyTo(centers.AsSpan(c * d, d));
+            pot = candPot[bestT];
+            (closest, cand[bestT]) = (cand[bestT], closest);
         }
-        return X.index_select(0, torch.tensor(idx)).clone();
+        return centers;
     }
 
-    private static long LowerBound(double[] a, double v)
+    /// <summary>out[i] = min(closest[i], ‖x_i − x_row‖²); returns Σ out (chunk sums added in order).</summary>
+    private static double DistToRow(Rows X, int row, double[]? closest, double[] output)
     {
-        long lo = 0, hi = a.LongLength;
-        while (lo < hi) { long mid = (lo + hi) >> 1; if (a[mid] < v) lo = mid + 1; else hi = mid; }
-        return lo;
-    }
-
-    /// <summary>Squared euclidean distances (expansion, clamped at 0) from the given rows to every row.</summary>
-    private static double[][] SqDistToRows(Tensor X, Tensor xsq, long[] rows)
-    {
-        using var scope = NewDisposeScope();
-        var ri = torch.tensor(rows);
-        var Y = X.index_select(0, ri);
-        var ysq = xsq.index_select(0, ri);
-        var D = (ysq.unsqueeze(1) - 2 * Y.mm(X.t()) + xsq.unsqueeze(0)).clamp_min(0.0);
-        var flat = D.data<double>().ToArray();
-        long n = X.shape[0];
-        var res = new double[rows.Length][];
-        for (int t = 0; t < rows.Length; t++) { res[t] = new double[n]; Array.Copy(flat, t * n, res[t], 0, n); }
-        return res;
-    }
-
-    /// <summary>Nearest center per row (sklearn drops ‖x‖², argmin of ‖c‖² − 2x·c) and each row's squared distance.</summary>
-    internal static (int[] labels, double[] sq) Assign(Tensor X, Tensor C)
-    {
-        using var scope = NewDisposeScope();
-        long n = X.shape[0];
-        var csq = C.square().sum(1);
-        var labels = new int[n];
-        var sq = new double[n];
-        long block = BlockRows(C.shape[0]);
-        for (long s = 0; s < n; s += block)
+        int n = X.N, chunk = ChunkRows(n), chunks = (n + chunk - 1) / chunk;
+        var partial = new double[chunks];
+        var data = X.Data; int d = X.D;
+        Parallel.For(0, chunks, ci =>
         {
-            long e = Math.Min(n, s + block);
-            var xb = X.narrow(0, s, e - s);
-            var dist = csq.unsqueeze(0) - 2 * xb.mm(C.t());
-            var lab = dist.argmin(1);
-            var diff = xb - C.index_select(0, lab);
-            var l = lab.data<long>().ToArray();
-            var q = diff.square().sum(1).data<double>().ToArray();
-            for (long i = 0; i < l.Length; i++) { labels[s + i] = (int)l[i]; sq[s + i] = q[i]; }
+            var r = new ReadOnlySpan<double>(data, row * d, d);
+            int s = ci * chunk, e = Math.Min(n, s + chunk);
+            double p = 0;
+            for (int i = s; i < e; i++)
+            {
+                double v = SqDist(new ReadOnlySpan<double>(data, i * d, d), r);
+                if (closest != null && closest[i] < v) v = closest[i];
+                output[i] = v; p += v;
+            }
+            partial[ci] = p;
+        });
+        double sum = 0; foreach (var p in partial) sum += p;
+        return sum;
+    }
+
+    /// <summary>
+    /// One fused pass: nearest center per row (exact squared distance), and optionally the per-center sums and counts
+    /// of the rows assigned (reduced in chunk order).
+    /// </summary>
+    internal static void Assign(Rows X, double[] centers, int k, int[] labels, double[] sq, double[]? sums, double[]? counts)
+    {
+        int n = X.N, d = X.D, chunk = ChunkRows(n), chunks = (n + chunk - 1) / chunk;
+        var pSums = sums != null ? new double[chunks][] : null;
+        var pCounts = counts != null ? new double[chunks][] : null;
+        var data = X.Data;
+        Parallel.For(0, chunks, ci =>
+        {
+            int s = ci * chunk, e = Math.Min(n, s + chunk);
+            double[]? ls = sums != null ? new double[k * d] : null;
+            double[]? lc = counts != null ? new double[k] : null;
+            for (int i = s; i < e; i++)
+            {
+                var xi = new ReadOnlySpan<double>(data, i * d, d);
+                int best = 0; double bd = double.PositiveInfinity;
+                for (int c = 0; c < k; c++)
+                {
+                    double v = SqDist(xi, new ReadOnlySpan<double>(centers, c * d, d));
+                    if (v < bd) { bd = v; best = c; }
+                }
+                labels[i] = best; sq[i] = bd;
+                if (ls != null)
+                {
+                    var dst = ls.AsSpan(best * d, d);
+                    for (int j = 0; j < d; j++) dst[j] += xi[j];
+                    lc![best] += 1;
+                }
+            }
+            if (pSums != null) { pSums[ci] = ls!; pCounts![ci] = lc!; }
+        });
+        if (sums != null)
+        {
+            Array.Clear(sums); Array.Clear(counts!);
+            for (int ci = 0; ci < chunks; ci++)
+            {
+                var ls = pSums![ci]; var lc = pCounts![ci];
+                for (int t = 0; t < ls.Length; t++) sums[t] += ls[t];
+                for (int c = 0; c < k; c++) counts![c] += lc[c];
+            }
         }
-        return (labels, sq);
     }
 
     /// <summary>Lloyd iterations as sklearn's _kmeans_single_lloyd; returns labels, centers, inertia, iterations.</summary>
-    internal static (int[] labels, Tensor centers, double inertia, int nIter) Lloyd(Tensor X, Tensor xsq, Tensor c0, int maxIter, double tolAbs)
+    internal static (int[] labels, double[] centers, double inertia, int nIter) Lloyd(Rows X, double[] c0, int k, int maxIter, double tolAbs)
     {
-        long n = X.shape[0], d = X.shape[1];
-        int k = (int)c0.shape[0];
-        var centers = c0.clone();
-        int[]? labelsOld = null;
-        int[] labels = Array.Empty<int>();
-        bool strict = false;
+        int n = X.N, d = X.D;
+        var centers = (double[])c0.Clone();
+        var sums = new double[k * d];
+        var counts = new double[k];
+        var labels = new int[n];
+        var labelsOld = new int[n];
+        var sq = new double[n];
+        bool strict = false, first = true;
         int it = 0;
         for (; it < maxIter; it++)
         {
-            using var scope = NewDisposeScope();
-            double[] sq;
-            (labels, sq) = Assign(X, centers);
-            var lab = torch.tensor(labels.Select(v => (long)v).ToArray());
-            var sums = torch.zeros(k, d, dtype: ScalarType.Float64).index_add_(0, lab, X, 1.0);
-            var counts = new double[k];
-            foreach (var l in labels) counts[l] += 1;
-            var sumsArr = sums.data<double>().ToArray();
-            RelocateEmpty(X, labels, sq, sumsArr, counts, (int)d);
+            Assign(X, centers, k, labels, sq, sums, counts);
+            RelocateEmpty(X, labels, sq, sums, counts);
+            double shift = 0;
             for (int c = 0; c < k; c++)
-                if (counts[c] > 0) for (int j = 0; j < d; j++) sumsArr[c * d + j] /= counts[c];
-                else
+                for (int j = 0; j < d; j++)
                 {
-                    var old = centers[c].data<double>().ToArray();
-                    for (int j = 0; j < d; j++) sumsArr[c * d + j] = old[j];
+                    double nv = counts[c] > 0 ? sums[c * d + j] / counts[c] : centers[c * d + j];
+                    double t = nv - centers[c * d + j];
+                    shift += t * t;
+                    centers[c * d + j] = nv;
                 }
-            var newCenters = torch.tensor(sumsArr, new long[] { k, d }, dtype: ScalarType.Float64);
-            double shift = (newCenters - centers).square().sum().item<double>();
-            centers.Dispose();
-            centers = newCenters.MoveToOuterDisposeScope();
-            if (labelsOld != null && labels.AsSpan().SequenceEqual(labelsOld)) { strict = true; it++; break; }
+            if (!first && labels.AsSpan().SequenceEqual(labelsOld)) { strict = true; it++; break; }
             if (shift <= tolAbs) { it++; break; }
-            labelsOld = labels;
+            Array.Copy(labels, labelsOld, n);
+            first = false;
         }
-        double[] finalSq;
-        if (!strict) (labels, finalSq) = Assign(X, centers);
-        else (_, finalSq) = AssignFixed(X, centers, labels);
+        // sklearn: after strict convergence the labels already match the centers; otherwise one more E-step
+        if (!strict) Assign(X, centers, k, labels, sq, null, null);
+        else for (int i = 0; i < n; i++) sq[i] = SqDist(X.Row(i), centers.AsSpan(labels[i] * d, d));
         double inertia = 0;
-        foreach (var v in finalSq) inertia += v;
+        foreach (var v in sq) inertia += v;
         return (labels, centers, inertia, it);
     }
 
-    private static (int[] labels, double[] sq) AssignFixed(Tensor X, Tensor C, int[] labels)
-    {
-        using var scope = NewDisposeScope();
-        var lab = torch.tensor(labels.Select(v => (long)v).ToArray());
-        var q = (X - C.index_select(0, lab)).square().sum(1).data<double>().ToArray();
-        return (labels, q);
-    }
-
     /// <summary>sklearn's _relocate_empty_clusters_dense: empty clusters take the rows farthest from their centers.</summary>
-    private static void RelocateEmpty(Tensor X, int[] labels, double[] sq, double[] sums, double[] counts, int d)
+    private static void RelocateEmpty(Rows X, int[] labels, double[] sq, double[] sums, double[] counts)
     {
+        int d = X.D;
         var empty = new List<int>();
         for (int c = 0; c < counts.Length; c++) if (counts[c] == 0) empty.Add(c);
         if (empty.Count == 0) return;
@@ -288,7 +325,7 @@ internal static class KMeansCore
         for (int e = 0; e < empty.Count; e++)
         {
             int row = order[e], newC = empty[e], oldC = labels[row];
-            var xr = X[row].data<double>().ToArray();
+            var xr = X.Row(row);
             for (int j = 0; j < d; j++) { sums[oldC * d + j] -= xr[j]; sums[newC * d + j] = xr[j]; }
             counts[newC] = 1; counts[oldC] -= 1;
         }
