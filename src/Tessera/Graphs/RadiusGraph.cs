@@ -42,9 +42,9 @@ public static class RadiusGraph
         long maxCells = Math.Max(64, 2L * n);
         long CellCount(double s)
         {
-            long c = 1;
-            for (int d = 0; d < dim; d++) { c *= (long)Math.Floor((max[d] - min[d]) / s) + 1; if (c > maxCells) return long.MaxValue; }
-            return c;
+            double c = 1; // in double: a tiny radius over a wide extent would overflow long
+            for (int d = 0; d < dim; d++) { c *= Math.Floor((max[d] - min[d]) / s) + 1; if (c > maxCells) return long.MaxValue; }
+            return (long)c;
         }
         while (CellCount(side) > maxCells) side *= 1.5;
         var nc = new int[dim];

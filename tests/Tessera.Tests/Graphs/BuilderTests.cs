@@ -64,6 +64,9 @@ public class BuilderTests
         var g = RadiusGraph.Build(new DenseMatrix(401, 2, data.ToArray()), 1.5);
         Assert.Equal(2652, g.NumEdges);
         Assert.Equal(0, g.Degrees[400]);
+        // a radius far below the spacing over a huge extent: no edges, bounded memory
+        Assert.Equal(0, RadiusGraph.Build(new DenseMatrix(401, 2, data.ToArray()), 1e-300).NumEdges);
+        Assert.Equal(1512, RadiusGraph.Build(new DenseMatrix(401, 2, data.ToArray()), 2.0, maxNeighbors: 3).NumEdges);
     }
 
     [Fact]

@@ -20,12 +20,15 @@ public class GraphBench(ITestOutputHelper output)
         var x = GraphFixtures.Points(2024, n, 2, 1000.0);
         GC.Collect();
         long before = GC.GetTotalMemory(true);
+        var proc = Process.GetCurrentProcess();
+        var cpu0 = proc.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var g = RadiusGraph.Build(x, 1.4);
         sw.Stop();
+        proc.Refresh();
+        var cpu = proc.TotalProcessorTime - cpu0;
         long after = GC.GetTotalMemory(false);
-        var proc = Process.GetCurrentProcess();
-        output.WriteLine($"radius graph: {g}, {sw.Elapsed.TotalSeconds:F2} s, managed heap +{(after - before) / 1e6:F0} MB, peak working set {proc.PeakWorkingSet64 / 1e6:F0} MB");
+        output.WriteLine($"radius graph: {g}, {sw.Elapsed.TotalSeconds:F2} s wall, {cpu.TotalSeconds:F2} s CPU on {Environment.ProcessorCount} cores, managed heap +{(after - before) / 1e6:F0} MB, peak working set {proc.PeakWorkingSet64 / 1e6:F0} MB");
         Assert.InRange(g.MeanDegree, 6.0, 6.3);
         sw.Restart();
         var k = KnnGraph.Build(x, 6);
