@@ -87,7 +87,7 @@ public class DelimitedTests
     public void RRowNamesQuotedNamesAndDuplicateGenes()
     {
         using var t = new TempDir();
-        var d = DataReader.Read(Write(t.File("r.csv"), "G1,G2\nc1,1,2\nc2,3,4\n"));
+        var d = DataReader.Read(Write(t.File("r.csv"), "\uFEFFG1,G2\nc1,1,2\nc2,3,4\n"));
         Assert.Equal(new[] { "c1", "c2" }, d.ObsNames);
         Assert.Equal(new[] { "G1", "G2" }, d.VarNames);
         var (o, log) = Logged();
