@@ -107,11 +107,19 @@ public static class ObsJoin
         {
             if (c == idCol) continue;
             var name = t.Header[c].Length == 0 ? $"column{c + 1}" : t.Header[c];
-            var values = new string?[n];
-            for (int i = 0; i < n; i++) values[i] = map[i] < 0 ? null : t.Rows[map[i]][c];
-            data.Obs.Set(name, ToColumn(values));
+            // typed over the whole file so a column's type and categories do not depend on which rows matched
+            var col = ToColumn(t.Rows.Select(rw => (string?)rw[c]).ToArray());
+            data.Obs.Set(name, TakeOrMissing(col, map));
         }
     }
+
+    private static Column TakeOrMissing(Column col, int[] map) => col switch
+    {
+        NumericColumn nc => new NumericColumn(map.Select(k => k < 0 ? double.NaN : nc.Values[k]).ToArray(), nc.IsInteger),
+        CategoricalColumn cc => new CategoricalColumn(map.Select(k => k < 0 ? -1 : cc.Codes[k]).ToArray(), cc.Categories, cc.Ordered),
+        StringColumn sc => new StringColumn(map.Select(k => k < 0 ? null : sc.Values[k]).ToArray()),
+        _ => throw new InvalidOperationException($"unexpected column type {col.GetType().Name}"),
+    };
 
     /// <summary>Types a text column: numeric, categorical or string (see the class remarks).</summary>
     public static Column ToColumn(IReadOnlyList<string?> values)
@@ -127,6 +135,7 @@ public static class ObsJoin
             if (integer && !long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)) integer = false;
         }
         if (numeric && present > 0) return new NumericColumn(nums, integer);
+        if (present == 0) return new StringColumn(new string?[n]);
         var labels = values.Select(s => s == null || IsMissing(s) ? null : s).ToArray();
         int nonMissing = labels.Count(l => l != null);
         int distinct = labels.Where(l => l != null).Distinct().Count();

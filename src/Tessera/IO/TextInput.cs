@@ -38,7 +38,7 @@ internal sealed class ByteLineReader : IDisposable
                 if (len > 0 && _buf[_start + len - 1] == (byte)'\r') len--;
                 line = _buf.AsSpan(_start, len);
                 _start += nl + 1;
-                LineNumber++;
+                if (LineNumber++ == 0 && line.StartsWith("\uFEFF"u8)) line = line[3..]; // Excel's UTF-8 byte-order mark
                 return true;
             }
             if (_eof)
@@ -49,7 +49,7 @@ internal sealed class ByteLineReader : IDisposable
                     if (_buf[_start + len - 1] == (byte)'\r') len--;
                     line = _buf.AsSpan(_start, len);
                     _start = _end;
-                    LineNumber++;
+                    if (LineNumber++ == 0 && line.StartsWith("\uFEFF"u8)) line = line[3..];
                     return true;
                 }
                 line = default;

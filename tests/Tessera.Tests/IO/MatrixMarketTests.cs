@@ -124,6 +124,6 @@ public class MatrixMarketTests
         Assert.Equal(7f, m[1, 0]);
         Assert.Equal(610f, m.Data.Max());
         // ~1 s on an idle core; the bound is loose because the test machine is shared
-        Assert.True(sw.Elapsed.TotalSeconds < 10, $"reading took {sw.Elapsed.TotalSeconds:F2} s");
+        Assert.True(sw.Elapsed.TotalSeconds < 20, $"reading took {sw.Elapsed.TotalSeconds:F2} s");
     }
 }
