@@ -101,11 +101,11 @@ public static partial class DelimitedReader
             {
                 var wanted = new List<string>();
                 if (options.Coords != null && options.Coords.All(c => Array.IndexOf(colNames, c) >= 0)) wanted.AddRange(options.Coords);
-                foreach (var xy in new[] { "x", "y" })
-                {
-                    int k = Array.FindIndex(colNames, c => c.Equals(xy, StringComparison.OrdinalIgnoreCase));
-                    if (k >= 0 && colNames.Count(c => c.Equals("x", StringComparison.OrdinalIgnoreCase) || c.Equals("y", StringComparison.OrdinalIgnoreCase)) == 2 && !wanted.Contains(colNames[k])) wanted.Add(colNames[k]);
-                }
+                // exactly one column named x and one named y (any case): SpatialDE/SPARK coordinate columns
+                int kx = Array.FindIndex(colNames, c => c.Equals("x", StringComparison.OrdinalIgnoreCase));
+                int ky = Array.FindIndex(colNames, c => c.Equals("y", StringComparison.OrdinalIgnoreCase));
+                bool single = colNames.Count(c => c.Equals("x", StringComparison.OrdinalIgnoreCase) || c.Equals("y", StringComparison.OrdinalIgnoreCase)) == 2;
+                if (kx >= 0 && ky >= 0 && single) { wanted.Add(colNames[kx]); wanted.Add(colNames[ky]); }
                 foreach (var w in wanted.Distinct())
                 {
                     coordCols.Add(Array.IndexOf(colNames, w));

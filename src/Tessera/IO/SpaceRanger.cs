@@ -87,7 +87,6 @@ public static class SpaceRanger
             lib["scalefactors"] = sf;
         }
         else options.Info($"no scalefactors_json.json in {spatial}: images are not loaded");
-        lib["metadata"] = new Dictionary<string, object>(StringComparer.Ordinal) { ["source"] = Path.GetFullPath(root) };
         data.Uns["spatial"] = new Dictionary<string, object>(StringComparer.Ordinal) { [libraryId] = lib };
         if (sf != null)
         {

@@ -112,6 +112,24 @@ public class MatrixMarketTests
     }
 
     [SkippableFact]
+    public void WrittenFileReadsBackInScipy()
+    {
+        Python.RequireModules("scipy.io", "numpy");
+        using var t = new TempDir();
+        var dense = new float[50, 30];
+        var rng = new Random(7);
+        for (int i = 0; i < 50; i++) for (int j = 0; j < 30; j++) if (rng.NextDouble() < 0.2) dense[i, j] = rng.Next(1, 100);
+        dense[3, 4] = 0.125f;
+        var m = CsrMatrix.FromDense(dense);
+        var path = t.File("w.mtx.gz");
+        MatrixMarket.Write(m, path, transpose: true);
+        var (code, output, err) = Python.Run($"import scipy.io, numpy as np\nm = scipy.io.mmread('{path}').tocsr()\nprint(m.shape[0], m.shape[1], m.nnz, repr(float(m.sum())), repr(float(m[4, 3])))\n");
+        Assert.True(code == 0, err);
+        double sum = m.Data.Sum(v => (double)v);
+        Assert.Equal($"30 50 {m.Nnz} {sum.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} 0.125", output.Trim().Replace(".0 ", " "));
+    }
+
+    [SkippableFact]
     public void ReadsDlpfc151673Fast()
     {
         var p = Path.Combine(SharedData.Require("dlpfc/151673"), "matrix.mtx.gz");
