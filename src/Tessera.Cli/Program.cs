@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(PreprocessCommand.Create());
         root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(UmapCommand.Create());
         return root;
     }
 

@@ -12,13 +12,14 @@ public sealed class InputOptions
     public readonly Option<bool> Transpose = new("--transpose") { Description = "Delimited tables: the file is genes x spots" };
     public readonly Option<string> GeneNames = new("--gene-names") { Description = "Gene index for 10x data: symbols or ids", DefaultValueFactory = _ => "symbols" };
     public readonly Option<bool> AllowMissing = new("--allow-missing") { Description = "Keep spots that are absent from the --obs file" };
+    public readonly Option<bool> AllowNegative = new("--allow-negative") { Description = "Accept negative values (z-scored data, e.g. seqFISH); never for counts" };
 
     public InputOptions() => GeneNames.AcceptOnlyFromAmong("symbols", "ids");
 
     /// <summary>Adds the options to a command.</summary>
     public void AddTo(Command c)
     {
-        c.Options.Add(Obs); c.Options.Add(Coords); c.Options.Add(Transpose); c.Options.Add(GeneNames); c.Options.Add(AllowMissing);
+        c.Options.Add(Obs); c.Options.Add(Coords); c.Options.Add(Transpose); c.Options.Add(GeneNames); c.Options.Add(AllowMissing); c.Options.Add(AllowNegative);
     }
 
     /// <summary>The reader options given on the command line.</summary>
@@ -29,6 +30,7 @@ public sealed class InputOptions
         Transpose = p.GetValue(Transpose),
         GeneNames = p.GetValue(GeneNames) == "ids" ? IO.GeneNames.Ids : IO.GeneNames.Symbols,
         AllowMissing = p.GetValue(AllowMissing),
+        AllowNegative = p.GetValue(AllowNegative),
         Log = r.Info,
     };
 

@@ -52,8 +52,12 @@ public static class Clustering
         };
     }
 
-    private static int[] LeidenLabels(DenseMatrix x, ClusteringOptions o) =>
-        throw new TesseraException("Leiden clustering is not available in this build");
+    private static int[] LeidenLabels(DenseMatrix x, ClusteringOptions o)
+    {
+        if (o.Resolution <= 0) throw new TesseraException($"--resolution must be positive, got {o.Resolution}");
+        if (o.Neighbors < 2 || o.Neighbors >= x.Rows) throw new TesseraException($"Leiden needs 2 <= neighbours < {x.Rows} spots, got {o.Neighbors}");
+        return Leiden.Cluster(x, o.Neighbors, o.Resolution, o.Seed);
+    }
 }
 
 /// <summary>Agreement of predicted clusters with reference labels (missing reference labels dropped).</summary>
