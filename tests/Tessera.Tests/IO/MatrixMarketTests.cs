@@ -130,18 +130,14 @@ public class MatrixMarketTests
     }
 
     [SkippableFact]
-    public void ReadsDlpfc151673Fast()
+    public void ReadsDlpfc151673()
     {
         var p = Path.Combine(SharedData.Require("dlpfc/151673"), "matrix.mtx.gz");
-        var sw = Stopwatch.StartNew();
         var m = MatrixMarket.Read(p);
-        sw.Stop();
         // scipy.io.mmread(...).tocsr(): shape (5000, 3639), nnz 2396621, sum 4919405, m[1,0] = 7, max 610
         Assert.Equal((5000, 3639, 2396621), (m.Rows, m.Cols, m.Nnz));
         Assert.Equal(4919405.0, m.Data.Sum(v => (double)v));
         Assert.Equal(7f, m[1, 0]);
         Assert.Equal(610f, m.Data.Max());
-        // ~1 s on an idle core; the bound is loose because the test machine is shared
-        Assert.True(sw.Elapsed.TotalSeconds < 20, $"reading took {sw.Elapsed.TotalSeconds:F2} s");
     }
 }
