@@ -60,6 +60,9 @@ public sealed class GaussianMixture
     /// <summary>Creates the estimator.</summary>
     public GaussianMixture(GaussianMixtureOptions options) => _o = options ?? throw new ArgumentNullException(nameof(options));
 
+    /// <summary>Fits the mixture to a float32 row-major <paramref name="rows"/> × <paramref name="cols"/> array (computed in float64).</summary>
+    public GaussianMixtureModel Fit(ReadOnlySpan<float> data, int rows, int cols) => FitCore(KMeansCore.FromFloat(data, rows, cols), null);
+
     /// <summary>Fits the mixture to the rows of <paramref name="x"/>.</summary>
     public GaussianMixtureModel Fit(DenseMatrix x) => FitCore(x, null);
 
@@ -223,6 +226,9 @@ public sealed class GaussianMixtureModel
         LogProbNorm(x, out var lr);
         return new DenseMatrix(x.Rows, K, lr.exp().data<double>().ToArray());
     }
+
+    /// <summary>Most probable component per row of a float32 row-major array.</summary>
+    public int[] Predict(ReadOnlySpan<float> data, int rows, int cols) => Predict(KMeansCore.FromFloat(data, rows, cols));
 
     /// <summary>Most probable component per row.</summary>
     public int[] Predict(DenseMatrix x)

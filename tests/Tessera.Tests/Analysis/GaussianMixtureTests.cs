@@ -114,4 +114,17 @@ public class GaussianMixtureTests
         Assert.Equal(-2 * ll * 300 + 39 * Math.Log(300), four.Bic(x), 9);
         Assert.Equal(-2 * ll * 300 + 78, four.Aic(x), 9);
     }
+
+    [Fact]
+    public void FloatOverloadsAgreeWithDenseMatrix()
+    {
+        var (x, y) = ClusterTestData.Blobs(400, 5, 5, 0.3, 3);
+        var f = x.ToFloatArray();
+        var a = new GaussianMixture(new GaussianMixtureOptions { K = 5, Seed = 1 }).Fit(f, 400, 5);
+        Assert.Equal(1.0, Metrics.AdjustedRandIndex(y, a.Predict(f, 400, 5)), 12);
+        var k = new KMeans(new KMeansOptions { K = 5, Seed = 1 }).Fit(f, 400, 5);
+        Assert.Equal(new KMeans(new KMeansOptions { K = 5, Seed = 1 }).Fit(DenseMatrix.FromFloat(400, 5, f)).Labels, k.Labels);
+        Assert.Equal("data has 2000 values but rows × cols = 400 × 6 = 2400",
+            Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { K = 5 }).Fit(f, 400, 6)).Message);
+    }
 }
