@@ -60,6 +60,9 @@ public sealed class GaussianMixture
     /// <summary>Creates the estimator.</summary>
     public GaussianMixture(GaussianMixtureOptions options) => _o = options ?? throw new ArgumentNullException(nameof(options));
 
+    /// <summary>Fits the mixture to a float32 row-major <paramref name="rows"/> × <paramref name="cols"/> array (computed in float64).</summary>
+    public GaussianMixtureModel Fit(ReadOnlySpan<float> data, int rows, int cols) => FitCore(KMeansCore.FromFloat(data, rows, cols), null);
+
     /// <summary>Fits the mixture to the rows of <paramref name="x"/>.</summary>
     public GaussianMixtureModel Fit(DenseMatrix x) => FitCore(x, null);
 
@@ -224,6 +227,9 @@ public sealed class GaussianMixtureModel
         return new DenseMatrix(x.Rows, K, lr.exp().data<double>().ToArray());
     }
 
+    /// <summary>Most probable component per row of a float32 row-major array.</summary>
+    public int[] Predict(ReadOnlySpan<float> data, int rows, int cols) => Predict(KMeansCore.FromFloat(data, rows, cols));
+
     /// <summary>Most probable component per row.</summary>
     public int[] Predict(DenseMatrix x)
     {
@@ -360,15 +366,18 @@ internal static class GmmMath
         {
             case CovarianceType.Full:
                 {
-                    covs = torch.empty(k, d, d, dtype: ScalarType.Float64);
-                    for (int c = 0; c < k; c++)
+                    // Σ_i r_ic (x_i − μ_c)(x_i − μ_c)ᵀ as sklearn, over row blocks with one batched matmul per block
+                    covs = torch.zeros(k, d, d, dtype: ScalarType.Float64);
+                    long block = BlockRows(k, d);
+                    for (long s = 0; s < n; s += block)
                     {
-                        // per-component scope: the two N × D temporaries are freed before the next component
-                        using var cs = NewDisposeScope();
-                        var diff = X - means[c].unsqueeze(0);
-                        var weighted = diff * resp[.., c].unsqueeze(1);
-                        covs[c].copy_(weighted.t().mm(diff).div_(nk[c]).add_(eye, alpha: reg));
+                        using var bs = NewDisposeScope();
+                        long b = Math.Min(block, n - s);
+                        var diff = X.narrow(0, s, b).unsqueeze(0) - means.unsqueeze(1);        // K × b × D, contiguous
+                        var weighted = diff * resp.narrow(0, s, b).t().unsqueeze(2);
+                        covs.add_(weighted.transpose(1, 2).bmm(diff));                         // K × D × D
                     }
+                    covs.div_(nk.view(k, 1, 1)).add_(eye.unsqueeze(0), alpha: reg);
                     break;
                 }
             case CovarianceType.Tied:
@@ -390,6 +399,9 @@ internal static class GmmMath
         }
         return new GmmParams { K = k, D = (int)d, Cov = cov, Weights = nk, Means = means, Covariances = covs };
     }
+
+    /// <summary>Rows per block so that a b × K × D temporary stays near 8 MB.</summary>
+    private static long BlockRows(long k, long d) => Math.Max(256, (1L << 20) / (k * d));
 
     // numpy float64 eps: sklearn adds 10·eps to nk so empty components do not divide by zero.
     private const double Eps = 2.220446049250313e-16;
@@ -437,13 +449,18 @@ internal static class GmmMath
             case CovarianceType.Full:
             case CovarianceType.Tied:
                 {
+                    // y = x·P_c − μ_c·P_c for all components at once: one (b × D)·(D × K·D) matmul per row block
+                    var pcs = p.Cov == CovarianceType.Full ? p.PrecChol : p.PrecChol.unsqueeze(0).expand(k, d, d);
+                    var pcat = pcs.permute(1, 0, 2).reshape(d, k * d);
+                    var mup = p.Means.unsqueeze(1).bmm(pcs).reshape(1, k * d);
                     logProb = torch.empty(n, k, dtype: ScalarType.Float64);
-                    for (int c = 0; c < k; c++)
+                    long block = BlockRows(k, d);
+                    for (long s = 0; s < n; s += block)
                     {
-                        using var cs = NewDisposeScope();
-                        var pc = p.Cov == CovarianceType.Full ? p.PrecChol[c] : p.PrecChol;
-                        var y = X.mm(pc).sub_(p.Means[c].unsqueeze(0).mm(pc));
-                        logProb[.., c].copy_(y.mul_(y).sum(1));
+                        using var bs = NewDisposeScope();
+                        long b = Math.Min(block, n - s);
+                        var y = X.narrow(0, s, b).mm(pcat).sub_(mup);
+                        logProb.narrow(0, s, b).copy_(y.mul_(y).view(b, k, d).sum(2));
                     }
                     var diag = p.Cov == CovarianceType.Full ? p.PrecChol.diagonal(0, 1, 2) : p.PrecChol.diagonal().unsqueeze(0);
                     logDet = diag.log().sum(1);

@@ -33,6 +33,9 @@ public sealed class KMeans
     /// <summary>Creates the estimator.</summary>
     public KMeans(KMeansOptions options) => _o = options ?? throw new ArgumentNullException(nameof(options));
 
+    /// <summary>Clusters the rows of a float32 row-major <paramref name="rows"/> × <paramref name="cols"/> array (e.g. an embedding tensor's data).</summary>
+    public KMeansModel Fit(ReadOnlySpan<float> data, int rows, int cols) => Fit(KMeansCore.FromFloat(data, rows, cols));
+
     /// <summary>Clusters the rows of <paramref name="x"/>.</summary>
     public KMeansModel Fit(DenseMatrix x)
     {
@@ -97,7 +100,7 @@ public sealed class KMeansModel
     /// <summary>Lloyd iterations run by the kept restart.</summary>
     public int NIter { get; }
 
-    /// <summary>Creates a model (normally from <see cref="KMeans.Fit"/>).</summary>
+    /// <summary>Creates a model (normally from <see cref="KMeans.Fit(DenseMatrix)"/>).</summary>
     public KMeansModel(DenseMatrix centers, int[] labels, double inertia, int nIter)
     {
         Centers = centers; Labels = labels; Inertia = inertia; NIter = nIter;
@@ -121,6 +124,13 @@ internal static class KMeansCore
     internal readonly record struct Rows(double[] Data, int N, int D)
     {
         public ReadOnlySpan<double> Row(int i) => Data.AsSpan(i * D, D);
+    }
+
+    internal static DenseMatrix FromFloat(ReadOnlySpan<float> data, int rows, int cols)
+    {
+        if (rows < 0 || cols < 0 || (long)rows * cols != data.Length)
+            throw new TesseraException($"data has {data.Length} values but rows × cols = {rows} × {cols} = {(long)rows * cols}");
+        return DenseMatrix.FromFloat(rows, cols, data);
     }
 
     internal static void CheckFinite(DenseMatrix m, string name)

@@ -97,4 +97,34 @@ public class GaussianMixtureTests
         Assert.Equal("x has 2 columns but the model was fitted on 3", Assert.Throws<TesseraException>(() => m.Predict(new DenseMatrix(1, 2))).Message);
         Assert.Equal("component 3 is out of range 0..2", Assert.Throws<TesseraException>(() => m.ComponentCovariance(3)).Message);
     }
+
+    [Fact]
+    public void MoreInitialisationsNeverLowerTheBoundAndRandomInitIsSeeded()
+    {
+        var (x, _) = ClusterTestData.Blobs(300, 3, 4, 1.5, 9);
+        var one = new GaussianMixture(new GaussianMixtureOptions { K = 4, Init = GaussianMixtureInit.Random, Seed = 2 }).Fit(x);
+        var again = new GaussianMixture(new GaussianMixtureOptions { K = 4, Init = GaussianMixtureInit.Random, Seed = 2 }).Fit(x);
+        Assert.Equal(one.LowerBound, again.LowerBound);
+        // run 0 of NInit=4 is the same start as NInit=1, so the kept bound can only be higher or equal
+        var four = new GaussianMixture(new GaussianMixtureOptions { K = 4, Init = GaussianMixtureInit.Random, Seed = 2, NInit = 4 }).Fit(x);
+        Assert.True(four.LowerBound >= one.LowerBound, $"{four.LowerBound} < {one.LowerBound}");
+        // BIC / AIC are the sklearn formulas: −2·N·score + p·ln N and −2·N·score + 2p with p = 4·(3·4/2) + 3·4 + 3 = 39
+        Assert.Equal(39, four.NParameters);
+        double ll = four.LogLikelihood(x);
+        Assert.Equal(-2 * ll * 300 + 39 * Math.Log(300), four.Bic(x), 9);
+        Assert.Equal(-2 * ll * 300 + 78, four.Aic(x), 9);
+    }
+
+    [Fact]
+    public void FloatOverloadsAgreeWithDenseMatrix()
+    {
+        var (x, y) = ClusterTestData.Blobs(400, 5, 5, 0.3, 3);
+        var f = x.ToFloatArray();
+        var a = new GaussianMixture(new GaussianMixtureOptions { K = 5, Seed = 1 }).Fit(f, 400, 5);
+        Assert.Equal(1.0, Metrics.AdjustedRandIndex(y, a.Predict(f, 400, 5)), 12);
+        var k = new KMeans(new KMeansOptions { K = 5, Seed = 1 }).Fit(f, 400, 5);
+        Assert.Equal(new KMeans(new KMeansOptions { K = 5, Seed = 1 }).Fit(DenseMatrix.FromFloat(400, 5, f)).Labels, k.Labels);
+        Assert.Equal("data has 2000 values but rows × cols = 400 × 6 = 2400",
+            Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { K = 5 }).Fit(f, 400, 6)).Message);
+    }
 }

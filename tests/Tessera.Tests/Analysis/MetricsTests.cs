@@ -172,4 +172,43 @@ public class MetricsTests
         Assert.Equal("cost matrix contains NaN at (0, 1)",
             Assert.Throws<TesseraException>(() => Hungarian.LinearSumAssignment(new double[,] { { 1, double.NaN } })).Message);
     }
+
+    [Fact]
+    public void HungarianEqualsBruteForceOnRandomRectangularCosts()
+    {
+        var r = new ClusterTestData.Lcg(123);
+        for (int trial = 0; trial < 30; trial++)
+        {
+            int rows = 1 + r.Int(5), cols = 1 + r.Int(5);
+            var cost = new double[rows, cols];
+            for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) cost[i, j] = Math.Round(r.Next() * 10, 1);
+            var (ri, ci) = Hungarian.LinearSumAssignment(cost);
+            Assert.Equal(Math.Min(rows, cols), ri.Length);
+            Assert.Equal(ri.Length, ri.Distinct().Count());
+            Assert.Equal(ci.Length, ci.Distinct().Count());
+            double got = ri.Select((i, t) => cost[i, ci[t]]).Sum();
+            Assert.Equal(BruteForce(cost), got, 9);
+        }
+    }
+
+    private static double BruteForce(double[,] cost)
+    {
+        int rows = cost.GetLength(0), cols = cost.GetLength(1);
+        bool tr = rows > cols;
+        int n = Math.Min(rows, cols), m = Math.Max(rows, cols);
+        double best = double.PositiveInfinity;
+        void Rec(int i, bool[] used, double acc)
+        {
+            if (i == n) { best = Math.Min(best, acc); return; }
+            for (int j = 0; j < m; j++)
+            {
+                if (used[j]) continue;
+                used[j] = true;
+                Rec(i + 1, used, acc + (tr ? cost[j, i] : cost[i, j]));
+                used[j] = false;
+            }
+        }
+        Rec(0, new bool[m], 0);
+        return best;
+    }
 }
