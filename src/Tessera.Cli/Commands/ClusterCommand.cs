@@ -41,8 +41,7 @@ public static class ClusterCommand
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             var data = inputs.Load(p, r, p.GetValue(input)!, run);
             var rep = p.GetValue(useRep)!;
-            if (!data.Obsm.TryGetValue(rep, out var x))
-                throw new TesseraException($"obsm '{rep}' not found; available: {(data.Obsm.Count == 0 ? "(none)" : string.Join(", ", data.Obsm.Keys))} (run 'tessera preprocess' for X_pca)");
+            var x = data.GetObsm(rep);
             var truth = p.GetValue(truthCol) is { } tc ? data.Obs.Labels(tc) : null;
             int[] labels;
             using (r.Stage($"cluster ({m}) on {rep} ({x.Rows} x {x.Cols})")) labels = Clustering.Run(x, options);

@@ -31,8 +31,7 @@ public static class UmapCommand
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             var data = inputs.Load(p, r, p.GetValue(input)!, run);
             var rep = p.GetValue(useRep)!;
-            if (!data.Obsm.TryGetValue(rep, out var x))
-                throw new TesseraException($"obsm '{rep}' not found; available: {(data.Obsm.Count == 0 ? "(none)" : string.Join(", ", data.Obsm.Keys))} (run 'tessera preprocess' for X_pca)");
+            var x = data.GetObsm(rep);
             if (options.NNeighbors < 2 || options.NNeighbors >= x.Rows) throw new TesseraException($"--neighbors must be between 2 and {x.Rows - 1}, got {options.NNeighbors}");
             DenseMatrix emb;
             using (r.Stage($"UMAP of {rep} ({x.Rows} x {x.Cols})")) emb = new Umap(options).FitTransform(x);

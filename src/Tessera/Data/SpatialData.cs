@@ -50,6 +50,10 @@ public sealed class SpatialData
     public DenseMatrix Spatial => Obsm.TryGetValue(SpatialKey, out var s) ? s
         : throw new TesseraException("the data has no spatial coordinates (obsm['spatial']); give them with --coords COLX,COLY");
 
+    /// <summary>An obsm entry; a clear error listing the available keys (and how to make X_pca) when absent.</summary>
+    public DenseMatrix GetObsm(string key) => Obsm.TryGetValue(key, out var m) ? m
+        : throw new TesseraException($"obsm '{key}' not found; available: {(Obsm.Count == 0 ? "(none)" : string.Join(", ", Obsm.Keys))} (run 'tessera preprocess' for X_pca)");
+
     /// <summary>Whether coordinates are present.</summary>
     public bool HasSpatial => Obsm.ContainsKey(SpatialKey);
 
