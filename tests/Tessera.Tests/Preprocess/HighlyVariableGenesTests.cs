@@ -36,7 +36,7 @@ public class HighlyVariableGenesTests
     public void SeuratV3MatchesReferenceOnFixture()
     {
         var d = Fixtures.Counts60x40();
-        var r = HighlyVariableGenes.Select(d, 10, HvgFlavor.SeuratV3);
+        var r = HighlyVariableGenes.Select(d, 10, HvgFlavor.SeuratV3, surface: LoessSurface.Direct);
         Close(Means, r.Means, 1e-12);
         Close(Variances, r.Variances, 1e-12);
         Close(V3Norm, r.VariancesNorm, 1e-10);
@@ -45,11 +45,32 @@ public class HighlyVariableGenesTests
         Assert.Equal(1, r.BatchCount);
     }
 
+    // the same references with R's default surface = "interpolate" (scanpy's loess evaluation)
+    private static readonly double[] V3NormInterp = [0.9296729332962286, 1.1878627122630967, 1.047219811677652, 0.804558825261878, 0.9443534759862728, 1.2325645040889706, 1.0536998981304884, 0.8903412167981192, 1.1543169265567397, 0.8962309712411675, 1.0453706066799189, 1.056015744255198, 0.9677699448105868, 0.8939083750531109, 1.0114595916475955, 1.1535190395137085, 0.8943450940475213, 0.9391034550662386, 1.2417601440336108, 1.059526081206672, 0.8984892560323785, 1.0345561605870561, 1.1148896102302654, 1.0918408329564986, 0.9713629732189402, 1.0863997240323238, 0.890781908656611, 1.0925320836771468, 1.2002796769993946, 0.9702687121651852, 0.7899406103167779, 1.0486940471207773, 0.9349115494980977, 0.9320581546469395, 0.8732941113850107, 1.0021255572280388, 1.1776933820888644, 0.9223250305814876, 0.0, 0.0];
+    private static readonly double[] V3RankInterp = [double.NaN, 3.0, double.NaN, double.NaN, double.NaN, 1.0, double.NaN, double.NaN, 5.0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 6.0, double.NaN, double.NaN, 0.0, double.NaN, double.NaN, double.NaN, 7.0, 9.0, double.NaN, double.NaN, double.NaN, 8.0, 2.0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 4.0, double.NaN, double.NaN, double.NaN];
+    private static readonly double[] V3BatchNormInterp = [0.9247743420402905, 1.1913380507359292, 1.1426212624158936, 0.8339155604468587, 0.9260318118925731, 1.2075591619562762, 1.0418888354627351, 0.8703767977626402, 1.1536729363670502, 0.9351601602270161, 0.9980610554954872, 1.0447470261389602, 0.9486245298261595, 0.8732991326357272, 1.141248605254865, 1.0084323712038268, 0.923543560516821, 0.914803142383066, 1.2569689680531981, 1.0613049647586457, 0.9100305626245018, 0.974217436194922, 1.090486390884395, 1.0870110858110111, 0.9158106632423126, 1.0901891388259632, 0.8558740524301274, 1.0698708350306694, 1.2376546966827127, 0.8445949340579388, 0.8552344248116879, 1.2070239938560738, 0.9173541638057303, 0.9407557834482722, 0.893123288625907, 1.116194777011061, 1.1917309812950316, 0.9318942052476453, 0.0, 0.0];
+    private static readonly double[] V3BatchRankInterp = [double.NaN, 4.0, 6.0, double.NaN, double.NaN, 4.0, double.NaN, double.NaN, 3.0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0.0, double.NaN, double.NaN, double.NaN, 3.0, 9.0, double.NaN, double.NaN, double.NaN, 8.0, double.NaN, 9.0, double.NaN, double.NaN, 3.0, double.NaN, double.NaN, 4.0, double.NaN, double.NaN, double.NaN, 4.0, 4.5, double.NaN, double.NaN, double.NaN];
+
+    [Fact]
+    public void SeuratV3WithScanpyDefaultSurfaceMatchesReference()
+    {
+        var d = Fixtures.Counts60x40();
+        var r = HighlyVariableGenes.Select(d, 10, HvgFlavor.SeuratV3);
+        Close(V3NormInterp, r.VariancesNorm, 1e-10);
+        Close(V3RankInterp, r.Rank, 0);
+        Assert.Equal([1, 5, 8, 15, 18, 22, 23, 27, 28, 36], r.SelectedIndices());
+        var rb = HighlyVariableGenes.Select(d, 10, HvgFlavor.SeuratV3, batchKey: "batch");
+        Close(V3BatchNormInterp, rb.VariancesNorm, 1e-10);
+        Close(V3BatchRankInterp, rb.Rank, 0);
+        Assert.Equal([0, 2, 2, 0, 0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 1, 0, 0, 0, 1, 0, 1, 0, 0, 2, 0, 0, 2, 0, 0, 0, 1, 2, 0, 0, 0], rb.NBatches);
+        Assert.Equal([1, 2, 5, 8, 14, 18, 28, 31, 35, 36], rb.SelectedIndices());
+    }
+
     [Fact]
     public void SeuratV3CombinesBatchesAsScanpy()
     {
         var d = Fixtures.Counts60x40();
-        var r = HighlyVariableGenes.Select(d, 10, HvgFlavor.SeuratV3, batchKey: "batch");
+        var r = HighlyVariableGenes.Select(d, 10, HvgFlavor.SeuratV3, batchKey: "batch", surface: LoessSurface.Direct);
         Close(V3BatchNorm, r.VariancesNorm, 1e-10);
         Close(V3BatchRank, r.Rank, 0);
         Assert.Equal(V3BatchNBatches, r.NBatches);
@@ -116,7 +137,7 @@ public class HighlyVariableGenesTests
         var d = Fixtures.Counts60x40();
         var logd = Normalize.Log1p(Normalize.Total(d));
         logd.Layers["counts"] = d.X;
-        var r = HighlyVariableGenes.Select(logd, 10, HvgFlavor.SeuratV3, layer: "counts");
+        var r = HighlyVariableGenes.Select(logd, 10, HvgFlavor.SeuratV3, layer: "counts", surface: LoessSurface.Direct);
         Assert.Equal([1, 5, 8, 15, 18, 22, 23, 27, 28, 36], r.SelectedIndices());
         Assert.Empty(logd.Var.ColumnNames);
     }

@@ -20,8 +20,12 @@ print('loess direct vs interpolate |diff| max', d.max(), 'median', np.median(d),
 o = np.argsort(-ds['vn'], kind='stable'); v = ds['vn'][o]
 print('tie group at 3000:', (ds['vn'] == v[2999]).sum())
 np.save('vn_ds.npy', ds['vn'])
+iS = res['is']; sel = np.flatnonzero(iS['mask'])
+print('is sum idx', sel.sum(), 'sumsq', (sel.astype(np.int64)**2).sum())
+for j in [0, 1, 2, 100, 4999]: print('is gene', j, repr(iS['vn'][j]), repr(iS['rank'][j]))
+print('is vs iq overlap', (iS['mask'] & res['iq']['mask']).sum())
 import base64
-for k in ['ds', 'iq']: print('mask64', k, base64.b64encode(np.packbits(res[k]['mask'])).decode())
+for k in ['ds', 'iq', 'is']: print('mask64', k, base64.b64encode(np.packbits(res[k]['mask'])).decode())
 Xl = normalize_log(X)
 s = seurat(Xl, 2000); sel = np.flatnonzero(s['mask'])
 print('seurat 2000 sum idx', sel.sum(), 'sumsq', (sel.astype(np.int64)**2).sum(), 'single bins', s['single_bins'])

@@ -13,9 +13,11 @@ c[:,39] = 0; c[:,38] = 2
 def fmt(a): return ', '.join(repr(float(x)) if not np.isnan(x) else 'double.NaN' for x in a)
 def mean_var(X):
     n = X.shape[0]; m = X.mean(0); v = X.var(0, ddof=1); return m, v
+import sys
+SURFACE = sys.argv[1] if len(sys.argv) > 1 else 'direct'
 def loess_R(x, y):
     np.savetxt('xy.txt', np.c_[x,y], fmt='%.17g')
-    subprocess.run(['Rscript','-e','d<-read.table("xy.txt"); f<-loess(V2~V1,data=d,span=0.3,degree=2,surface="direct"); write.table(sprintf("%.17g",fitted(f)),"fit.txt",row.names=F,col.names=F,quote=F)'],check=True)
+    subprocess.run(['Rscript','-e','d<-read.table("xy.txt"); f<-loess(V2~V1,data=d,span=0.3,degree=2,surface="'+SURFACE+'"); write.table(sprintf("%.17g",fitted(f)),"fit.txt",row.names=F,col.names=F,quote=F)'],check=True)
     return np.loadtxt('fit.txt')
 def v3(X, n_top, batches):
     nvs=[]
