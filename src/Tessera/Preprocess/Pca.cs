@@ -25,10 +25,14 @@ public sealed record PcaOptions
     public PcaSolver Solver { get; init; } = PcaSolver.Auto;
     /// <summary>Seed of the randomized solver's test matrix.</summary>
     public int Seed { get; init; }
-    /// <summary>Power iterations of the randomized solver (sklearn's randomized_svd uses 4 or 7).</summary>
-    public int PowerIterations { get; init; } = 7;
-    /// <summary>Extra random directions of the randomized solver (sklearn's n_oversamples = 10).</summary>
-    public int Oversamples { get; init; } = 10;
+    /// <summary>
+    /// Power iterations of the randomized solver. sklearn uses 7 with 10 oversamples; on DLPFC 151673 (3639 × 3000 HVGs,
+    /// 50 PCs, flat spectrum) that keeps only PCs 1–8 at |corr| &gt; 0.999 with the exact scores, while 10 iterations with
+    /// 50 oversamples keep PCs 1–23 (and the 50-PC variance ratio within 1e-4) for about 2.3× the time.
+    /// </summary>
+    public int PowerIterations { get; init; } = 10;
+    /// <summary>Extra random directions of the randomized solver (see <see cref="PowerIterations"/>).</summary>
+    public int Oversamples { get; init; } = 50;
     /// <summary><see cref="Pca.RunOn"/>: restrict to var highly_variable when that column exists (scanpy's mask_var default).</summary>
     public bool UseHighlyVariable { get; init; } = true;
     /// <summary><see cref="Pca.RunOn"/>: standardise genes first (<see cref="Scale.Apply"/>); dense, so mind memory.</summary>
@@ -92,8 +96,12 @@ public sealed class PcaModel
 /// </summary>
 public static class Pca
 {
-    /// <summary>Above this many spots × genes the Auto solver is randomized (the dense float64 copy would exceed 160 MB).</summary>
-    public const long FullSolverLimit = 20_000_000;
+    /// <summary>
+    /// Above this many spots × genes the Auto solver is randomized. The exact thin SVD costs ~N·G·min(N, G): on
+    /// 3639 × 3000 (1.1e7) it took 281 s on a heavily shared 2-core machine against 20 s for the randomized solver, so
+    /// the exact path is kept for small inputs only.
+    /// </summary>
+    public const long FullSolverLimit = 2_000_000;
 
     /// <summary>Fits PCA on a sparse matrix (usually log-normalised HVGs). The full solver densifies; the randomized one never does.</summary>
     public static PcaModel Fit(CsrMatrix x, PcaOptions? options = null)
