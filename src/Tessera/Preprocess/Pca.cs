@@ -266,6 +266,27 @@ public static class Pca
         return (uOut, order.Select(c => sig[c]).ToArray(), vtOut);
     }
 
+    /// <summary>y += a·x with SIMD (fixed evaluation order, so results are reproducible).</summary>
+    private static void Axpy(double a, ReadOnlySpan<double> x, Span<double> y)
+    {
+        int c = 0, w = System.Numerics.Vector<double>.Count;
+        var va = new System.Numerics.Vector<double>(a);
+        for (; c <= x.Length - w; c += w)
+            (new System.Numerics.Vector<double>(y[c..]) + va * new System.Numerics.Vector<double>(x[c..])).CopyTo(y[c..]);
+        for (; c < x.Length; c++) y[c] += a * x[c];
+    }
+
+    /// <summary>x·y with SIMD partial sums (fixed evaluation order).</summary>
+    private static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+    {
+        int c = 0, w = System.Numerics.Vector<double>.Count;
+        var acc = System.Numerics.Vector<double>.Zero;
+        for (; c <= x.Length - w; c += w) acc += new System.Numerics.Vector<double>(x[c..]) * new System.Numerics.Vector<double>(y[c..]);
+        double s = System.Numerics.Vector.Sum(acc);
+        for (; c < x.Length; c++) s += x[c] * y[c];
+        return s;
+    }
+
     /// <summary>Thin Householder QR of a row-major m × l matrix (m ≥ l): Q (m × l, row-major) and R (l × l, row-major).</summary>
     internal static (double[] Q, double[] R) ThinQr(double[] a, int m, int l)
     {
@@ -277,14 +298,11 @@ public static class Pca
         for (int j = 0; j < l; j++)
         {
             var col = c.AsSpan((int)((long)j * m), m);
-            double norm = 0;
-            for (int i = j; i < m; i++) norm += col[i] * col[i];
-            norm = Math.Sqrt(norm);
+            double norm = Math.Sqrt(Dot(col[j..], col[j..]));
             if (norm == 0) { beta[j] = 0; rdiag[j] = 0; continue; }
             double alpha = col[j] > 0 ? -norm : norm;
             col[j] -= alpha;
-            double vtv = 0;
-            for (int i = j; i < m; i++) vtv += col[i] * col[i];
+            double vtv = Dot(col[j..], col[j..]);
             beta[j] = 2 / vtv;
             rdiag[j] = alpha;
             int jj = j;
@@ -292,10 +310,8 @@ public static class Pca
             {
                 var v = c.AsSpan((int)((long)jj * m), m);
                 var other = c.AsSpan((int)((long)cc * m), m);
-                double dot = 0;
-                for (int i = jj; i < m; i++) dot += v[i] * other[i];
-                double f = beta[jj] * dot;
-                for (int i = jj; i < m; i++) other[i] -= f * v[i];
+                double f = beta[jj] * Dot(v[jj..], other[jj..]);
+                Axpy(-f, v[jj..], other[jj..]);
             });
         }
         var r = new double[l * l];
@@ -314,10 +330,8 @@ public static class Pca
             {
                 if (beta[j] == 0) continue;
                 var v = c.AsSpan((int)((long)j * m), m);
-                double dot = 0;
-                for (int i = j; i < m; i++) dot += v[i] * e[i];
-                double f = beta[j] * dot;
-                for (int i = j; i < m; i++) e[i] -= f * v[i];
+                double f = beta[j] * Dot(v[j..], e[j..]);
+                Axpy(-f, v[j..], e[j..]);
             }
         });
         var q = new double[(long)m * l];
@@ -388,11 +402,7 @@ public static class Pca
         {
             var yr = y.AsSpan((int)((long)r * k), k);
             for (int p = x.IndPtr[r]; p < x.IndPtr[r + 1]; p++)
-            {
-                double v = x.Data[p];
-                var mr = m.AsSpan(x.Indices[p] * k, k);
-                for (int c = 0; c < k; c++) yr[c] += v * mr[c];
-            }
+                Axpy(x.Data[p], m.AsSpan(x.Indices[p] * k, k), yr);
         });
         return y;
     }
