@@ -12,6 +12,15 @@ public enum HvgFlavor
     SeuratV3,
 }
 
+/// <summary>How seurat_v3's loess trend is evaluated (see <see cref="Loess"/>).</summary>
+public enum LoessSurface
+{
+    /// <summary>k-d tree vertices + cubic Hermite blending: scikit-misc's default, hence scanpy's.</summary>
+    Interpolate,
+    /// <summary>An exact local fit at every gene.</summary>
+    Direct,
+}
+
 /// <summary>Per-gene results of <see cref="HighlyVariableGenes.Select"/> (arrays in the data's gene order).</summary>
 public sealed class HvgResult
 {
@@ -85,8 +94,13 @@ public static class HighlyVariableGenes
     /// Selects the <paramref name="nTop"/> most variable genes. Seurat expects log1p-normalised values, SeuratV3 raw counts
     /// (both read X, or <paramref name="layer"/> when given). With <paramref name="batchKey"/> (an obs column) each batch is
     /// scored separately and combined as scanpy does. The input is not modified; see <see cref="HvgResult.AddToVar"/>.
+    /// <paramref name="surface"/> picks seurat_v3's loess evaluation (scanpy's is <see cref="LoessSurface.Interpolate"/>).
+    /// Unlike scanpy (which warns), non-integer or negative values are an error for SeuratV3, and nTop above the gene
+    /// count is an error rather than "all genes". Exact ties in the seurat_v3 score are broken by gene order (numpy's
+    /// quicksort order, which scanpy inherits, is not reproducible across numpy versions).
     /// </summary>
-    public static HvgResult Select(SpatialData data, int nTop, HvgFlavor flavor, string? batchKey = null, string? layer = null)
+    public static HvgResult Select(SpatialData data, int nTop, HvgFlavor flavor, string? batchKey = null, string? layer = null,
+        LoessSurface surface = LoessSurface.Interpolate)
     {
         ArgumentNullException.ThrowIfNull(data);
         CsrMatrix x;
@@ -113,12 +127,12 @@ public static class HighlyVariableGenes
         return flavor switch
         {
             HvgFlavor.Seurat => Seurat(data, x, nTop, batchRows),
-            HvgFlavor.SeuratV3 => SeuratV3(data, x, nTop, batchRows, layer),
+            HvgFlavor.SeuratV3 => SeuratV3(data, x, nTop, batchRows, layer, surface),
             _ => throw new ArgumentOutOfRangeException(nameof(flavor)),
         };
     }
 
-    private static HvgResult SeuratV3(SpatialData data, CsrMatrix x, int nTop, int[][] batchRows, string? layer)
+    private static HvgResult SeuratV3(SpatialData data, CsrMatrix x, int nTop, int[][] batchRows, string? layer, LoessSurface surface)
     {
         for (int k = 0; k < x.Nnz; k++)
         {
@@ -139,7 +153,9 @@ public static class HighlyVariableGenes
             var (mean, var) = GeneStats.MeanVar(x, rows);
             var notConst = Enumerable.Range(0, g).Where(j => var[j] > 0).ToArray();
             if (notConst.Length == 0) throw new TesseraException($"all genes are constant{(nb > 1 ? $" in batch {b}" : "")}; no variable genes to select");
-            var fit = Loess.FitDirect(notConst.Select(j => Math.Log10(mean[j])).ToArray(), notConst.Select(j => Math.Log10(var[j])).ToArray(), SeuratV3Span, 2);
+            var lx = notConst.Select(j => Math.Log10(mean[j])).ToArray();
+            var ly = notConst.Select(j => Math.Log10(var[j])).ToArray();
+            var fit = surface == LoessSurface.Direct ? Loess.FitDirect(lx, ly, SeuratV3Span, 2) : Loess.FitInterpolate(lx, ly, SeuratV3Span, 2);
             var estimat = new double[g];
             for (int t = 0; t < notConst.Length; t++) estimat[notConst[t]] = fit[t];
             var regStd = new double[g];

@@ -64,13 +64,142 @@ public static class Loess
                 if (k > 2) b[i * k + 2] = w * dx * dx;
                 eta[i] = w * ys[lo + i];
             }
-            fitted[order[p]] = SolveFirstCoefficient(b, eta, nf, k, eps);
+            fitted[order[p]] = Solve(b, eta, nf, k, eps).Value;
         }
         return fitted;
     }
 
-    /// <summary>Least squares min |B c − eta| with equilibrated columns, QR and SVD pseudo-inverse; returns c[0].</summary>
-    private static double SolveFirstCoefficient(double[] b, double[] eta, int m, int k, double eps)
+    /// <summary>
+    /// Fitted values with netlib's default surface = "interpolate" (R's loess default and scikit-misc's, hence scanpy's
+    /// seurat_v3): the local fit (value and slope) is computed only at the vertices of a k-d tree whose cells hold at most
+    /// floor(n·span·cell) points, and blended in between by cubic Hermite interpolation (netlib ehg126/ehg124/ehg128, 1-D).
+    /// </summary>
+    /// <param name="x">Predictor values (finite).</param>
+    /// <param name="y">Responses (finite), same length.</param>
+    /// <param name="span">Fraction of points in each neighbourhood.</param>
+    /// <param name="degree">Local polynomial degree, 1 or 2 (the slope at vertices needs degree ≥ 1).</param>
+    /// <param name="cell">Cell size relative to the span (R and scikit-misc default 0.2).</param>
+    public static double[] FitInterpolate(IReadOnlyList<double> x, IReadOnlyList<double> y, double span = 0.3, int degree = 2, double cell = 0.2)
+    {
+        int n = x.Count;
+        if (y.Count != n) throw new ArgumentException($"x has {n} values but y has {y.Count}");
+        if (degree is < 1 or > 2) throw new ArgumentException($"interpolated loess needs degree 1 or 2, got {degree}");
+        if (!(span > 0) || double.IsInfinity(span)) throw new ArgumentException($"loess span must be positive, got {span}");
+        if (!(cell > 0)) throw new ArgumentException($"loess cell must be positive, got {cell}");
+        for (int i = 0; i < n; i++)
+            if (!double.IsFinite(x[i]) || !double.IsFinite(y[i])) throw new TesseraException($"loess input {i} is not finite (x = {x[i]}, y = {y[i]})");
+        if (n == 0) return [];
+        int nf = (int)Math.Min(n, Math.Floor(n * span));
+        int k = degree + 1;
+        if (nf < k) throw new TesseraException($"loess span {span} is too small: {nf} neighbours for {n} points cannot fit degree {degree}");
+        var order = Enumerable.Range(0, n).ToArray();
+        var xs = new double[n];
+        for (int i = 0; i < n; i++) xs[i] = x[i];
+        Array.Sort(xs, order);
+        var ys = new double[n];
+        for (int i = 0; i < n; i++) ys[i] = y[order[i]];
+
+        // ehg126: bounding box widened by 0.5%
+        double alpha = xs[0], beta = xs[n - 1];
+        double mu = 0.005 * Math.Max(beta - alpha, 1e-10 * Math.Max(Math.Abs(alpha), Math.Abs(beta)) + 1e-30);
+        var vert = new List<double> { alpha - mu, beta + mu };
+        // ehg124 in 1-D; indices l, u are 1-based positions in the sorted x, as in the Fortran
+        int fc = (int)Math.Floor(n * (span * cell));
+        int nvmax = Math.Max(200, n), ncmax = nvmax;
+        var lo = new List<int> { 1 }; var hi = new List<int> { n };
+        var cv0 = new List<int> { 0 }; var cv1 = new List<int> { 1 };
+        var split = new List<double> { double.NaN };
+        var child = new List<(int Lo, int Hi)> { (-1, -1) };
+        double X1(int i) => xs[i - 1];
+        for (int p = 0; p < lo.Count; p++)
+        {
+            int l = lo[p], u = hi[p];
+            double diam = vert[cv1[p]] - vert[cv0[p]];
+            bool leaf = u - l + 1 <= fc || diam <= 0 || ncmax < lo.Count + 2 || nvmax < vert.Count + 1;
+            int m = 0;
+            if (!leaf)
+            {
+                m = (l + u) / 2;
+                // all ties go with one son (btyner 2006 fix): move m to the nearest position where x changes
+                int offset = 0;
+                while (m + offset < u && m + offset >= l)
+                {
+                    if (X1(m + offset) == X1(m + offset + 1))
+                    {
+                        offset = -offset;
+                        if (offset >= 0) offset++;
+                    }
+                    else { m += offset; break; }
+                }
+                leaf = vert[cv0[p]] == X1(m) || vert[cv1[p]] == X1(m);
+            }
+            if (leaf) continue;
+            double xi = X1(m);
+            vert.Add(xi);
+            int nv = vert.Count - 1;
+            split[p] = xi;
+            child[p] = (lo.Count, lo.Count + 1);
+            lo.Add(l); hi.Add(m); cv0.Add(cv0[p]); cv1.Add(nv); split.Add(double.NaN); child.Add((-1, -1));
+            lo.Add(m + 1); hi.Add(u); cv0.Add(nv); cv1.Add(cv1[p]); split.Add(double.NaN); child.Add((-1, -1));
+        }
+        // local fit (value, slope) at every vertex
+        var val = new double[vert.Count]; var slope = new double[vert.Count];
+        var b = new double[nf * k];
+        var eta = new double[nf];
+        double eps = Math.Pow(2, -52);
+        for (int t = 0; t < vert.Count; t++)
+        {
+            double x0 = vert[t];
+            int right = LowerBound(xs, x0), left = right - 1;
+            for (int c = 0; c < nf; c++)
+            {
+                if (left < 0) right++;
+                else if (right >= n) left--;
+                else if (x0 - xs[left] <= xs[right] - x0) left--;
+                else right++;
+            }
+            int wlo = left + 1;
+            double far = Math.Max(x0 - xs[wlo], xs[wlo + nf - 1] - x0);
+            double rho = far * far * Math.Max(1.0, span);
+            if (!(rho > 0)) throw new TesseraException($"loess span {span} is too small: all {nf} neighbours of x = {x0} have the same x");
+            for (int i = 0; i < nf; i++)
+            {
+                double dx = xs[wlo + i] - x0;
+                double r = Math.Sqrt(dx * dx / rho);
+                double tt = 1 - r * r * r;
+                double w = tt > 0 ? Math.Sqrt(tt * tt * tt) : 0;
+                b[i * k] = w;
+                b[i * k + 1] = w * dx;
+                if (k > 2) b[i * k + 2] = w * dx * dx;
+                eta[i] = w * ys[wlo + i];
+            }
+            (val[t], slope[t]) = Solve(b, eta, nf, k, eps);
+        }
+        // ehg128: descend to the leaf, cubic Hermite between its two vertices
+        var fitted = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            double z = xs[i];
+            int p = 0;
+            while (child[p].Lo >= 0) p = z <= split[p] ? child[p].Lo : child[p].Hi;
+            double v0 = vert[cv0[p]], v1 = vert[cv1[p]];
+            double h = (z - v0) / (v1 - v0);
+            double phi0 = (1 - h) * (1 - h) * (1 + 2 * h), phi1 = h * h * (3 - 2 * h);
+            double psi0 = h * (1 - h) * (1 - h), psi1 = h * h * (h - 1);
+            fitted[order[i]] = phi0 * val[cv0[p]] + phi1 * val[cv1[p]] + (psi0 * slope[cv0[p]] + psi1 * slope[cv1[p]]) * (v1 - v0);
+        }
+        return fitted;
+    }
+
+    private static int LowerBound(double[] xs, double v)
+    {
+        int lo = 0, hi = xs.Length;
+        while (lo < hi) { int mid = (lo + hi) >> 1; if (xs[mid] < v) lo = mid + 1; else hi = mid; }
+        return lo;
+    }
+
+    /// <summary>Least squares min |B c − eta| with equilibrated columns, QR and SVD pseudo-inverse; returns c[0] and c[1].</summary>
+    private static (double Value, double Slope) Solve(double[] b, double[] eta, int m, int k, double eps)
     {
         Span<double> colnor = stackalloc double[3];
         for (int j = 0; j < k; j++)
@@ -151,7 +280,7 @@ public static class Loess
             smax = Math.Max(smax, sigma[j]);
         }
         double tol = smax * 100 * eps;
-        double c0 = 0;
+        double c0 = 0, c1 = 0;
         for (int j = 0; j < k; j++)
         {
             if (!(sigma[j] > tol)) continue;
@@ -159,7 +288,8 @@ public static class Loess
             double dot = 0;
             for (int i = 0; i < k; i++) dot += a[i * 3 + j] * eta[i];
             c0 += v[0 * 3 + j] * dot / (sigma[j] * sigma[j]);
+            if (k > 1) c1 += v[1 * 3 + j] * dot / (sigma[j] * sigma[j]);
         }
-        return c0 / colnor[0];
+        return (c0 / colnor[0], k > 1 ? c1 / colnor[1] : 0);
     }
 }

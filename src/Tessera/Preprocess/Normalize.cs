@@ -70,29 +70,33 @@ public static class Normalize
 /// <summary>Per-gene statistics shared by the preprocessing steps.</summary>
 internal static class GeneStats
 {
-    /// <summary>Column means and ddof=1 variances in float64, two-pass over stored values (scanpy _get_mean_var).</summary>
+    /// <summary>
+    /// Column means and ddof=1 variances in float64 from one pass of sums and sums of squares, exactly as scanpy's
+    /// _get_mean_var (sparse_mean_variance_axis): on integer counts the sums are exact, so genes with the same count
+    /// multiset get bit-identical statistics and tie exactly, as in scanpy.
+    /// </summary>
     public static (double[] Mean, double[] Var) MeanVar(CsrMatrix x, IReadOnlyList<int>? rows = null, Func<float, double>? transform = null)
     {
         int n = rows?.Count ?? x.Rows;
         var sum = new double[x.Cols];
-        var nnz = new int[x.Cols];
-        void Visit(Action<int, double> f)
+        var sq = new double[x.Cols];
+        for (int i = 0; i < n; i++)
         {
-            for (int i = 0; i < n; i++)
+            int r = rows == null ? i : rows[i];
+            for (int k = x.IndPtr[r]; k < x.IndPtr[r + 1]; k++)
             {
-                int r = rows == null ? i : rows[i];
-                for (int k = x.IndPtr[r]; k < x.IndPtr[r + 1]; k++)
-                    f(x.Indices[k], transform == null ? x.Data[k] : transform(x.Data[k]));
+                double v = transform == null ? x.Data[k] : transform(x.Data[k]);
+                sum[x.Indices[k]] += v;
+                sq[x.Indices[k]] += v * v;
             }
         }
-        Visit((j, v) => { sum[j] += v; nnz[j]++; });
         var mean = new double[x.Cols];
-        for (int j = 0; j < mean.Length; j++) mean[j] = n == 0 ? double.NaN : sum[j] / n;
-        var ss = new double[x.Cols];
-        Visit((j, v) => { double d = v - mean[j]; ss[j] += d * d; });
         var variance = new double[x.Cols];
-        for (int j = 0; j < variance.Length; j++)
-            variance[j] = n < 2 ? double.NaN : (ss[j] + (n - nnz[j]) * mean[j] * mean[j]) / (n - 1);
+        for (int j = 0; j < mean.Length; j++)
+        {
+            mean[j] = n == 0 ? double.NaN : sum[j] / n;
+            variance[j] = n < 2 ? double.NaN : (sq[j] / n - mean[j] * mean[j]) * ((double)n / (n - 1));
+        }
         return (mean, variance);
     }
 }

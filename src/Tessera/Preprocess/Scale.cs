@@ -54,7 +54,8 @@ public static class Scale
         if (x.Rows < 2) throw new TesseraException($"scaling needs at least 2 spots, the data has {x.Rows}");
         if ((long)x.Rows * x.Cols > int.MaxValue) throw new TesseraException($"a dense {x.Rows} x {x.Cols} matrix is too large to scale; select highly variable genes first");
         var (mean, var) = GeneStats.MeanVar(x);
-        var std = var.Select(v => v == 0 ? 1.0 : Math.Sqrt(v)).ToArray();
+        // v <= 0 also catches the tiny negative rounding of E[x²] − mean² on constant genes
+        var std = var.Select(v => v <= 0 ? 1.0 : Math.Sqrt(v)).ToArray();
         var center = zeroCenter ? mean : new double[x.Cols];
         var data = new float[(long)x.Rows * x.Cols];
         var baseRow = new float[x.Cols];

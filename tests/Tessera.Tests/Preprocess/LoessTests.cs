@@ -58,6 +58,13 @@ public class LoessTests
     }
 
     [Fact]
+    public void InterpolatedSurfaceMatchesRDefault()
+    {
+        var fit = Loess.FitInterpolate(X, Y, 0.3, 2);
+        for (int i = 0; i < X.Length; i++) Assert.Equal(RInterpolate[i], fit[i], 1e-12);
+    }
+
+    [Fact]
     public void FitDoesNotDependOnInputOrder()
     {
         var perm = Enumerable.Range(0, X.Length).Reverse().ToArray();

@@ -1,0 +1,18 @@
+# R 4.2.2 (Debian r-base-core): fixtures pasted into LoessTests.cs
+options(digits=17)
+set.seed(1)
+n <- 40
+x <- round(sort(runif(n, -2, 1)), 4)
+y <- round(0.5 + 1.2*x + 0.3*x^2 + sin(3*x)*0.4 + rnorm(n, 0, 0.1), 4)
+cat("x:", paste(format(x, digits=17), collapse=", "), "\n")
+cat("y:", paste(format(y, digits=17), collapse=", "), "\n")
+fd <- loess(y ~ x, span=0.3, degree=2, surface="direct")
+fi <- loess(y ~ x, span=0.3, degree=2)
+cat("direct:", paste(sprintf("%.15g", fitted(fd)), collapse=", "), "\n")
+cat("interp:", paste(sprintf("%.15g", fitted(fi)), collapse=", "), "\n")
+x2 <- c(0,0,0,1,1,2,3,3,3,4,5,5,6,7,8,8,8,9,10,11)
+y2 <- c(1,2,1.5,2,2.5,3,3.5,5,4,4,6,5.5,7,7.5,8,9,8.5,9,10,12)
+fd2 <- loess(y2 ~ x2, span=0.5, degree=2, surface="direct")
+cat("direct2:", paste(sprintf("%.15g", fitted(fd2)), collapse=", "), "\n")
+fd3 <- loess(y2 ~ x2, span=0.75, degree=1, surface="direct")
+cat("direct3 deg1 span .75:", paste(sprintf("%.15g", fitted(fd3)), collapse=", "), "\n")
