@@ -386,7 +386,11 @@ public sealed class Umap
         }
         else
         {
-            result = Lobpcg(g, mw, deg, dim, seed);
+            // The blocks are thin (N × 3d): torch's thread pool only spins here, so run them on one thread.
+            int threads = torch.get_num_threads();
+            torch.set_num_threads(1);
+            try { result = Lobpcg(g, mw, deg, dim, seed); }
+            finally { torch.set_num_threads(threads); }
         }
         return result;
     }
