@@ -9,7 +9,7 @@ static float[] Clusters(int n, int d, int nClusters, int seed)
     var rng = new Random(seed);
     double Normal() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
     var centers = new double[nClusters * d];
-    for (int i = 0; i < centers.Length; i++) centers[i] = 1.5 * Normal();
+    for (int i = 0; i < centers.Length; i++) centers[i] = 0.7 * Normal();
     var x = new float[(long)n * d];
     for (int i = 0; i < n; i++)
     {
@@ -88,6 +88,22 @@ switch (mode)
             m = new Umap(new UmapOptions { NEpochs = 200 }).FitFromKnn(knn, n);
             Console.WriteLine($"graph+init+200 epochs {sw.Elapsed.TotalSeconds:F2} s; {Mem()}");
         }
+        break;
+    }
+    case "prof30":
+    {
+        int dim = args.Length > 4 ? int.Parse(args[4]) : 30;
+        var cpu = () => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        double c0 = cpu();
+        var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, IncludeSelf = true, Method = NeighborMethod.Exact });
+        double c1 = cpu();
+        var g = Umap.FuzzySimplicialSet(knn);
+        double c2 = cpu();
+        var init = Umap.SpectralLayout(g, dim, 0, forceSparse: true);
+        double c3 = cpu();
+        var m = new Umap(new UmapOptions { NEpochs = 100, NComponents = dim, Init = UmapInit.Random }).FitFromKnn(knn, n);
+        double c4 = cpu();
+        Console.WriteLine($"cpu: knn {c1 - c0:F2} graph {c2 - c1:F2} spectral {(init == null ? "disconnected" : "")} {c3 - c2:F2} 100 epochs {c4 - c3:F2}");
         break;
     }
     default:

@@ -77,6 +77,9 @@ public sealed class Umap
     private const double MinKDistScale = 1e-3;
     // Above this many nodes the spectral init uses LOBPCG on the sparse Laplacian instead of a dense eigh.
     private const int DenseEighMaxNodes = 2000;
+    // Residual tolerance of the sparse eigensolver: the vectors only seed the SGD (umap-learn's eigsh uses tol 1e-4;
+    // the bulk of the spectrum converges slowly and 1e-3 already fixes the eigenvalues to ~3 decimals).
+    private const double LobpcgTolerance = 1e-3;
 
     /// <summary>The options this instance fits with.</summary>
     public UmapOptions Options { get; }
@@ -383,7 +386,11 @@ public sealed class Umap
         }
         else
         {
-            result = Lobpcg(g, mw, deg, dim, seed);
+            // The blocks are thin (N × 3d): torch's thread pool only spins here, so run them on one thread.
+            int threads = torch.get_num_threads();
+            torch.set_num_threads(1);
+            try { result = Lobpcg(g, mw, deg, dim, seed); }
+            finally { torch.set_num_threads(threads); }
         }
         return result;
     }
@@ -427,13 +434,16 @@ public sealed class Umap
         {
             for (int pass = 0; pass < 2; pass++)
             {
+                // unit columns first so that tiny residual directions are judged by angle, not by norm
+                var norms = t.mul(t).sum(0L).sqrt().clamp_min(1e-300);
+                t = t.div(norms.unsqueeze(0));
                 var gram = t.t().matmul(t);
                 gram = gram.add(gram.t()).mul(0.5);
                 var (ev, evec) = torch.linalg.eigh(gram);
                 var evs = ev.data<double>().ToArray();
                 double mx = evs.Max();
                 int first = 0;
-                while (first < evs.Length && evs[first] <= 1e-12 * mx) first++;
+                while (first < evs.Length && evs[first] <= 1e-10 * mx) first++;
                 var keep = evec.narrow(1, first, evs.Length - first);
                 var scale = ev.narrow(0, first, evs.Length - first).rsqrt();
                 t = t.matmul(keep.mul(scale.unsqueeze(0)));
@@ -455,14 +465,14 @@ public sealed class Umap
             X = X.matmul(c); AX = AX.matmul(c);
         }
         Tensor? P = null;
-        const int maxIter = 300;
+        const int maxIter = 100;
         for (int it = 0; it < maxIter; it++)
         {
             using var scope = torch.NewDisposeScope();
-            var lam = X.mul(AX).sum(0);
+            var lam = X.mul(AX).sum(0L);
             var R = AX.sub(X.mul(lam.unsqueeze(0)));
-            double resMax = R.norm(0).max().item<double>();
-            if (resMax < 1e-6) break;
+            double resMax = R.mul(R).sum(0L).sqrt().max().item<double>();
+            if (resMax < LobpcgTolerance) break;
             var S = P is null ? torch.cat(new[] { X, Deflate(R) }, 1) : torch.cat(new[] { X, Deflate(R), Deflate(P) }, 1);
             S = Ortho(S);
             var AS = Mul(S);
@@ -495,6 +505,62 @@ public sealed class Umap
     }
 
     private static float ClipF(float v) => v > 4f ? 4f : v < -4f ? -4f : v;
+
+    // Vectorised pieces of the SGD step; the same operations in the same order for a given dim, so still deterministic.
+    private static float SqDist(Span<float> a, Span<float> b)
+    {
+        int d = 0, w = System.Numerics.Vector<float>.Count;
+        float s = 0;
+        if (a.Length >= w)
+        {
+            var acc = System.Numerics.Vector<float>.Zero;
+            for (; d <= a.Length - w; d += w)
+            {
+                var t = new System.Numerics.Vector<float>(a.Slice(d, w)) - new System.Numerics.Vector<float>(b.Slice(d, w));
+                acc += t * t;
+            }
+            s = System.Numerics.Vector.Sum(acc);
+        }
+        for (; d < a.Length; d++) { float t = a[d] - b[d]; s += t * t; }
+        return s;
+    }
+
+    private static void AttractStep(Span<float> cur, Span<float> oth, float gc, float alpha)
+    {
+        int d = 0, w = System.Numerics.Vector<float>.Count;
+        if (cur.Length >= w)
+        {
+            var lo = new System.Numerics.Vector<float>(-4f); var hi = new System.Numerics.Vector<float>(4f);
+            for (; d <= cur.Length - w; d += w)
+            {
+                var c = new System.Numerics.Vector<float>(cur.Slice(d, w)); var o = new System.Numerics.Vector<float>(oth.Slice(d, w));
+                var g = System.Numerics.Vector.Min(System.Numerics.Vector.Max((c - o) * gc, lo), hi) * alpha;
+                (c + g).CopyTo(cur.Slice(d, w));
+                (o - g).CopyTo(oth.Slice(d, w));
+            }
+        }
+        for (; d < cur.Length; d++)
+        {
+            float g = ClipF(gc * (cur[d] - oth[d])) * alpha;
+            cur[d] += g;
+            oth[d] -= g;
+        }
+    }
+
+    private static void RepelStep(Span<float> cur, Span<float> neg, float gc, float alpha)
+    {
+        int d = 0, w = System.Numerics.Vector<float>.Count;
+        if (cur.Length >= w)
+        {
+            var lo = new System.Numerics.Vector<float>(-4f); var hi = new System.Numerics.Vector<float>(4f);
+            for (; d <= cur.Length - w; d += w)
+            {
+                var c = new System.Numerics.Vector<float>(cur.Slice(d, w)); var o = new System.Numerics.Vector<float>(neg.Slice(d, w));
+                (c + System.Numerics.Vector.Min(System.Numerics.Vector.Max((c - o) * gc, lo), hi) * alpha).CopyTo(cur.Slice(d, w));
+            }
+        }
+        for (; d < cur.Length; d++) cur[d] += ClipF(gc * (cur[d] - neg[d])) * alpha;
+    }
 
     /// <summary>umap-learn's optimize_layout_euclidean (head = tail embedding, move_other), single-threaded.</summary>
     private static void OptimizeLayout(float[] emb, int n, int dim, WeightedGraph graph, int nEpochs, double a, double b, UmapOptions o, int seed)
@@ -542,32 +608,25 @@ public sealed class Umap
                 int j = head[e], k = tail[e];
                 var cur = E.Slice(j * dim, dim);
                 var oth = E.Slice(k * dim, dim);
-                float d2 = 0;
-                for (int d = 0; d < cur.Length; d++) { float t = cur[d] - oth[d]; d2 += t * t; }
+                float d2 = SqDist(cur, oth);
                 float gc = 0;
                 if (d2 > 0)
                 {
                     float pb = MathF.Pow(d2, fB);
                     gc = fa2b * (pb / d2) / (fA * pb + 1f);
                 }
-                for (int d = 0; d < cur.Length; d++)
-                {
-                    float g = ClipF(gc * (cur[d] - oth[d]));
-                    cur[d] += g * fa;
-                    oth[d] -= g * fa;
-                }
+                AttractStep(cur, oth, gc, fa);
                 next[e] += eps[e];
                 int nNeg = negRate > 0 ? (int)((epoch - nextNeg[e]) / epsNeg[e]) : 0;
                 for (int p = 0; p < nNeg; p++)
                 {
                     int kk = (int)(rng.Next() % (uint)n);
                     var neg = E.Slice(kk * dim, dim);
-                    d2 = 0;
-                    for (int d = 0; d < cur.Length; d++) { float t = cur[d] - neg[d]; d2 += t * t; }
+                    d2 = SqDist(cur, neg);
                     if (d2 > 0) gc = fRep / ((0.001f + d2) * (fA * MathF.Pow(d2, fB) + 1f));
                     else if (j == kk) continue;
                     else gc = 0;
-                    if (gc > 0) for (int d = 0; d < cur.Length; d++) cur[d] += ClipF(gc * (cur[d] - neg[d])) * fa;
+                    if (gc > 0) RepelStep(cur, neg, gc, fa);
                     else for (int d = 0; d < cur.Length; d++) cur[d] += 4f * fa;
                 }
                 nextNeg[e] += nNeg * epsNeg[e]; // also when negative, exactly as umap-learn

@@ -6,7 +6,7 @@ using TorchSharp;
 
 namespace Tessera.Tests.Analysis;
 
-public class UmapTests
+public class UmapTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     // umap.umap_.find_ab_params from Debian's umap-learn 0.5.3 (run while writing these tests).
     [Theory]
@@ -156,6 +156,7 @@ public class UmapTests
         var (x, n, d) = LoadMnistEverySecond(Path.Combine(dir, "images-idx3-ubyte.gz"));
         var model = new Umap(new UmapOptions { Seed = 0, NComponents = dim, MinDist = minDist }).Fit(x, n, d);
         var (tw, keep) = Trustworthiness(x, d, model.Embedding.ToFloatArray(), dim, n, 15);
+        output.WriteLine($"MNIST 5000 UMAP {dim}-D min_dist {minDist}: trustworthiness {tw:F4} (umap-learn {umapLearnTw:F4}), 15-NN kept {keep:F4} (umap-learn {umapLearnKeep:F4}), init {model.InitUsed}");
         Assert.True(Math.Abs(tw - umapLearnTw) < 0.01, $"trustworthiness {tw} vs umap-learn {umapLearnTw}; 15-NN kept {keep} vs {umapLearnKeep}");
         Assert.True(keep > umapLearnKeep - 0.05, $"15-NN kept {keep} vs umap-learn {umapLearnKeep}");
     }
