@@ -5,6 +5,8 @@ using Tessera.Tests.Support;
 
 namespace Tessera.Tests.Spotscape;
 
+// Threads = 1 everywhere: on an oversubscribed machine libtorch's OpenMP barriers with 2 threads stall for whole
+// scheduler slices on every small op (tiny fits took seconds per epoch); one thread is also what determinism is checked at.
 public class SpotscapeTests
 {
     /// <summary>A w×h grid tissue: left half expresses genes 0-9, right half genes 10-19, genes 20-39 are shared noise.</summary>
@@ -52,7 +54,7 @@ public class SpotscapeTests
     {
         var t = Tissue();
         var input = new SpotscapeInput(t.X, t.N, t.G, t.Src, t.Dst);
-        using var model = new SpotscapeTrainer(new SpotscapeOptions { Epochs = 50, LearningRate = 1e-3, Seed = 3 }).Fit(input);
+        using var model = new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, Epochs = 50, LearningRate = 1e-3, Seed = 3 }).Fit(input);
         var z = model.Embed(input);
         Assert.Equal(t.N * 64, z.Length);
         Assert.All(z, v => Assert.True(v >= 0)); // final BN + ReLU
@@ -71,7 +73,7 @@ public class SpotscapeTests
         var input = Input();
         float[] Run(int seed)
         {
-            using var m = new SpotscapeTrainer(new SpotscapeOptions { Epochs = 8, Seed = seed, LearningRate = 1e-3 }).Fit(input);
+            using var m = new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, Epochs = 8, Seed = seed, LearningRate = 1e-3 }).Fit(input);
             return m.Embed(input);
         }
         var a = Run(5);
@@ -88,7 +90,7 @@ public class SpotscapeTests
         var d2 = new float[t.N, t.G];
         for (int i = 0; i < t.N; i++) for (int k = 0; k < t.G; k++) d2[i, k] = t.X[i * t.G + k];
         var sparse = new SpotscapeInput(CsrMatrix.FromDense(d2), t.Src, t.Dst);
-        var o = new SpotscapeOptions { Epochs = 3, Seed = 1 };
+        var o = new SpotscapeOptions { Threads = 1, Epochs = 3, Seed = 1 };
         using var m1 = new SpotscapeTrainer(o).Fit(dense);
         using var m2 = new SpotscapeTrainer(o).Fit(sparse);
         Assert.Equal(m1.Embed(dense), m2.Embed(sparse));
@@ -100,7 +102,7 @@ public class SpotscapeTests
         var input = Input();
         using var dir = new TempDir();
         var path = dir.File("spotscape.bin");
-        using var model = new SpotscapeTrainer(new SpotscapeOptions { Epochs = 5, Seed = 2, EncoderDims = [32, 8] }).Fit(input);
+        using var model = new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, Epochs = 5, Seed = 2, EncoderDims = [32, 8] }).Fit(input);
         model.Save(path);
         Assert.True(File.Exists(path + ".json"));
         using var loaded = SpotscapeModel.Load(path);
@@ -124,7 +126,7 @@ public class SpotscapeTests
         var dst = a.Dst.Concat(b.Dst.Select(s => s + a.N)).ToArray();
         var slices = Enumerable.Repeat(0, a.N).Concat(Enumerable.Repeat(1, b.N)).ToArray();
         var input = new SpotscapeInput(x, n, a.G, src, dst, slices);
-        var o = new SpotscapeOptions { Epochs = 4, PrototypeWarmupEpochs = 2, NClusters = 2, ScaleMatching = mode, LossSampleSize = sample };
+        var o = new SpotscapeOptions { Threads = 1, Epochs = 4, PrototypeWarmupEpochs = 2, NClusters = 2, ScaleMatching = mode, LossSampleSize = sample };
         using var model = new SpotscapeTrainer(o).Fit(input);
         var r = model.FitReport!;
         Assert.Equal(2, r.NSlices);
@@ -141,9 +143,9 @@ public class SpotscapeTests
     [Fact]
     public void PrototypeCounts_FollowAuthorsGranularity()
     {
-        Assert.Equal([7, 11, 14], new SpotscapeOptions { NClusters = 7 }.PrototypeCounts());
-        Assert.Equal([5, 8, 10], new SpotscapeOptions { NClusters = 5 }.PrototypeCounts());
-        Assert.Equal([1, 2, 3], new SpotscapeOptions { NClusters = 1 }.PrototypeCounts());
+        Assert.Equal([7, 11, 14], new SpotscapeOptions { Threads = 1, NClusters = 7 }.PrototypeCounts());
+        Assert.Equal([5, 8, 10], new SpotscapeOptions { Threads = 1, NClusters = 5 }.PrototypeCounts());
+        Assert.Equal([1, 2, 3], new SpotscapeOptions { Threads = 1, NClusters = 1 }.PrototypeCounts());
     }
 
     [Fact]
@@ -163,7 +165,7 @@ public class SpotscapeTests
         Assert.Equal("expression has a non-finite value NaN at spot 1, gene 1",
             Assert.Throws<TesseraException>(() => new SpotscapeInput(bad, 16, 40, t.Src, t.Dst)).Message);
         Assert.Equal("EdgeDropRate must be in [0, 1) but is 1",
-            Assert.Throws<TesseraException>(() => new SpotscapeTrainer(new SpotscapeOptions { EdgeDropRate = 1 })
+            Assert.Throws<TesseraException>(() => new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, EdgeDropRate = 1 })
                 .Fit(new SpotscapeInput(t.X, 16, 40, t.Src, t.Dst))).Message);
     }
 
@@ -172,7 +174,7 @@ public class SpotscapeTests
     {
         var t = Tissue(4, 4);
         var input = new SpotscapeInput(t.X, 16, 40, t.Src, t.Dst);
-        using var model = new SpotscapeTrainer(new SpotscapeOptions { Epochs = 1, EncoderDims = [8, 4] }).Fit(input);
+        using var model = new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, Epochs = 1, EncoderDims = [8, 4] }).Fit(input);
         var other = new SpotscapeInput(new float[16 * 39], 16, 39, t.Src, t.Dst);
         Assert.Equal("model was trained on 40 genes but the input has 39", Assert.Throws<TesseraException>(() => model.Embed(other)).Message);
         using var dir = new TempDir();
