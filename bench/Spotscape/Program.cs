@@ -1,0 +1,44 @@
+// Spotscape DLPFC bench: reads inputs written by prep_dlpfc.py, trains, writes the embedding, prints timing and memory.
+using System.Diagnostics;
+using Tessera.Methods.Spotscape;
+using Tessera.Nn;
+
+if (args.Length < 5)
+{
+    Console.Error.WriteLine("usage: <prepdir> <seed> <epochs> <threads> <out.f32> [sparse|dense]");
+    return 2;
+}
+string dir = args[0];
+int seed = int.Parse(args[1]), epochs = int.Parse(args[2]), threads = int.Parse(args[3]);
+string outPath = args[4];
+var meta = File.ReadAllText(Path.Combine(dir, "meta.txt")).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+int n = meta[0], g = meta[1];
+float[] x = ReadArray<float>(Path.Combine(dir, "x.f32"));
+int[] src = ReadArray<int>(Path.Combine(dir, "src.i32")), dst = ReadArray<int>(Path.Combine(dir, "dst.i32"));
+var input = new SpotscapeInput(x, n, g, src, dst);
+var opts = new SpotscapeOptions { Seed = seed, Epochs = epochs, Threads = threads };
+var progress = new Progress<TrainingProgress>(p =>
+{
+    if (p.Epoch % 50 == 0 || p.Epoch <= 3)
+        Console.WriteLine($"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:F5} re {p.Components["reconstruction"]:F5} sc {p.Components["telescope"]:F6} elapsed {p.Elapsed.TotalSeconds:F1}s");
+});
+var proc = Process.GetCurrentProcess();
+var cpu0 = proc.TotalProcessorTime;
+var sw = Stopwatch.StartNew();
+using var model = new SpotscapeTrainer(opts).Fit(input, progress);
+var fit = sw.Elapsed.TotalSeconds;
+proc.Refresh();
+var cpuPerEpoch = (proc.TotalProcessorTime - cpu0).TotalSeconds / Math.Max(1, epochs);
+var emb = model.Embed(input);
+var secs = model.FitReport!.History.EpochSeconds;
+var median = secs.OrderBy(s => s).ElementAt(secs.Count / 2);
+Console.WriteLine($"fit {fit:F1}s, mean {model.FitReport.SecondsPerEpoch:F3} s/epoch, median {median:F3} s/epoch, threads {threads}, process CPU {cpuPerEpoch:F3} s/epoch (≈ wall on {threads} idle cores: {cpuPerEpoch / threads:F3} s), peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+using (var fs = File.Create(outPath))
+    fs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(emb.AsSpan()));
+return 0;
+
+static T[] ReadArray<T>(string path) where T : struct
+{
+    var bytes = File.ReadAllBytes(path);
+    return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(bytes).ToArray();
+}

@@ -1,0 +1,182 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using Tessera.Data;
+using static TorchSharp.torch;
+
+namespace Tessera.Nn;
+
+/// <summary>
+/// A constant sparse matrix A (rows × cols, float32 CSR, with its transpose precomputed) that multiplies dense torch tensors
+/// with autograd into the dense side: A·B and Aᵀ·B. A managed, SIMD, row-parallel kernel: each output row is produced by
+/// one thread in a fixed order, so results are bitwise identical for any thread count. libtorch's CPU COO kernel was
+/// slower than dense BLAS on 13 %-dense expression matrices; this one does only nnz·k multiply-adds.
+/// </summary>
+public sealed class CsrOperand
+{
+    private readonly Csr a;
+    private readonly Csr at;
+
+    /// <summary>Rows of A.</summary>
+    public int Rows => a.Rows;
+
+    /// <summary>Columns of A.</summary>
+    public int Cols => at.Rows;
+
+    /// <summary>Stored non-zeros.</summary>
+    public long Nnz => a.Data.Length;
+
+    /// <summary>Σ A², computed once (float64).</summary>
+    public double SumSquares { get; }
+
+    /// <summary>Column sums of A (float64), computed once.</summary>
+    public double[] ColumnSums { get; }
+
+    /// <summary>Wraps a CSR matrix (copied; explicit zeros dropped).</summary>
+    public CsrOperand(CsrMatrix m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var indptr = new int[m.Rows + 1];
+        var idx = new List<int>(m.Nnz);
+        var val = new List<float>(m.Nnz);
+        for (int r = 0; r < m.Rows; r++)
+        {
+            for (int p = m.IndPtr[r]; p < m.IndPtr[r + 1]; p++)
+                if (m.Data[p] != 0) { idx.Add(m.Indices[p]); val.Add(m.Data[p]); }
+            indptr[r + 1] = idx.Count;
+        }
+        a = new Csr(m.Rows, indptr, [.. idx], [.. val]);
+        at = Transpose(a, m.Cols);
+        (SumSquares, ColumnSums) = Stats(a, m.Cols);
+    }
+
+    /// <summary>Wraps a dense row-major rows×cols matrix (zeros are not stored).</summary>
+    public CsrOperand(float[] dense, int rows, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(dense);
+        if ((long)rows * cols != dense.Length)
+            throw new TesseraException($"dense matrix has {dense.Length} values but rows × cols = {rows} × {cols} = {(long)rows * cols}");
+        var indptr = new int[rows + 1];
+        long nnz = 0;
+        foreach (var v in dense) if (v != 0) nnz++;
+        if (nnz > int.MaxValue) throw new TesseraException($"matrix has {nnz} non-zeros, more than a CSR index can address");
+        var idx = new int[nnz];
+        var val = new float[nnz];
+        int q = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            long off = (long)r * cols;
+            for (int c = 0; c < cols; c++)
+            {
+                var v = dense[off + c];
+                if (v != 0) { idx[q] = c; val[q] = v; q++; }
+            }
+            indptr[r + 1] = q;
+        }
+        a = new Csr(rows, indptr, idx, val);
+        at = Transpose(a, cols);
+        (SumSquares, ColumnSums) = Stats(a, cols);
+    }
+
+    /// <summary>A·B for dense B (cols × k, float32); differentiable in B (∂B = Aᵀ·∂out).</summary>
+    public Tensor Matmul(Tensor b) => CsrMatmulFunction.apply(this, false, b);
+
+    /// <summary>Aᵀ·B for dense B (rows × k, float32); differentiable in B (∂B = A·∂out).</summary>
+    public Tensor TransposeMatmul(Tensor b) => CsrMatmulFunction.apply(this, true, b);
+
+    /// <summary>A as a dense float32 tensor (for small matrices and tests).</summary>
+    public Tensor ToDense()
+    {
+        var d = new float[(long)Rows * Cols];
+        for (int r = 0; r < Rows; r++)
+            for (int p = a.IndPtr[r]; p < a.IndPtr[r + 1]; p++) d[(long)r * Cols + a.Indices[p]] = a.Data[p];
+        return tensor(d, [Rows, Cols]);
+    }
+
+    internal Tensor Multiply(bool transpose, Tensor b)
+    {
+        var m = transpose ? at : a;
+        long inner = transpose ? Rows : Cols;
+        if (b.dim() != 2 || b.shape[0] != inner)
+            throw new TesseraException($"sparse {(transpose ? "transposed " : "")}product needs a dense operand with {inner} rows but got shape [{string.Join(", ", b.shape)}]");
+        int k = (int)b.shape[1];
+        float[] bv;
+        using (var bc = b.detach().to_type(ScalarType.Float32).contiguous()) bv = bc.data<float>().ToArray();
+        var outp = new float[(long)m.Rows * k];
+        int threads = Math.Max(1, torch.get_num_threads());
+        const int block = 32;
+        int blocks = (m.Rows + block - 1) / block;
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, blk =>
+        {
+            int r1 = Math.Min(m.Rows, (blk + 1) * block);
+            for (int r = blk * block; r < r1; r++) RowProduct(m, r, bv, k, outp);
+        });
+        return tensor(outp, [m.Rows, k]);
+    }
+
+    private static void RowProduct(Csr m, int r, float[] b, int k, float[] outp)
+    {
+        var o = outp.AsSpan((int)((long)r * k), k);
+        int w = Vector<float>.Count;
+        int kv = k / w * w;
+        var ov = MemoryMarshal.Cast<float, Vector<float>>(o[..kv]);
+        int p1 = m.IndPtr[r + 1];
+        for (int p = m.IndPtr[r]; p < p1; p++)
+        {
+            float v = m.Data[p];
+            var row = b.AsSpan(m.Indices[p] * k, k);
+            var rv = MemoryMarshal.Cast<float, Vector<float>>(row[..kv]);
+            var vv = new Vector<float>(v);
+            for (int j = 0; j < ov.Length; j++) ov[j] += vv * rv[j];
+            for (int j = kv; j < k; j++) o[j] += v * row[j];
+        }
+    }
+
+    private static Csr Transpose(Csr m, int cols)
+    {
+        var indptr = new int[cols + 1];
+        foreach (var c in m.Indices) indptr[c + 1]++;
+        for (int c = 0; c < cols; c++) indptr[c + 1] += indptr[c];
+        var next = (int[])indptr.Clone();
+        var idx = new int[m.Indices.Length];
+        var val = new float[m.Data.Length];
+        for (int r = 0; r < m.Rows; r++)
+            for (int p = m.IndPtr[r]; p < m.IndPtr[r + 1]; p++)
+            {
+                int q = next[m.Indices[p]]++;
+                idx[q] = r; val[q] = m.Data[p];
+            }
+        return new Csr(cols, indptr, idx, val);
+    }
+
+    private static (double, double[]) Stats(Csr m, int cols)
+    {
+        double ss = 0;
+        var cs = new double[cols];
+        for (int p = 0; p < m.Data.Length; p++) { ss += (double)m.Data[p] * m.Data[p]; cs[m.Indices[p]] += m.Data[p]; }
+        return (ss, cs);
+    }
+
+    private sealed record Csr(int Rows, int[] IndPtr, int[] Indices, float[] Data);
+
+    private sealed class CsrMatmulFunction : autograd.SingleTensorFunction<CsrMatmulFunction>
+    {
+        public override string Name => "CsrMatmul";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var op = (CsrOperand)vars[0];
+            bool transpose = (bool)vars[1];
+            ctx.save_data("op", op);
+            ctx.save_data("t", transpose);
+            return op.Multiply(transpose, (Tensor)vars[2]);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+        {
+            var op = (CsrOperand)ctx.get_data("op");
+            bool transpose = (bool)ctx.get_data("t");
+            return [null!, null!, op.Multiply(!transpose, grad_output)];
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Nn;
+
+/// <summary>Progress of one finished epoch, as reported by <see cref="TrainingLoop.Run"/>.</summary>
+/// <param name="Epoch">1-based epoch just finished.</param>
+/// <param name="Epochs">Total epochs.</param>
+/// <param name="Loss">Total (weighted) loss of the epoch.</param>
+/// <param name="Components">Unweighted loss components by name.</param>
+/// <param name="Elapsed">Wall time since training started.</param>
+public sealed record TrainingProgress(int Epoch, int Epochs, double Loss, IReadOnlyDictionary<string, double> Components, TimeSpan Elapsed);
+
+/// <summary>What one training step returns: the total loss to backpropagate and named components for the history.</summary>
+/// <param name="Total">Scalar loss tensor to minimise.</param>
+/// <param name="Components">Named scalar tensors logged each epoch (not backpropagated separately).</param>
+public readonly record struct StepLoss(Tensor Total, IReadOnlyDictionary<string, Tensor> Components);
+
+/// <summary>Per-epoch loss history of a training run.</summary>
+public sealed class LossHistory
+{
+    private readonly List<double> total = [];
+    private readonly List<double> seconds = [];
+    private readonly Dictionary<string, List<double>> components = [];
+
+    /// <summary>Total loss per epoch.</summary>
+    public IReadOnlyList<double> Total => total;
+
+    /// <summary>Wall-clock seconds per epoch.</summary>
+    public IReadOnlyList<double> EpochSeconds => seconds;
+
+    /// <summary>Each named component per epoch (a component absent in early epochs, e.g. after a warm-up, is NaN there).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<double>> Components =>
+        components.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<double>)kv.Value);
+
+    /// <summary>Number of recorded epochs.</summary>
+    public int Count => total.Count;
+
+    /// <summary>Appends one epoch.</summary>
+    public void Add(double loss, IReadOnlyDictionary<string, double> parts, double epochSeconds)
+    {
+        foreach (var (name, v) in parts)
+        {
+            if (!components.TryGetValue(name, out var list))
+            {
+                list = [.. Enumerable.Repeat(double.NaN, total.Count)];
+                components[name] = list;
+            }
+            list.Add(v);
+        }
+        foreach (var (name, list) in components)
+            if (!parts.ContainsKey(name)) list.Add(double.NaN);
+        total.Add(loss);
+        seconds.Add(epochSeconds);
+    }
+}
+
+/// <summary>
+/// The shared full-batch training loop: per epoch, train mode, zero_grad, step, backward, optimizer step, all inside a
+/// dispose scope; records the loss history and reports progress.
+/// </summary>
+public static class TrainingLoop
+{
+    /// <summary>
+    /// Runs <paramref name="epochs"/> epochs. <paramref name="step"/> receives the 0-based epoch and builds the loss
+    /// (its tensors are disposed at the end of the epoch). Throws a <see cref="TesseraException"/> if the loss is not finite.
+    /// </summary>
+    public static LossHistory Run(nn.Module module, optim.Optimizer optimizer, int epochs, Func<int, StepLoss> step,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(step);
+        if (epochs < 0) throw new TesseraException($"epochs must be non-negative but is {epochs}");
+        var history = new LossHistory();
+        var total = Stopwatch.StartNew();
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var sw = Stopwatch.StartNew();
+            double loss;
+            Dictionary<string, double> parts;
+            using (var scope = NewDisposeScope())
+            {
+                module.train();
+                optimizer.zero_grad();
+                var result = step(epoch);
+                result.Total.backward();
+                optimizer.step();
+                loss = result.Total.item<float>();
+                parts = result.Components.ToDictionary(kv => kv.Key, kv => (double)kv.Value.item<float>());
+            }
+            if (!double.IsFinite(loss))
+                throw new TesseraException($"training diverged: loss is {loss} at epoch {epoch + 1}; lower the learning rate");
+            history.Add(loss, parts, sw.Elapsed.TotalSeconds);
+            progress?.Report(new TrainingProgress(epoch + 1, epochs, loss, parts, total.Elapsed));
+        }
+        return history;
+    }
+}
