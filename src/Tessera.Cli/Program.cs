@@ -20,6 +20,8 @@ public static class Program
         root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(UmapCommand.Create());
+        root.Subcommands.Add(DomainsCommand.CreateDomains());
+        root.Subcommands.Add(DomainsCommand.CreateIntegrate());
         return root;
     }
 

@@ -60,7 +60,7 @@ public static class ClusterCommand
                     AtomicFile.WriteAllText(run.File("metrics.json"), json.ToJsonString(JsonOptions.Default));
                     run.Extra["metrics"] = json;
                 }
-                Figures.SpatialAndEmbedding(data, col, "cluster", run, r);
+                RunFigures.SpatialAndEmbedding(data, col, "cluster", run, r);
             }
             run.Commit("cluster", options, options.Seed, r);
             r.Info($"results in {run.FinalDir}");

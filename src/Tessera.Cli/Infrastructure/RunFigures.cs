@@ -4,7 +4,7 @@ using Tessera.Plotting;
 namespace Tessera.Cli.Infrastructure;
 
 /// <summary>The standard figures a computing command writes.</summary>
-public static class Figures
+public static class RunFigures
 {
     /// <summary>The best tissue image to draw under spots (hires, else lowres, else the first).</summary>
     public static TissueImage? Underlay(SpatialData data) =>
