@@ -57,8 +57,8 @@ public static class MappingBaselines
         int g = inputs.Genes.Length;
         var xsc = torch.tensor(inputs.Sc, [inputs.NCells, g]);
         var xst = torch.tensor(inputs.St, [inputs.NSpots, g]);
-        Seeding.SeedTorch(Seeding.Derive(o.Seed, "tangram"));
-        var m = new TorchSharp.Modules.Parameter(torch.randn(inputs.NCells, inputs.NSpots));
+        using var gen = new torch.Generator((ulong)Seeding.Derive(o.Seed, "tangram"));
+        var m = new TorchSharp.Modules.Parameter(torch.randn([inputs.NCells, inputs.NSpots], generator: gen));
         using var opt = torch.optim.Adam([m], o.LearningRate);
         for (int e = 0; e < o.Epochs; e++)
         {

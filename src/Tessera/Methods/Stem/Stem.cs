@@ -50,8 +50,10 @@ public static class Stem
                       $"sigma = {sigma:G6}{(o.Sigma == null ? " (half the median nearest-spot distance)" : "")}; ST dropout = {dropout:G4}" +
                       (o.Dropout == null ? $" (1 - {inputs.MedianGenesSc:G6}/{inputs.MedianGenesSt:G6} detected genes)" : ""));
 
-        Seeding.SeedTorch(o.Seed);
+        // A private generator (not torch's global one) so that concurrent fits elsewhere in the process cannot change the result.
+        using var gen = new torch.Generator((ulong)Seeding.Derive(o.Seed, "stem"));
         var encoder = new StemEncoder(inputs.Genes.Length);
+        encoder.ResetParameters(gen);
         // Per-target constant Σ t log t of the KL, so the cycle loss equals kl_div(log q, t).sum(1).mean().
         var targetEntropy = (target * torch.log(target.clamp_min(1e-30f))).sum(1).DetachFromDisposeScope();
         var history = new List<StemEpoch>(o.Epochs);
@@ -62,10 +64,10 @@ public static class Stem
             for (int epoch = 0; epoch < o.Epochs; epoch++)
             {
                 using var scope = torch.NewDisposeScope();
-                var est = encoder.forward(nn.functional.dropout(xst, dropout, training: dropout > 0));
+                var est = encoder.forward(Dropout(xst, dropout, gen));
                 var esc = encoder.forward(xsc);
                 var spatial = -(target * nn.functional.log_softmax(est.mm(est.t()), 1)).sum(1).mean();
-                var idx = torch.randint(0, inputs.NCells, [o.MmdBatch], dtype: ScalarType.Int64);
+                var idx = torch.randint(0, inputs.NCells, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
                 var mmd = Mmd(est, esc.index_select(0, idx));
                 double ratio = o.Epochs > o.CycleStart ? Math.Max((double)(epoch - o.CycleStart) / (o.Epochs - o.CycleStart), 0) : 0;
                 var loss = spatial + o.Alpha * mmd;
@@ -91,6 +93,14 @@ public static class Stem
         encoder.eval();
         target.Dispose(); targetEntropy.Dispose(); coordT.Dispose();
         return new StemModel(encoder, inputs, xsc, xst, coords.Clone(), st.ObsNames, sc.ObsNames, sigma, dropout, history, o);
+    }
+
+    /// <summary>Inverted dropout (as nn.Dropout in train mode) drawing its mask from <paramref name="gen"/>.</summary>
+    private static Tensor Dropout(Tensor x, double p, torch.Generator gen)
+    {
+        if (p <= 0) return x.alias();
+        using var mask = torch.rand(x.shape, generator: gen).ge_(p).to_type(x.dtype);
+        return x * mask / (1 - p);
     }
 
     private static void Validate(StemOptions o)

@@ -22,6 +22,22 @@ public sealed class StemEncoder : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// PyTorch's default initialisation of every Linear (weights and biases U(−1/√fan_in, 1/√fan_in), i.e. kaiming_uniform with
+    /// a = √5) and LayerNorm (ones, zeros), drawn from <paramref name="gen"/> for process-independent determinism.
+    /// </summary>
+    public void ResetParameters(torch.Generator gen)
+    {
+        using var _ = torch.no_grad();
+        foreach (var fc in new[] { fc1, fc2, fc3 })
+        {
+            double bound = 1 / Math.Sqrt(fc.weight!.shape[1]);
+            fc.weight.copy_(torch.rand(fc.weight.shape, generator: gen) * (2 * bound) - bound);
+            fc.bias!.copy_(torch.rand(fc.bias.shape, generator: gen) * (2 * bound) - bound);
+        }
+        foreach (var ln in new[] { bn1, bn2 }) { ln.weight!.fill_(1); ln.bias!.fill_(0); }
+    }
+
     /// <summary>Embeds rows of log-normalised expression.</summary>
     public override Tensor forward(Tensor x)
     {
