@@ -19,6 +19,8 @@ public static class Program
         root.Subcommands.Add(PreprocessCommand.Create());
         root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(SimulateCommand.Create());
+        root.Subcommands.Add(MapCommand.Create());
         return root;
     }
 

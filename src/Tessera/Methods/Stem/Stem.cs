@@ -65,20 +65,28 @@ public static class Stem
             {
                 using var scope = torch.NewDisposeScope();
                 var est = encoder.forward(Dropout(xst, dropout, gen));
-                var esc = encoder.forward(xsc);
                 var spatial = -(target * nn.functional.log_softmax(est.mm(est.t()), 1)).sum(1).mean();
                 var idx = torch.randint(0, inputs.NCells, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
-                var mmd = Mmd(est, esc.index_select(0, idx));
                 double ratio = o.Epochs > o.CycleStart ? Math.Max((double)(epoch - o.CycleStart) / (o.Epochs - o.CycleStart), 0) : 0;
-                var loss = spatial + o.Alpha * mmd;
+                // Before the cycle ramp only the MMD sample of cells is needed; LayerNorm is per row, so encoding just those
+                // rows gives the same loss and gradients as encoding all cells (5x less work on MERFISH).
+                Tensor mmd, loss;
                 double cycleValue = 0;
                 if (ratio > 0)
                 {
-                    var st2sc = nn.functional.softmax(est.mm(esc.t()), 1);
-                    var sc2st = nn.functional.softmax(esc.mm(est.t()), 1);
+                    var esc = encoder.forward(xsc);
+                    mmd = Mmd(est, esc.index_select(0, idx));
+                    var logits = est.mm(esc.t()); // spots × cells; sc2st uses its transpose
+                    var st2sc = nn.functional.softmax(logits, 1);
+                    var sc2st = nn.functional.softmax(logits.t(), 1);
                     var cycle = (targetEntropy - (target * torch.log(st2sc.mm(sc2st) + 1e-7f)).sum(1)).mean();
-                    loss = loss + ratio * cycle;
+                    loss = spatial + o.Alpha * mmd + ratio * cycle;
                     cycleValue = cycle.item<float>();
+                }
+                else
+                {
+                    mmd = Mmd(est, encoder.forward(xsc.index_select(0, idx)));
+                    loss = spatial + o.Alpha * mmd;
                 }
                 optimizer.zero_grad();
                 loss.backward();

@@ -130,6 +130,35 @@ public sealed class StemModel : IDisposable
         return new StemMapping(cellToSpot, spotToCell, new DenseMatrix(nc, d, all), new DenseMatrix(nc, d, topc), kc, adjacency, best);
     }
 
+    /// <summary>
+    /// Mapped cell-type composition of each spot: Σ over cells of type t of st2sc[spot, cell] (softmax over cells), in blocks of
+    /// spots; rows sum to 1 over the typed cells. <paramref name="codes"/> gives each cell's type index (−1 = untyped).
+    /// </summary>
+    public DenseMatrix SpotTypeProportions(IReadOnlyList<int> codes, int types)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        int nc = Inputs.NCells, ns = Inputs.NSpots;
+        if (codes.Count != nc) throw new TesseraException($"cell types have {codes.Count} entries but the model has {nc} cells");
+        using var scope = torch.NewDisposeScope();
+        var oh = new float[(long)nc * types];
+        for (int i = 0; i < nc; i++)
+        {
+            if (codes[i] >= types) throw new TesseraException($"cell {i} has type index {codes[i]} but there are {types} types");
+            if (codes[i] >= 0) oh[(long)i * types + codes[i]] = 1;
+        }
+        var onehot = torch.tensor(oh, [nc, types]);
+        var est = Est(); var esc = Esc();
+        var result = new double[ns * types];
+        for (int b = 0; b < ns; b += Block)
+        {
+            using var s = torch.NewDisposeScope();
+            int len = Math.Min(Block, ns - b);
+            var v = nn.functional.softmax(est.narrow(0, b, len).mm(esc.t()), 1).mm(onehot).contiguous().data<float>().ToArray();
+            for (int i = 0; i < v.Length; i++) result[b * types + i] = v[i];
+        }
+        return new DenseMatrix(ns, types, result);
+    }
+
     private static CsrMatrix Adjacency(Tensor esc, Tensor est, Tensor lse, int k)
     {
         int nc = (int)esc.shape[0];
