@@ -29,15 +29,16 @@ public static class MapCommand
         var topK = new Option<int>("--top-k") { Description = "Spots kept per cell in mapping_topk.csv", DefaultValueFactory = _ => 10 };
         var igSteps = new Option<int>("--ig-steps") { Description = "Integrated-gradient steps for spatially dominant genes", DefaultValueFactory = _ => 50 };
         var tangramEpochs = new Option<int>("--tangram-epochs") { Description = "Epochs of the Tangram-style baseline (metrics only)", DefaultValueFactory = _ => 1000 };
+        var mmdBatch = new Option<int>("--mmd-batch") { Description = "Cells sampled per step for the MMD", DefaultValueFactory = _ => 1000 };
         var noBaselines = new Option<bool>("--no-baselines") { Description = "Skip the correlation and Tangram-style baselines" };
         var cmd = new Command("map", "Map single cells onto spatial spots with STEM")
-            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, noBaselines };
+            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, noBaselines };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var options = new StemOptions
             {
                 Epochs = p.GetValue(epochs), Seed = p.GetValue(seed), Sigma = p.GetValue(sigma), Dropout = p.GetValue(dropout),
-                TopK = Math.Max(p.GetValue(topK), 1), Log = r.Info,
+                TopK = Math.Max(p.GetValue(topK), 1), MmdBatch = p.GetValue(mmdBatch), Log = r.Info,
             };
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             SpatialData sc, st;

@@ -24,7 +24,7 @@ public class StemCliTests
         Assert.False(H5ad.Read(tmp.File("sim/sc.h5ad")).HasSpatial);
 
         var map = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--cell-type-column", "type",
-            "--epochs", "40", "--tangram-epochs", "40", "--ig-steps", "10", "--top-k", "3", "--out", tmp.File("map"));
+            "--epochs", "20", "--tangram-epochs", "20", "--mmd-batch", "30", "--ig-steps", "10", "--top-k", "3", "--out", tmp.File("map"));
         Assert.True(map.Code == 0, map.Out + map.Err);
         var metrics = JsonNode.Parse(File.ReadAllText(tmp.File("map/metrics.json")))!.AsObject();
         Assert.Equal(["stem", "correlation", "tangram"], metrics.Select(kv => kv.Key));
