@@ -120,6 +120,7 @@ public static class MapCommand
                     run.Extra["metrics"] = metrics.DeepClone();
                 }
                 Plots(scOut, stOut, typeCat, run);
+                if (sdg != null) SdgHeatmap(sdg, run.File("sdg_heatmap.png"));
             }
             run.Commit("map", new
             {
@@ -141,6 +142,31 @@ public static class MapCommand
     };
 
     private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 6)) : null;
+
+    /// <summary>Groups × (top 5 SDGs of each group): mean attribution in the group, scaled per gene to its maximum over groups.</summary>
+    private static void SdgHeatmap(SdgRow[] sdg, string path)
+    {
+        var groups = sdg.Select(s => s.Group).Distinct().ToArray();
+        var genes = groups.SelectMany(g => sdg.Where(s => s.Group == g && s.Rank <= 5).Select(s => s.Gene)).Distinct().ToArray();
+        if (groups.Length == 0 || genes.Length == 0) return;
+        var lookup = sdg.ToDictionary(s => (s.Group, s.Gene), s => s.MeanInGroup);
+        var m = new double[groups.Length, genes.Length];
+        for (int j = 0; j < genes.Length; j++)
+        {
+            double max = groups.Max(g => Math.Abs(lookup.GetValueOrDefault((g, genes[j]))));
+            for (int i = 0; i < groups.Length; i++) m[groups.Length - 1 - i, j] = max > 0 ? lookup.GetValueOrDefault((groups[i], genes[j])) / max : 0;
+        }
+        var plot = new ScottPlot.Plot();
+        var hm = plot.Add.Heatmap(m);
+        hm.Colormap = new ScottPlot.Colormaps.Viridis();
+        plot.Add.ColorBar(hm);
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, genes.Length).Select(j => (double)j).ToArray(), genes);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 90;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
+        plot.Axes.Left.SetTicks(Enumerable.Range(0, groups.Length).Select(i => (double)(groups.Length - 1 - i)).ToArray(), groups);
+        plot.Title("spatially dominant genes: mean IG attribution (scaled per gene)");
+        Tessera.Plotting.Figures.SavePng(plot, path, Math.Max(900, 40 * genes.Length + 300), Math.Max(500, 30 * groups.Length + 300));
+    }
 
     private static void Plots(SpatialData sc, SpatialData st, CategoricalColumn? types, RunOutput run)
     {

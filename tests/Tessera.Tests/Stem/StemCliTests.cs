@@ -35,7 +35,7 @@ public class StemCliTests
         Assert.Equal(2, res.Obsm["spatial_pred"].Cols);
         Assert.Equal(60 * 3 + 1, File.ReadAllLines(tmp.File("map/mapping_topk.csv")).Length);
         Assert.StartsWith("group,gene,rank,z,", File.ReadAllLines(tmp.File("map/sdg.csv"))[0]);
-        Assert.True(File.Exists(tmp.File("map/cells_predicted.png")) && File.Exists(tmp.File("map/cells_true.png")));
+        Assert.True(File.Exists(tmp.File("map/cells_predicted.png")) && File.Exists(tmp.File("map/cells_true.png")) && File.Exists(tmp.File("map/sdg_heatmap.png")));
 
         var bad = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--cell-type-column", "kind", "--out", tmp.File("bad"));
         Assert.Equal(2, bad.Code);
