@@ -11,6 +11,7 @@ var data = Environment.GetEnvironmentVariable("TESSERA_SHARED_DATA") ?? "/work/s
 string which = args.Length > 0 ? args[0] : "merfish";
 int epochs = args.Length > 1 ? int.Parse(args[1]) : 400;
 int tangramEpochs = args.Length > 3 ? int.Parse(args[3]) : 1000;
+double? sigma = args.Length > 4 ? double.Parse(args[4]) : null;
 torch.set_num_threads(2);
 SpatialData cells; string typeCol;
 if (which == "merfish")
@@ -27,7 +28,7 @@ Console.WriteLine($"{which}: {cells.NObs} cells x {cells.NVars} genes");
 var sim = PseudoSpots.Simulate(cells, new PseudoSpotOptions { CellTypeColumn = typeCol, Seed = 0 });
 Console.WriteLine($"pseudo-spots: {sim.St.NObs} spots; mean cells/spot {sim.St.Obs.Get<NumericColumn>("n_captured").Values.Average():F2}");
 var sw = Stopwatch.StartNew();
-using var model = Stem.Fit(sim.Sc, sim.St, new StemOptions { Epochs = epochs, Log = m => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {m}"), LogEvery = 10 });
+using var model = Stem.Fit(sim.Sc, sim.St, new StemOptions { Epochs = epochs, Sigma = sigma, Log = m => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {m}"), LogEvery = 10 });
 double fit = sw.Elapsed.TotalSeconds;
 Process.GetCurrentProcess().Refresh();
 Console.WriteLine($"STEM fit {fit:F1} s = {fit / epochs:F3} s/epoch; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
@@ -44,6 +45,7 @@ Show("stem", model.DenseProbabilities());
 sw.Restart();
 var map = model.Map();
 Console.WriteLine($"map {sw.Elapsed.TotalSeconds:F1} s; adjacency nnz {map.Adjacency.Nnz}");
+if (tangramEpochs == 0) return;
 Show("correlation", MappingBaselines.Correlation(model.Inputs));
 sw.Restart();
 Show("tangram", MappingBaselines.Tangram(model.Inputs, new TangramOptions { Epochs = tangramEpochs }, Console.WriteLine));
