@@ -22,6 +22,8 @@ public static class Program
         root.Subcommands.Add(UmapCommand.Create());
         root.Subcommands.Add(DomainsCommand.CreateDomains());
         root.Subcommands.Add(DomainsCommand.CreateIntegrate());
+        root.Subcommands.Add(SimulateCommand.Create());
+        root.Subcommands.Add(MapCommand.Create());
         return root;
     }
 

@@ -1,0 +1,59 @@
+// Usage: StemBench merfish [epochs] [plane] | seqfish [epochs]
+// Prints seconds/epoch, peak working set, and STEM / correlation / Tangram-style metrics side by side.
+using System.Diagnostics;
+using Tessera.Data;
+using Tessera.IO;
+using Tessera.Methods.Stem;
+using Tessera.Simulate;
+using TorchSharp;
+
+var data = Environment.GetEnvironmentVariable("TESSERA_SHARED_DATA") ?? "/work/shared/data";
+string which = args.Length > 0 ? args[0] : "merfish";
+int epochs = args.Length > 1 ? int.Parse(args[1]) : 400;
+int tangramEpochs = args.Length > 3 ? int.Parse(args[3]) : 1000;
+double? sigma = args.Length > 4 ? double.Parse(args[4]) : null;
+torch.set_num_threads(2);
+SpatialData cells; string typeCol;
+if (which == "merfish")
+{
+    var dir = Path.Combine(data, "merfish_hypothalamus_animal1");
+    var all = DataReader.Read(Path.Combine(dir, "expression.csv.gz"), new ReadOptions { ObsFile = Path.Combine(dir, "cells.csv.gz"), Coords = ["sdimx", "sdimy"] });
+    double plane = args.Length > 2 ? double.Parse(args[2]) : 0.26;
+    var z = all.Obs.Get<NumericColumn>("sdimz").Values;
+    cells = all.SubsetObs(z.Select(v => Math.Abs(v - plane) < 1e-9).ToArray());
+    typeCol = "Cell_class";
+}
+else throw new ArgumentException(which);
+Console.WriteLine($"{which}: {cells.NObs} cells x {cells.NVars} genes");
+var sim = PseudoSpots.Simulate(cells, new PseudoSpotOptions { CellTypeColumn = typeCol, Seed = 0 });
+Console.WriteLine($"pseudo-spots: {sim.St.NObs} spots; mean cells/spot {sim.St.Obs.Get<NumericColumn>("n_captured").Values.Average():F2}");
+var sw = Stopwatch.StartNew();
+using var model = Stem.Fit(sim.Sc, sim.St, new StemOptions { Epochs = epochs, Sigma = sigma, Log = m => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {m}"), LogEvery = 10 });
+double fit = sw.Elapsed.TotalSeconds;
+Process.GetCurrentProcess().Refresh();
+Console.WriteLine($"STEM fit {fit:F1} s = {fit / epochs:F3} s/epoch; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+var truth = sim.Sc.Obsm[PseudoSpots.TrueCoordsKey];
+var types = sim.Sc.Obs.Labels(typeCol);
+var props = sim.St.Obsm[PseudoSpots.ProportionsKey];
+var spotXy = sim.St.Spatial;
+void Show(string name, CellSpotProbabilities p)
+{
+    var s = MappingEvaluation.Evaluate(p, spotXy, truth, types, props, sim.Types);
+    Console.WriteLine($"{name,-12} pearson {s.PearsonMean:F4} kl {s.KlMean:F4} hit10 {s.Hit10:F4} hit30 {s.Hit30:F4} hit50 {s.Hit50:F4} err10 {s.CoordError10:F2} err30 {s.CoordError30:F2} err50 {s.CoordError50:F2} errAll {s.CoordErrorAll:F2}");
+}
+Show("stem", model.DenseProbabilities());
+sw.Restart();
+var map = model.Map();
+Console.WriteLine($"map {sw.Elapsed.TotalSeconds:F1} s; adjacency nnz {map.Adjacency.Nnz}");
+if (tangramEpochs == 0) return;
+Show("correlation", MappingBaselines.Correlation(model.Inputs));
+sw.Restart();
+Show("tangram", MappingBaselines.Tangram(model.Inputs, new TangramOptions { Epochs = tangramEpochs }, Console.WriteLine));
+Console.WriteLine($"tangram {sw.Elapsed.TotalSeconds:F1} s");
+sw.Restart();
+var ig = model.IntegratedGradients(50);
+var sdg = SpatialGenes.Test(ig, model.Inputs.Genes, types);
+Console.WriteLine($"IG + SDG {sw.Elapsed.TotalSeconds:F1} s");
+foreach (var g in sdg.GroupBy(r => r.Group)) Console.WriteLine($"SDG {g.Key}: {string.Join(", ", g.Take(6).Select(r => $"{r.Gene}({r.Z:F1})"))}");
+Process.GetCurrentProcess().Refresh();
+Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using Tessera.Cli.Infrastructure;
+using Tessera.Data;
+using Tessera.IO;
+using Tessera.Simulate;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary>`tessera simulate pseudo-spots INPUT --grid 30x40 --capture 0.5-0.7 ...` (STEM's evaluation simulation).</summary>
+public static class SimulateCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("simulate", "Simulate data for method evaluation");
+        cmd.Subcommands.Add(PseudoSpotsCommand());
+        return cmd;
+    }
+
+    private static Command PseudoSpotsCommand()
+    {
+        var input = new Argument<string>("input") { Description = "Single-cell-resolution spatial data (cells with coordinates)" };
+        var outOpt = new Option<string>("--out", "-o") { Description = "Output folder", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace a non-empty output folder" };
+        var grid = new Option<string>("--grid") { Description = "Bins along x and y, NXxNY", DefaultValueFactory = _ => "30x40" };
+        var capture = new Option<string>("--capture") { Description = "Range of the fraction of each bin's cells captured, MIN-MAX", DefaultValueFactory = _ => "0.5-0.7" };
+        var binFraction = new Option<double>("--bin-fraction") { Description = "Bin side as a fraction of the grid step (1 = tiling; STEM's seqFISH notebook 0.55)", DefaultValueFactory = _ => 1.0 };
+        var minCells = new Option<int>("--min-cells") { Description = "Minimum cells in a bin for it to become a spot", DefaultValueFactory = _ => 3 };
+        var typeCol = new Option<string?>("--cell-type-column") { Description = "obs column with cell types (true proportions are stored per spot)" };
+        var where = new Option<string?>("--where") { Description = "Keep only cells with COLUMN=VALUE (e.g. one MERFISH plane: sdimz=0.26)" };
+        var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
+        var inputs = new InputOptions();
+        var cmd = new Command("pseudo-spots", "Pseudo-spots from single-cell spatial data: sc.h5ad (cells, true coordinates in obsm spatial_true) and st.h5ad")
+            { input, outOpt, overwrite, grid, capture, binFraction, minCells, typeCol, where, seed };
+        inputs.AddTo(cmd);
+        CommandHost.SetBody(cmd, (p, r) =>
+        {
+            var g = p.GetValue(grid)!.Split('x', 'X');
+            if (g.Length != 2 || !int.TryParse(g[0], out int gx) || !int.TryParse(g[1], out int gy))
+                throw new TesseraException($"--grid must look like 30x40, got '{p.GetValue(grid)}'");
+            var c = p.GetValue(capture)!.Split('-');
+            if (c.Length != 2 || !double.TryParse(c[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double cmin)
+                || !double.TryParse(c[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double cmax))
+                throw new TesseraException($"--capture must look like 0.5-0.7, got '{p.GetValue(capture)}'");
+            var options = new PseudoSpotOptions
+            {
+                GridX = gx, GridY = gy, CaptureMin = cmin, CaptureMax = cmax, BinFraction = p.GetValue(binFraction), MinCells = p.GetValue(minCells),
+                CellTypeColumn = p.GetValue(typeCol), Seed = p.GetValue(seed),
+            };
+            using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
+            var data = inputs.Load(p, r, p.GetValue(input)!, run);
+            if (p.GetValue(where) is { } w) data = Filter(data, w, r);
+            PseudoSpotResult res;
+            using (r.Stage($"simulate pseudo-spots ({gx}x{gy} grid)")) res = PseudoSpots.Simulate(data, options);
+            var captured = res.St.Obs.Get<NumericColumn>("n_captured").Values;
+            r.Info($"{res.St.NObs} spots from {data.NObs} cells; {captured.Average():F2} captured cells per spot on average ({captured.Sum():F0} cells in spots)");
+            using (r.Stage("write results"))
+            {
+                H5ad.Write(res.Sc, run.File("sc.h5ad"));
+                H5ad.Write(res.St, run.File("st.h5ad"));
+                if (res.Types.Length > 0)
+                {
+                    var dominant = Enumerable.Range(0, res.St.NObs).Select(s =>
+                        (string?)res.Types[Enumerable.Range(0, res.Types.Length).MaxBy(t => res.St.Obsm[PseudoSpots.ProportionsKey][s, t])]).ToArray();
+                    Infrastructure.Figures.Spatial(res.St, dominant, "spots_dominant_type.png", "dominant true cell type per spot", run);
+                }
+            }
+            run.Extra["spots"] = res.St.NObs;
+            run.Commit("simulate pseudo-spots", options, options.Seed, r);
+            r.Info($"results in {run.FinalDir}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static SpatialData Filter(SpatialData data, string where, Reporter r)
+    {
+        int eq = where.IndexOf('=');
+        if (eq <= 0) throw new TesseraException($"--where must look like COLUMN=VALUE, got '{where}'");
+        string col = where[..eq], value = where[(eq + 1)..];
+        if (!data.Obs.Contains(col)) throw new TesseraException($"--where: column '{col}' not found; available: {string.Join(", ", data.Obs.ColumnNames)}");
+        var column = data.Obs[col];
+        bool numeric = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v);
+        var mask = Enumerable.Range(0, data.NObs).Select(i =>
+            column is NumericColumn nc && numeric ? Math.Abs(nc.Values[i] - v) <= 1e-9 * Math.Max(1, Math.Abs(v)) : column.Format(i) == value).ToArray();
+        int kept = mask.Count(b => b);
+        if (kept == 0) throw new TesseraException($"--where {where}: no cell has {col} = {value}");
+        r.Info($"--where {where}: kept {kept} of {data.NObs} cells");
+        return data.SubsetObs(mask);
+    }
+}

@@ -1,0 +1,169 @@
+using Tessera.Analysis;
+using Tessera.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Methods.Stem;
+
+/// <summary>
+/// Dense cell–spot probabilities of any mapping method (evaluation path: 2 × cells × spots floats).
+/// <see cref="CellToSpot"/> rows sum to 1 (where each cell goes); <see cref="SpotToCellT"/> columns sum to 1 (what each spot holds).
+/// </summary>
+public sealed class CellSpotProbabilities
+{
+    /// <summary>Cells.</summary>
+    public int Cells { get; }
+    /// <summary>Spots.</summary>
+    public int Spots { get; }
+    /// <summary>Row-major cells × spots, rows sum to 1.</summary>
+    public float[] CellToSpot { get; }
+    /// <summary>Row-major cells × spots, columns sum to 1.</summary>
+    public float[] SpotToCellT { get; }
+
+    /// <summary>Wraps the two matrices (checked for size).</summary>
+    public CellSpotProbabilities(int cells, int spots, float[] cellToSpot, float[] spotToCellT)
+    {
+        ArgumentNullException.ThrowIfNull(cellToSpot); ArgumentNullException.ThrowIfNull(spotToCellT);
+        if (cellToSpot.Length != (long)cells * spots) throw new TesseraException($"cell→spot matrix has {cellToSpot.Length} values but {cells} x {spots} were expected");
+        if (spotToCellT.Length != (long)cells * spots) throw new TesseraException($"spot→cell matrix has {spotToCellT.Length} values but {cells} x {spots} were expected");
+        Cells = cells; Spots = spots; CellToSpot = cellToSpot; SpotToCellT = spotToCellT;
+    }
+
+    /// <summary>Cell coordinates: weighted mean of spot coordinates over all spots (k = null) or each cell's top-k spots (weights renormalised).</summary>
+    public DenseMatrix Coordinates(DenseMatrix spotCoords, int? k = null)
+    {
+        ArgumentNullException.ThrowIfNull(spotCoords);
+        if (spotCoords.Rows != Spots) throw new TesseraException($"spot coordinates have {spotCoords.Rows} rows but the mapping has {Spots} spots");
+        using var scope = torch.NewDisposeScope();
+        int d = spotCoords.Cols;
+        var p = torch.tensor(CellToSpot, [Cells, Spots]);
+        var c = torch.tensor(spotCoords.ToFloatArray(), [Spots, d]);
+        Tensor res;
+        if (k is null || k >= Spots) res = p.mm(c) / p.sum(1, keepdim: true);
+        else
+        {
+            var (v, i) = p.topk(k.Value, 1);
+            var w = v / v.sum(1, keepdim: true);
+            res = (w.unsqueeze(2) * c.index_select(0, i.flatten()).view(Cells, k.Value, d)).sum(1);
+        }
+        return DenseMatrix.FromFloat(Cells, d, res.contiguous().data<float>().ToArray());
+    }
+}
+
+/// <summary>STEM's evaluation scores of one mapping.</summary>
+/// <param name="Types">Cell types scored (those present in at least one spot).</param>
+/// <param name="Pearson">Per type: Pearson r over spots between true proportions and mapped mass.</param>
+/// <param name="Kl">Per type: KL(true ‖ mapped), both normalised over spots.</param>
+/// <param name="PearsonMean">Mean of <paramref name="Pearson"/> (NaN entries skipped).</param>
+/// <param name="KlMean">Mean of <paramref name="Kl"/>.</param>
+/// <param name="Hit10">Mean fraction of each cell's 10 nearest true neighbours among its 10 nearest predicted ones.</param>
+/// <param name="Hit30">Same for k = 30.</param>
+/// <param name="Hit50">Same for k = 50.</param>
+/// <param name="CoordError10">Mean Euclidean error of top-10 coordinates.</param>
+/// <param name="CoordError30">Mean error of top-30 coordinates.</param>
+/// <param name="CoordError50">Mean error of top-50 coordinates.</param>
+/// <param name="CoordErrorAll">Mean error of all-spot coordinates.</param>
+public sealed record MappingScores(string[] Types, double[] Pearson, double[] Kl, double PearsonMean, double KlMean,
+    double Hit10, double Hit30, double Hit50, double CoordError10, double CoordError30, double CoordError50, double CoordErrorAll);
+
+/// <summary>STEM's mapping metrics (STEM/evaluate.py and the Fig. 2 notebook).</summary>
+public static class MappingEvaluation
+{
+    /// <summary>
+    /// Scores a mapping against the truth. Proportion metrics use <see cref="CellSpotProbabilities.SpotToCellT"/> (each spot's
+    /// mass over cells summed per type); neighbourhood hits use all-spot weighted coordinates; errors use top-10/30/50/all.
+    /// </summary>
+    public static MappingScores Evaluate(CellSpotProbabilities mapping, DenseMatrix spotCoords, DenseMatrix trueCellCoords,
+        IReadOnlyList<string?> cellTypes, DenseMatrix trueProportions, IReadOnlyList<string> proportionTypes)
+    {
+        ArgumentNullException.ThrowIfNull(mapping); ArgumentNullException.ThrowIfNull(trueCellCoords);
+        ArgumentNullException.ThrowIfNull(cellTypes); ArgumentNullException.ThrowIfNull(trueProportions); ArgumentNullException.ThrowIfNull(proportionTypes);
+        if (trueCellCoords.Rows != mapping.Cells) throw new TesseraException($"true coordinates have {trueCellCoords.Rows} rows but the mapping has {mapping.Cells} cells");
+        if (cellTypes.Count != mapping.Cells) throw new TesseraException($"cell types have {cellTypes.Count} labels but the mapping has {mapping.Cells} cells");
+        if (trueProportions.Rows != mapping.Spots) throw new TesseraException($"true proportions have {trueProportions.Rows} rows but the mapping has {mapping.Spots} spots");
+        if (trueProportions.Cols != proportionTypes.Count) throw new TesseraException($"true proportions have {trueProportions.Cols} columns but {proportionTypes.Count} type names");
+
+        var (pearson, kl, types) = ProportionScores(mapping, cellTypes, trueProportions, proportionTypes);
+        var all = mapping.Coordinates(spotCoords);
+        double Err(DenseMatrix p)
+        {
+            double s = 0;
+            for (int i = 0; i < p.Rows; i++)
+            {
+                double e = 0;
+                for (int j = 0; j < p.Cols; j++) { double t = p[i, j] - trueCellCoords[i, j]; e += t * t; }
+                s += Math.Sqrt(e);
+            }
+            return s / p.Rows;
+        }
+        int n = mapping.Cells;
+        return new MappingScores(types, pearson, kl, MeanFinite(pearson), MeanFinite(kl),
+            HitRate(all, trueCellCoords, Math.Min(10, n - 1)), HitRate(all, trueCellCoords, Math.Min(30, n - 1)), HitRate(all, trueCellCoords, Math.Min(50, n - 1)),
+            Err(mapping.Coordinates(spotCoords, 10)), Err(mapping.Coordinates(spotCoords, 30)), Err(mapping.Coordinates(spotCoords, 50)), Err(all));
+    }
+
+    private static double MeanFinite(double[] v)
+    {
+        var f = v.Where(double.IsFinite).ToArray();
+        return f.Length == 0 ? double.NaN : f.Average();
+    }
+
+    /// <summary>Per-type Pearson and KL between true proportions and the mapped type mass per spot.</summary>
+    public static (double[] Pearson, double[] Kl, string[] Types) ProportionScores(CellSpotProbabilities mapping, IReadOnlyList<string?> cellTypes,
+        DenseMatrix trueProportions, IReadOnlyList<string> proportionTypes)
+    {
+        int nc = mapping.Cells, ns = mapping.Spots, nt = proportionTypes.Count;
+        var typeIndex = proportionTypes.Select((t, i) => (t, i)).ToDictionary(a => a.t, a => a.i, StringComparer.Ordinal);
+        var mass = new double[ns * nt];
+        for (int c = 0; c < nc; c++)
+        {
+            if (cellTypes[c] is not { } t || !typeIndex.TryGetValue(t, out int ti)) continue;
+            for (int s = 0; s < ns; s++) mass[s * nt + ti] += mapping.SpotToCellT[(long)c * ns + s];
+        }
+        var pearson = new List<double>(); var kl = new List<double>(); var types = new List<string>();
+        for (int t = 0; t < nt; t++)
+        {
+            var truth = new double[ns]; var pred = new double[ns];
+            for (int s = 0; s < ns; s++) { truth[s] = trueProportions[s, t]; pred[s] = mass[s * nt + t]; }
+            if (truth.Sum() <= 0) continue;
+            types.Add(proportionTypes[t]);
+            pearson.Add(Pearson(truth, pred));
+            double st = truth.Sum(), sp = pred.Sum(), k = 0;
+            for (int s = 0; s < ns; s++)
+            {
+                double p = truth[s] / st, q = sp > 0 ? pred[s] / sp : 1.0 / ns;
+                if (p > 0) k += p * Math.Log((p + 1e-15) / (q + 1e-15));
+            }
+            kl.Add(k);
+        }
+        return (pearson.ToArray(), kl.ToArray(), types.ToArray());
+    }
+
+    /// <summary>Pearson correlation; NaN when either vector is constant.</summary>
+    public static double Pearson(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        if (a.Count != b.Count) throw new TesseraException($"a has {a.Count} values but b has {b.Count}");
+        double ma = a.Average(), mb = b.Average(), sab = 0, saa = 0, sbb = 0;
+        for (int i = 0; i < a.Count; i++) { double x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
+        return saa > 0 && sbb > 0 ? sab / Math.Sqrt(saa * sbb) : double.NaN;
+    }
+
+    /// <summary>Mean over cells of |kNN_pred(i) ∩ kNN_true(i)| / k (exact kNN, self excluded).</summary>
+    public static double HitRate(DenseMatrix predicted, DenseMatrix truth, int k)
+    {
+        if (predicted.Rows != truth.Rows) throw new TesseraException($"predicted coordinates have {predicted.Rows} rows but the truth has {truth.Rows}");
+        // Tiny deterministic jitter-free tie handling: exact kNN breaks ties by lower index.
+        var a = NearestNeighbors.Exact(predicted.ToFloatArray(), predicted.Rows, predicted.Cols, k);
+        var b = NearestNeighbors.Exact(truth.ToFloatArray(), truth.Rows, truth.Cols, k);
+        double s = 0;
+        for (int i = 0; i < predicted.Rows; i++)
+        {
+            var set = new HashSet<int>();
+            for (int j = 0; j < k; j++) set.Add(b.Index(i, j));
+            int hit = 0;
+            for (int j = 0; j < k; j++) if (set.Contains(a.Index(i, j))) hit++;
+            s += (double)hit / k;
+        }
+        return s / predicted.Rows;
+    }
+}

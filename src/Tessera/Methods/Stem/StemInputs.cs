@@ -1,0 +1,89 @@
+using Tessera.Data;
+using Tessera.Preprocess;
+
+namespace Tessera.Methods.Stem;
+
+/// <summary>SC and ST restricted to their shared genes, each normalize_total + log1p, as dense row-major float32.</summary>
+public sealed class StemInputs
+{
+    /// <summary>Shared genes in ST order.</summary>
+    public string[] Genes { get; }
+    /// <summary>SC genes not in ST.</summary>
+    public int DroppedScGenes { get; }
+    /// <summary>ST genes not in SC.</summary>
+    public int DroppedStGenes { get; }
+    /// <summary>normalize_total target used for SC.</summary>
+    public double TargetSumSc { get; }
+    /// <summary>normalize_total target used for ST.</summary>
+    public double TargetSumSt { get; }
+    /// <summary>Median genes detected per cell (shared genes).</summary>
+    public double MedianGenesSc { get; }
+    /// <summary>Median genes detected per spot (shared genes).</summary>
+    public double MedianGenesSt { get; }
+    /// <summary>Cells × genes, log1p(normalised).</summary>
+    public float[] Sc { get; }
+    /// <summary>Spots × genes, log1p(normalised).</summary>
+    public float[] St { get; }
+    /// <summary>Cells.</summary>
+    public int NCells { get; }
+    /// <summary>Spots.</summary>
+    public int NSpots { get; }
+
+    /// <summary>Intersects genes (matched by var name) and normalises each dataset with its own target.</summary>
+    public StemInputs(SpatialData sc, SpatialData st, double? targetSumSc = null, double? targetSumSt = null)
+    {
+        ArgumentNullException.ThrowIfNull(sc); ArgumentNullException.ThrowIfNull(st);
+        if (sc.NObs < 2) throw new TesseraException($"SC data has {sc.NObs} cells; STEM needs at least 2");
+        if (st.NObs < 2) throw new TesseraException($"ST data has {st.NObs} spots; STEM needs at least 2");
+        var scIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int g = 0; g < sc.NVars; g++) scIndex.TryAdd(sc.VarNames[g], g);
+        var stCols = new List<int>(); var scCols = new List<int>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int g = 0; g < st.NVars; g++)
+            if (scIndex.TryGetValue(st.VarNames[g], out int j) && seen.Add(st.VarNames[g])) { stCols.Add(g); scCols.Add(j); }
+        if (stCols.Count == 0)
+            throw new TesseraException($"SC ({sc.NVars} genes, e.g. {string.Join(", ", sc.VarNames.Take(3))}) and ST ({st.NVars} genes, e.g. {string.Join(", ", st.VarNames.Take(3))}) share no gene names");
+        Genes = stCols.Select(g => st.VarNames[g]).ToArray();
+        DroppedScGenes = sc.NVars - scCols.Count;
+        DroppedStGenes = st.NVars - stCols.Count;
+        var xsc = sc.X.Subset(null, scCols);
+        var xst = st.X.Subset(null, stCols);
+        TargetSumSc = targetSumSc ?? MedianPositive(xsc.RowSums(), "SC");
+        TargetSumSt = targetSumSt ?? MedianPositive(xst.RowSums(), "ST");
+        MedianGenesSc = Median(xsc.RowNnzPositive());
+        MedianGenesSt = Median(xst.RowNnzPositive());
+        NCells = sc.NObs; NSpots = st.NObs;
+        Sc = Normalize.Log1p(Normalize.Total(xsc, TargetSumSc)).ToDenseArray();
+        St = Normalize.Log1p(Normalize.Total(xst, TargetSumSt)).ToDenseArray();
+    }
+
+    /// <summary>The reference's default ST input dropout: 1 − median genes per cell / median genes per spot, clamped to [0, 0.95].</summary>
+    public double DefaultDropout => MedianGenesSt > 0 ? Math.Clamp(1 - MedianGenesSc / MedianGenesSt, 0, 0.95) : 0;
+
+    private static double MedianPositive(double[] totals, string what)
+    {
+        // scanpy normalize_total takes the median over all rows; rows with zero total stay zero either way.
+        var m = Median(totals);
+        if (!(m > 0)) throw new TesseraException($"{what} data: median total count over the shared genes is {m}; give a normalisation target explicitly");
+        return m;
+    }
+
+    internal static double Median(IReadOnlyList<double> v)
+    {
+        var s = v.OrderBy(a => a).ToArray();
+        if (s.Length == 0) return double.NaN;
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}
+
+internal static class CsrExtensions
+{
+    /// <summary>Genes with a positive value per row (stored zeros do not count, as scanpy's n_genes_by_counts).</summary>
+    public static double[] RowNnzPositive(this CsrMatrix x)
+    {
+        var r = new double[x.Rows];
+        for (int i = 0; i < x.Rows; i++)
+            for (int k = x.IndPtr[i]; k < x.IndPtr[i + 1]; k++) if (x.Data[k] > 0) r[i]++;
+        return r;
+    }
+}

@@ -1,0 +1,44 @@
+using System.Text.Json.Nodes;
+using Tessera.Data;
+using Tessera.IO;
+using Tessera.Tests.Support;
+
+namespace Tessera.Tests.Stem;
+
+public class StemCliTests
+{
+    [Fact]
+    public void SimulateThenMapWritesResultsAndMetrics()
+    {
+        using var tmp = new TempDir();
+        var (sc, _, _, xy) = StemTests.Tissue();
+        var cells = sc.Subset();
+        cells.SetObsm(SpatialData.SpatialKey, xy);
+        H5ad.Write(cells, tmp.File("cells.h5ad"));
+        var sim = CliRunner.Run("simulate", "pseudo-spots", tmp.File("cells.h5ad"), "--grid", "4x3", "--capture", "0.6-0.8", "--min-cells", "2",
+            "--cell-type-column", "type", "--out", tmp.File("sim"));
+        Assert.True(sim.Code == 0, sim.Out + sim.Err);
+        var st = H5ad.Read(tmp.File("sim/st.h5ad"));
+        Assert.Equal(12, st.NObs);
+        Assert.True(st.Obsm.ContainsKey("proportions"));
+        Assert.False(H5ad.Read(tmp.File("sim/sc.h5ad")).HasSpatial);
+
+        var map = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--cell-type-column", "type",
+            "--epochs", "20", "--tangram-epochs", "20", "--mmd-batch", "30", "--ig-steps", "10", "--top-k", "3", "--out", tmp.File("map"));
+        Assert.True(map.Code == 0, map.Out + map.Err);
+        var metrics = JsonNode.Parse(File.ReadAllText(tmp.File("map/metrics.json")))!.AsObject();
+        Assert.Equal(["stem", "correlation", "tangram"], metrics.Select(kv => kv.Key));
+        foreach (var (_, m) in metrics)
+            foreach (var key in new[] { "pearson_mean", "kl_mean", "hit10", "hit30", "hit50", "coord_error_all" }) Assert.NotNull(m![key]);
+        var res = H5ad.Read(tmp.File("map/result_sc.h5ad"));
+        Assert.Equal(128, res.Obsm["X_stem"].Cols);
+        Assert.Equal(2, res.Obsm["spatial_pred"].Cols);
+        Assert.Equal(60 * 3 + 1, File.ReadAllLines(tmp.File("map/mapping_topk.csv")).Length);
+        Assert.StartsWith("group,gene,rank,z,", File.ReadAllLines(tmp.File("map/sdg.csv"))[0]);
+        Assert.True(File.Exists(tmp.File("map/cells_predicted.png")) && File.Exists(tmp.File("map/cells_true.png")) && File.Exists(tmp.File("map/sdg_heatmap.png")));
+
+        var bad = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--cell-type-column", "kind", "--out", tmp.File("bad"));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("SC obs column 'kind' not found; available: type, pseudo_spot", bad.Out + bad.Err);
+    }
+}
