@@ -19,6 +19,8 @@ public static class Program
         root.Subcommands.Add(PreprocessCommand.Create());
         root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(PatternsCommand.Create());
+        root.Subcommands.Add(SimulatePatternsCommand.Create());
         return root;
     }
 

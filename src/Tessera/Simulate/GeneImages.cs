@@ -29,6 +29,8 @@ public sealed record GeneImageOptions
     public IReadOnlyList<string>? Genes { get; init; }
     /// <summary>Drop genes detected in fewer spots than this.</summary>
     public int MinSpots { get; init; }
+    /// <summary>Divide each gene's image by its largest absolute pixel (the authors' commented-out variant); off by default.</summary>
+    public bool ScaleToMax { get; init; }
 }
 
 /// <summary>A stack of single-channel gene images (gene-major, row-major pixels) with a tissue mask.</summary>
@@ -162,6 +164,7 @@ public static class GeneImages
         for (int g = 0; g < n; g++)
             for (int i = 0; i < p; i++) if (!mask[i]) pixels[g * p + i] = 0f;
         if (o.RegressOutTotal) RegressOutTotal(pixels, n, p, mask);
+        if (o.ScaleToMax) ScaleToMax(pixels, n, p);
         return new GeneImageSet(genes.Select(g => data.VarNames[g]).ToArray(), h, w, pixels, mask);
     }
 
@@ -264,6 +267,18 @@ public static class GeneImages
             if (i < 0) { i = 0; f = 0; }
             if (i >= n - 1) { i = n - 1; f = 0; }
             return (i, f);
+        }
+    }
+
+    /// <summary>Divides each image by its largest absolute pixel (all-zero images stay zero). In place.</summary>
+    public static void ScaleToMax(float[] pixels, int genes, int pixelsPerImage)
+    {
+        for (int g = 0; g < genes; g++)
+        {
+            var img = pixels.AsSpan(g * pixelsPerImage, pixelsPerImage);
+            float m = 0;
+            foreach (var v in img) m = Math.Max(m, Math.Abs(v));
+            if (m > 0) foreach (ref var v in img) v /= m;
         }
     }
 

@@ -26,7 +26,7 @@ public sealed record PatternSimulatorOptions
 /// <summary>
 /// SPARK-style simulation of spatially patterned genes on the spots of real data (e.g. MOB replicate 11).
 /// Patterns: the base counts are library-size normalised (counts / total × median total), log1p'd, restricted to the
-/// <see cref="PatternSimulatorOptions.PatternGenes"/> most variable genes, z-scored per gene, and the spots are
+/// <see cref="PatternSimulatorOptions.PatternGenes"/> most variable genes, z-scored per gene, averaged over each spot and its array neighbours, and the spots are
 /// clustered by k-means (K = Patterns, 10 restarts); pattern k is the indicator of spot cluster k (on MOB these are the
 /// layers: granule cell, mitral/outer plexiform, glomerular, nerve layers). Genes: log λ_ij = log(s_i) + b_j +
 /// log(FoldChange)·1[spot i in pattern k(j)] + ε_ij with s_i the spot's relative library size, b_j the log mean count
@@ -118,6 +118,29 @@ public static class PatternSimulator
         var z = new DenseMatrix(n, top.Length);
         for (int i = 0; i < n; i++)
             for (int t = 0; t < top.Length; t++) z[i, t] = (dense[i * g + top[t]] - mean[top[t]]) / Math.Sqrt(var_[top[t]]);
+        // Smoothing each spot's profile over its array neighbours (within 1.5 spacings) makes the regions contiguous layers
+        // rather than scattered spots that share noise.
+        if (data.HasSpatial)
+        {
+            var sp = data.Spatial;
+            double spacing = double.PositiveInfinity;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    if (i != j) spacing = Math.Min(spacing, Dist(sp, i, j));
+            var sm = new DenseMatrix(n, top.Length);
+            for (int i = 0; i < n; i++)
+            {
+                int cnt = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    if (Dist(sp, i, j) > 1.5 * spacing) continue;
+                    cnt++;
+                    for (int t = 0; t < top.Length; t++) sm[i, t] += z[j, t];
+                }
+                for (int t = 0; t < top.Length; t++) sm[i, t] /= cnt;
+            }
+            z = sm;
+        }
         var km = new KMeans(new KMeansOptions { K = patterns, NInit = 10, Seed = Seeding.Derive(seed, "pattern-regions") }).Fit(z);
         var sizes = new int[patterns];
         foreach (var l in km.Labels) sizes[l]++;
@@ -125,5 +148,11 @@ public static class PatternSimulator
         var rank = new int[patterns];
         for (int r = 0; r < patterns; r++) rank[order[r]] = r;
         return km.Labels.Select(l => rank[l]).ToArray();
+    }
+
+    private static double Dist(DenseMatrix sp, int i, int j)
+    {
+        double dx = sp[i, 0] - sp[j, 0], dy = sp[i, 1] - sp[j, 1];
+        return Math.Sqrt(dx * dx + dy * dy);
     }
 }

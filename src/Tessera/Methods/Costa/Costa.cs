@@ -278,8 +278,9 @@ public sealed class Costa
     /// <summary>
     /// Permutes the new clusters to the old indices by maximum overlap (Hungarian on the confusion matrix). The
     /// authors' argmax per old label can map two old labels to one new column; a permutation keeps every target column.
+    /// Targets are genes × k row-major; returns the permuted targets and labels.
     /// </summary>
-    internal static (float[] Targets, int[] Labels) Realign(int[] oldLabels, int[] newLabels, float[] targets, int k)
+    public static (float[] Targets, int[] Labels) Realign(int[] oldLabels, int[] newLabels, float[] targets, int k)
     {
         var cm = new double[k, k];
         for (int i = 0; i < oldLabels.Length; i++) cm[oldLabels[i], newLabels[i]]++;

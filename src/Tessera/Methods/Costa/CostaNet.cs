@@ -8,8 +8,8 @@ namespace Tessera.Methods.Costa;
 /// <summary>
 /// CoSTA's ConvNet: 3 × (Conv → BatchNorm → ReLU (3rd block Tanh by default) → MaxPool 2), 128 channels; flatten →
 /// L2-normalise is the gene embedding; a linear head to K logits is used only for training.
-/// Kernels adapt to the image size: ≥ 64 px the authors' MERFISH net (11/7/5, first stride 2), 32–63 px their Slide-seq
-/// net (5/5/5, first stride 2), smaller images their MNIST net (5/5/5, stride 1); padding 1 throughout.
+/// Kernels adapt to the image size: ≥ 64 px the authors' MERFISH net (11/7/5, first stride 2), 41–63 px their Slide-seq
+/// net (5/5/5, first stride 2), smaller images (at least 22 px) their MNIST net (5/5/5, stride 1); padding 1 throughout.
 /// </summary>
 public sealed class CostaNet : Module<Tensor, Tensor>
 {
@@ -24,7 +24,7 @@ public sealed class CostaNet : Module<Tensor, Tensor>
     {
         var (k, s1) = Kernels(Math.Min(height, width));
         var (fh, fw) = (OutSize(height, k, s1), OutSize(width, k, s1));
-        if (fh < 1 || fw < 1) throw new TesseraException($"images of {height}x{width} are too small for the CoSTA ConvNet (need at least 16x16)");
+        if (fh < 1 || fw < 1) throw new TesseraException($"images of {height}x{width} are too small for the CoSTA ConvNet (need at least 22x22)");
         FeatureDim = channels * fh * fw;
         layer1 = Sequential(("0", Conv2d(1, channels, k[0], stride: s1, padding: 1)), ("1", BatchNorm2d(channels)), ("2", ReLU()), ("3", MaxPool2d(2)));
         layer2 = Sequential(("0", Conv2d(channels, channels, k[1], stride: 1, padding: 1)), ("1", BatchNorm2d(channels)), ("2", ReLU()), ("3", MaxPool2d(2)));
@@ -38,7 +38,7 @@ public sealed class CostaNet : Module<Tensor, Tensor>
     }
 
     private static (long[] K, long Stride) Kernels(int size) =>
-        size >= 64 ? ([11, 7, 5], 2) : size >= 32 ? ([5, 5, 5], 2) : ([5, 5, 5], 1);
+        size >= 64 ? ([11, 7, 5], 2) : size >= 41 ? ([5, 5, 5], 2) : ([5, 5, 5], 1);
 
     private static int OutSize(int n, long[] k, long s1)
     {
