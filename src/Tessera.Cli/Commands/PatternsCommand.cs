@@ -31,10 +31,12 @@ public static class PatternsCommand
         var query = new Option<string?>("--query") { Description = "Comma-separated genes whose correlated genes are reported" };
         var umapEpochs = new Option<int?>("--umap-epochs") { Description = "UMAP optimisation epochs in the target step (default: umap-learn's)" };
         var shuffle = new Option<bool>("--shuffle-pixels") { Description = "Control: one random pixel permutation applied to every gene" };
+        var scaleMax = new Option<bool>("--scale-max") { Description = "Divide each gene image by its largest absolute pixel (recommended when genes differ widely in level)" };
+        var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 128 };
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var inputs = new InputOptions();
         var cmd = new Command("patterns", "CoSTA: learn gene embeddings from gene images; SE genes, correlated genes and gene clusters")
-            { input, outOpt, overwrite, size, layout, bin, noRegress, minSpots, clusters, geneClusters, epochs, models, query, umapEpochs, shuffle, seed };
+            { input, outOpt, overwrite, size, layout, bin, noRegress, minSpots, clusters, geneClusters, epochs, models, query, umapEpochs, shuffle, scaleMax, batch, seed };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>
         {
@@ -43,13 +45,13 @@ public static class PatternsCommand
             if (k < 2) throw new TesseraException($"--gene-clusters must be at least 2 but is {k}");
             var imgOpt = new GeneImageOptions
             {
-                Size = p.GetValue(size), BinSize = p.GetValue(bin), RegressOutTotal = !p.GetValue(noRegress), MinSpots = p.GetValue(minSpots),
+                Size = p.GetValue(size), BinSize = p.GetValue(bin), RegressOutTotal = !p.GetValue(noRegress), MinSpots = p.GetValue(minSpots), ScaleToMax = p.GetValue(scaleMax),
                 Layout = Enum.Parse<ImageLayout>(p.GetValue(layout)!, ignoreCase: true),
             };
             var ens = new CostaEnsembleOptions
             {
                 Models = nModels,
-                Model = new CostaOptions { Clusters = p.GetValue(clusters), Epochs = p.GetValue(epochs), Seed = s, UmapEpochs = p.GetValue(umapEpochs), Log = r.Info },
+                Model = new CostaOptions { Clusters = p.GetValue(clusters), Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch), Seed = s, UmapEpochs = p.GetValue(umapEpochs), Log = r.Info },
             };
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             var data = inputs.Load(p, r, p.GetValue(input)!, run);
@@ -121,7 +123,7 @@ public static class PatternsCommand
             }
             foreach (var q in queries)
                 r.Info($"{q}: correlated {string.Join(", ", sims.Where(x => x.Query == q && x.Correlated).Select(x => x.Gene).Take(20))}");
-            run.Commit("patterns", new { imgOpt.Size, imgOpt.Layout, imgOpt.BinSize, imgOpt.RegressOutTotal, imgOpt.MinSpots, ens.Models,
+            run.Commit("patterns", new { imgOpt.Size, imgOpt.Layout, imgOpt.BinSize, imgOpt.RegressOutTotal, imgOpt.MinSpots, imgOpt.ScaleToMax, ens.Model.BatchSize, ens.Models,
                 ens.Model.Clusters, ens.Model.Epochs, ens.Model.UmapEpochs, GeneClusters = k, Queries = queries }, s, r);
             r.Info($"results in {run.FinalDir}");
             return 0;
