@@ -24,6 +24,8 @@ public static class Program
         root.Subcommands.Add(DomainsCommand.CreateIntegrate());
         root.Subcommands.Add(SimulateCommand.Create());
         root.Subcommands.Add(MapCommand.Create());
+        root.Subcommands.Add(PatternsCommand.Create());
+        root.Subcommands.Add(SimulatePatternsCommand.Create());
         return root;
     }
 

