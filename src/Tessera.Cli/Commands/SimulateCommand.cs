@@ -62,7 +62,7 @@ public static class SimulateCommand
                 {
                     var dominant = Enumerable.Range(0, res.St.NObs).Select(s =>
                         (string?)res.Types[Enumerable.Range(0, res.Types.Length).MaxBy(t => res.St.Obsm[PseudoSpots.ProportionsKey][s, t])]).ToArray();
-                    Infrastructure.Figures.Spatial(res.St, dominant, "spots_dominant_type.png", "dominant true cell type per spot", run);
+                    RunFigures.Spatial(res.St, dominant, "spots_dominant_type.png", "dominant true cell type per spot", run);
                 }
             }
             run.Extra["spots"] = res.St.NObs;
