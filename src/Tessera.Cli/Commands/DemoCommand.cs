@@ -76,9 +76,7 @@ public static class DemoCommand
                 Tessera.Plotting.Figures.SavePng(EmbeddingPlot.Categorical(data.Obsm["X_umap"], truth, "UMAP of the Spotscape embedding: true layers"), run.File("umap_truth.png"), 1000, 850);
                 if (spot.Model?.FitReport is { } rep)
                 {
-                    var series = new Dictionary<string, double[]> { ["total"] = rep.History.Total.ToArray() };
-                    foreach (var (k, v) in rep.History.Components) series[k] = v.ToArray();
-                    Tessera.Plotting.Figures.SavePng(CurvePlot.Lines("Spotscape training loss", "epoch", series, "loss"), run.File("loss.png"), 1000, 650);
+                    RunFigures.LossCurves(rep.History, "Spotscape training loss", run);
                 }
                 spot.Model?.Dispose();
             }

@@ -193,9 +193,7 @@ public static class DomainsCommand
             }
             if (first.Model?.FitReport is { } rep)
             {
-                var series = new Dictionary<string, double[]> { ["total"] = rep.History.Total.ToArray() };
-                foreach (var (k, v) in rep.History.Components) series[k] = v.ToArray();
-                Tessera.Plotting.Figures.SavePng(CurvePlot.Lines("Spotscape training loss", "epoch", series, "loss"), run.File("loss.png"), 1000, 650);
+                RunFigures.LossCurves(rep.History, "Spotscape training loss", run);
                 CsvTable.Write(run.File("training.csv"), ["epoch", "total", .. rep.History.Components.Keys],
                     Enumerable.Range(0, rep.History.Count).Select(e => (IReadOnlyList<string>)[(e + 1).ToString(CultureInfo.InvariantCulture),
                         rep.History.Total[e].ToString("R", CultureInfo.InvariantCulture), .. rep.History.Components.Values.Select(v => v[e].ToString("R", CultureInfo.InvariantCulture))]));

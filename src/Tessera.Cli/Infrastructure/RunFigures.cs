@@ -27,6 +27,14 @@ public static class RunFigures
         }
     }
 
+    /// <summary>Loss curves (total and each component) of a training run.</summary>
+    public static void LossCurves(Tessera.Nn.LossHistory history, string title, RunOutput run, string file = "loss.png")
+    {
+        var series = new Dictionary<string, double[]> { ["total"] = history.Total.ToArray() };
+        foreach (var (k, v) in history.Components) series[k] = v.ToArray();
+        Tessera.Plotting.Figures.SavePng(CurvePlot.Lines(title, "epoch", series, "loss"), run.File(file), 1000, 650);
+    }
+
     /// <summary>Spatial map of any label array.</summary>
     public static void Spatial(SpatialData data, string?[] labels, string file, string title, RunOutput run)
     {
