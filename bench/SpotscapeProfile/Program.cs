@@ -26,3 +26,8 @@ T("Sim+telescope", () => { using var s = NewDisposeScope(); var z = randn(n, 64,
 T("Xmatmul", () => { using var s = NewDisposeScope(); var w = randn(input.NGenes, 256, requires_grad: true); var y = X.Matmul(w); y.sum().backward(); });
 T("sparse adj mm", () => { using var s = NewDisposeScope(); var adj = GraphOps.GcnNorm(EI, n); var h = randn(n, 256, requires_grad: true); var y = adj.matmul(h); y.sum().backward(); });
 T("recon", () => { using var s = NewDisposeScope(); var h = randn(n, 256, requires_grad: true); var (w, b) = net.OutputLayer; Losses.LinearReconstructionMse(h, w, b, X).backward(); });
+T("Encode(mask)+backward", () => { using var s = NewDisposeScope(); var adj = GraphOps.GcnNorm(EI, n); var m = Augment.ColumnKeepMask(input.NGenes, 0.2, gen); var z = net.Encode(X, adj, m); z.sum().backward(); });
+T("DecodeHidden+backward", () => { using var s = NewDisposeScope(); var z = randn(n, 64, requires_grad: true); net.DecodeHidden(z).sum().backward(); });
+sw.Restart();
+using (var model = new SpotscapeTrainer(new SpotscapeOptions { Epochs = 10, Threads = 1, LearningRate = 1e-3 }).Fit(input))
+    Console.WriteLine($"Fit 10 epochs: {sw.Elapsed.TotalMilliseconds / 10:F1} ms/epoch");

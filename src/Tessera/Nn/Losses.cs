@@ -39,6 +39,27 @@ public static class Losses
     }
 
     /// <summary>
+    /// The similarity telescope MSE(S, Sᵀ) of S = norm(z1)·norm(z2)ᵀ without forming S: with A = norm(z1), B = norm(z2),
+    /// ‖S‖²_F = Σ(AᵀA ∘ BᵀB) and tr(S·S) = Σ(M ∘ Mᵀ) for M = BᵀA, so MSE = 2(‖S‖²_F − tr(S·S))/n². Cost O(n·d²) and memory
+    /// O(d²) instead of O(n²·d) and O(n²): the single-slice path needs no N×N matrix at all. Same value as
+    /// <see cref="SimilarityTelescope(Tensor)"/> up to rounding.
+    /// </summary>
+    public static Tensor SimilarityTelescopeGram(Tensor z1, Tensor z2)
+    {
+        if (z1.dim() != 2 || !z1.shape.SequenceEqual(z2.shape))
+            throw new TesseraException($"view embeddings must have equal 2-d shapes but have [{string.Join(", ", z1.shape)}] and [{string.Join(", ", z2.shape)}]");
+        using var scope = NewDisposeScope();
+        var a = nn.functional.normalize(z1, 2, 1, 1e-12);
+        var b = nn.functional.normalize(z2, 2, 1, 1e-12);
+        var frob = (a.t().mm(a) * b.t().mm(b)).sum();
+        var m = b.t().mm(a);
+        var trace = (m * m.t()).sum();
+        double n = z1.shape[0];
+        var l = (frob - trace) * (2.0 / (n * n));
+        return l.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Similarity-scale matching, paper's intent: for every ordered pair of distinct slices (a, b) and every spot i of slice a,
     /// the mean of the top-k similarities S[i, j] over spots j of slice a (j ≠ i) should equal the mean of the top-k over
     /// spots j of slice b; the loss sums, over ordered pairs, the MSE over slice a's spots. k is clipped to the block size.

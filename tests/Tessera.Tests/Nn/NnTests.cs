@@ -88,6 +88,26 @@ public class AugmentTests
 public class LossTests
 {
     [Fact]
+    public void TelescopeGramFormEqualsTheDirectMseAndItsGradient()
+    {
+        torch.manual_seed(3);
+        var z1a = torch.randn(37, 5, requires_grad: true);
+        var z2a = torch.randn(37, 5, requires_grad: true);
+        var direct = Losses.SimilarityTelescope(Losses.CosineSimilarity(z1a, z2a));
+        direct.backward();
+        var z1b = z1a.detach().clone().requires_grad_(true);
+        var z2b = z2a.detach().clone().requires_grad_(true);
+        var gram = Losses.SimilarityTelescopeGram(z1b, z2b);
+        gram.backward();
+        Assert.True(direct.item<float>() > 1e-3f); // not trivially zero
+        Assert.Equal(direct.item<float>(), gram.item<float>(), 5);
+        Assert.True(torch.allclose(z1a.grad!, z1b.grad!, rtol: 1e-4, atol: 1e-6));
+        Assert.True(torch.allclose(z2a.grad!, z2b.grad!, rtol: 1e-4, atol: 1e-6));
+        // symmetric similarity (same view twice) has zero telescope loss in both forms
+        Assert.Equal(0f, Losses.SimilarityTelescopeGram(z1a.detach(), z1a.detach()).item<float>(), 6);
+    }
+
+    [Fact]
     public void Telescope_IsZeroForSymmetric_AndMatchesHand()
     {
         using var sym = tensor(new float[] { 1, 2, 2, 5 }, [2, 2]);

@@ -85,16 +85,17 @@ public sealed class SpotscapeTrainer
             var rows = sampled ? randperm(n, generator: gen).narrow(0, 0, o.LossSampleSize) : null;
             var za = rows is null ? z1 : z1.index_select(0, rows);
             var zb = rows is null ? z2 : z2.index_select(0, rows);
-            var s = Losses.CosineSimilarity(za, zb);
-            var lsc = Losses.SimilarityTelescope(s);
+            // one slice: only the telescope needs S, and its Gram form never builds the N×N matrix
+            var s = multi ? Losses.CosineSimilarity(za, zb) : null;
+            var lsc = multi ? Losses.SimilarityTelescope(s!) : Losses.SimilarityTelescopeGram(za, zb);
             var total = o.ReconstructionWeight * lre + o.TelescopeWeight * lsc;
             var parts = new Dictionary<string, Tensor> { ["reconstruction"] = lre, ["telescope"] = lsc };
             if (multi)
             {
                 var sl = rows is null ? data.Slice : data.Slice.index_select(0, rows);
                 var lss = o.ScaleMatching == ScaleMatchingMode.AuthorsBooleanMask
-                    ? Losses.SimilarityScaleMatchingAuthors(s, sl, o.ScaleMatchingTopK)
-                    : Losses.SimilarityScaleMatching(s, sl, o.ScaleMatchingTopK);
+                    ? Losses.SimilarityScaleMatchingAuthors(s!, sl, o.ScaleMatchingTopK)
+                    : Losses.SimilarityScaleMatching(s!, sl, o.ScaleMatchingTopK);
                 total = total + o.ScaleMatchingWeight * lss;
                 parts["scale_matching"] = lss;
                 if (epoch >= o.PrototypeWarmupEpochs)
