@@ -51,7 +51,7 @@ public static class DemoCommand
             using (r.Stage("Spotscape input (HVGs, log-normalised, radius graph)")) prep = SpatialDomains.Prepare([raw], ["synthetic"], domainOptions, r.Info);
             DomainRun spot;
             using (r.Stage($"Spotscape ({settings.Epochs} epochs) + k-means"))
-                spot = SpatialDomains.Run(prep, domainOptions, settings.Seed, new EpochProgress(r.Progress("Spotscape", settings.Epochs)));
+                spot = SpatialDomains.Run(prep, domainOptions, settings.Seed, r.Training("Spotscape", settings.Epochs));
             var domain = CategoricalColumn.FromInts(spot.Labels);
             data.Obs.Set("domain", domain);
             data.Obs.Set("baseline", CategoricalColumn.FromInts(baseline));
@@ -99,8 +99,4 @@ public static class DemoCommand
         public double LearningRate { get; init; } = 1e-3;
     }
 
-    private sealed class EpochProgress(Reporter.ProgressLine bar) : IProgress<Tessera.Nn.TrainingProgress>
-    {
-        public void Report(Tessera.Nn.TrainingProgress v) => bar.Report(v.Epoch, $"loss {v.Loss:G4}");
-    }
 }

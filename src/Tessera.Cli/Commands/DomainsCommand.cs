@@ -126,8 +126,7 @@ public static class DomainsCommand
             DomainRun dr;
             using (r.Stage($"{(options.Method == DomainMethod.Spotscape ? "Spotscape" : "PCA")} embedding + {options.ClusterMethod} (seed {seed})"))
             {
-                var bar = r.Progress($"seed {seed}", options.Epochs);
-                dr = SpatialDomains.Run(prep, options, seed, new Progress(bar));
+                dr = SpatialDomains.Run(prep, options, seed, r.Training($"seed {seed}", options.Epochs));
             }
             runs.Add(dr);
             var entry = new JsonObject { ["seed"] = seed, ["seconds"] = Math.Round(dr.Seconds, 2) };
@@ -218,10 +217,5 @@ public static class DomainsCommand
             o[k] = new JsonObject { ["mean"] = mean, ["sd"] = sd, ["n"] = v.Length };
         }
         return o;
-    }
-
-    private sealed class Progress(Reporter.ProgressLine bar) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress v) => bar.Report(v.Epoch, $"loss {v.Loss:G4}");
     }
 }

@@ -90,6 +90,14 @@ public sealed class Reporter
         if (force && _interactive) Write(Markup.Escape(text));
     }
 
+    /// <summary>Progress of a training loop shown on a live line (epoch and loss).</summary>
+    public IProgress<Tessera.Nn.TrainingProgress> Training(string task, int epochs) => new TrainingLine(Progress(task, epochs));
+
+    private sealed class TrainingLine(ProgressLine bar) : IProgress<Tessera.Nn.TrainingProgress>
+    {
+        public void Report(Tessera.Nn.TrainingProgress v) => bar.Report(v.Epoch, $"loss {v.Loss:G4}");
+    }
+
     /// <summary>One live progress line.</summary>
     public sealed class ProgressLine
     {

@@ -49,12 +49,8 @@ public static partial class DelimitedReader
         if (!File.Exists(path)) throw new TesseraException($"input '{path}' does not exist");
         using var r = ByteLineReader.Open(path);
         var file = r.Name;
+        var headerBytes = r.ReadHeaderLine();
         ReadOnlySpan<byte> line;
-        do
-        {
-            if (!r.TryReadLine(out line)) throw new TesseraException($"{file}: the file is empty");
-        } while (line.Trim(" \t"u8).Length == 0 || line[0] == (byte)'#');
-        var headerBytes = line.ToArray();
         long headerLine = r.LineNumber;
         if (!r.TryReadLine(out line)) throw new TesseraException($"{file}: the file has a header but no data rows");
         var sp = DelimitedSplitter.Sniff(headerBytes, line);

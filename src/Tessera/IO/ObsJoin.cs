@@ -25,12 +25,8 @@ public static class ObsJoin
         if (!File.Exists(path)) throw new TesseraException($"obs file '{path}' does not exist");
         using var r = ByteLineReader.Open(path);
         var file = r.Name;
+        var headerBytes = r.ReadHeaderLine();
         ReadOnlySpan<byte> line;
-        do
-        {
-            if (!r.TryReadLine(out line)) throw new TesseraException($"{file}: the file is empty");
-        } while (line.Trim(" \t"u8).Length == 0 || line[0] == (byte)'#');
-        var headerBytes = line.ToArray();
         var rows = new List<string[]>(); var lines = new List<long>();
         DelimitedSplitter? sp = null;
         string[]? header = null;

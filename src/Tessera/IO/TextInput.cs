@@ -26,6 +26,17 @@ internal sealed class ByteLineReader : IDisposable
     /// <summary>Opens a file; gzip is recognised by its magic bytes.</summary>
     public static ByteLineReader Open(string path) => new(TextInput.OpenStream(path), Path.GetFileName(path));
 
+    /// <summary>The first line that is neither blank nor a '#' comment (a table's header), copied; an empty file is an error.</summary>
+    public byte[] ReadHeaderLine()
+    {
+        ReadOnlySpan<byte> line;
+        do
+        {
+            if (!TryReadLine(out line)) throw new TesseraException($"{Name}: the file is empty");
+        } while (line.Trim(" \t"u8).Length == 0 || line[0] == (byte)'#');
+        return line.ToArray();
+    }
+
     /// <summary>Next line without its terminator (\n or \r\n); false at the end of the input.</summary>
     public bool TryReadLine(out ReadOnlySpan<byte> line)
     {

@@ -26,19 +26,8 @@ public static class Loess
         if (y.Count != n) throw new ArgumentException($"x has {n} values but y has {y.Count}");
         if (degree is < 0 or > 2) throw new ArgumentException($"loess degree must be 0, 1 or 2, got {degree}");
         if (!(span > 0) || double.IsInfinity(span)) throw new ArgumentException($"loess span must be positive, got {span}");
-        for (int i = 0; i < n; i++)
-            if (!double.IsFinite(x[i]) || !double.IsFinite(y[i])) throw new TesseraException($"loess input {i} is not finite (x = {x[i]}, y = {y[i]})");
         if (n == 0) return [];
-        int nf = (int)Math.Min(n, Math.Floor(n * span));
-        int k = degree + 1;
-        if (nf < k) throw new TesseraException($"loess span {span} is too small: {nf} neighbours for {n} points cannot fit degree {degree}");
-
-        var order = Enumerable.Range(0, n).ToArray();
-        var xs = new double[n];
-        for (int i = 0; i < n; i++) xs[i] = x[i];
-        Array.Sort(xs, order);
-        var ys = new double[n];
-        for (int i = 0; i < n; i++) ys[i] = y[order[i]];
+        var (order, xs, ys, nf, k) = SortedInput(x, y, span, degree);
 
         var fitted = new double[n];
         var b = new double[nf * k];
@@ -86,18 +75,8 @@ public static class Loess
         if (degree is < 1 or > 2) throw new ArgumentException($"interpolated loess needs degree 1 or 2, got {degree}");
         if (!(span > 0) || double.IsInfinity(span)) throw new ArgumentException($"loess span must be positive, got {span}");
         if (!(cell > 0)) throw new ArgumentException($"loess cell must be positive, got {cell}");
-        for (int i = 0; i < n; i++)
-            if (!double.IsFinite(x[i]) || !double.IsFinite(y[i])) throw new TesseraException($"loess input {i} is not finite (x = {x[i]}, y = {y[i]})");
         if (n == 0) return [];
-        int nf = (int)Math.Min(n, Math.Floor(n * span));
-        int k = degree + 1;
-        if (nf < k) throw new TesseraException($"loess span {span} is too small: {nf} neighbours for {n} points cannot fit degree {degree}");
-        var order = Enumerable.Range(0, n).ToArray();
-        var xs = new double[n];
-        for (int i = 0; i < n; i++) xs[i] = x[i];
-        Array.Sort(xs, order);
-        var ys = new double[n];
-        for (int i = 0; i < n; i++) ys[i] = y[order[i]];
+        var (order, xs, ys, nf, k) = SortedInput(x, y, span, degree);
 
         // ehg126: bounding box widened by 0.5%
         double alpha = xs[0], beta = xs[n - 1];
@@ -291,5 +270,23 @@ public static class Loess
             if (k > 1) c1 += v[1 * 3 + j] * dot / (sigma[j] * sigma[j]);
         }
         return (c0 / colnor[0], k > 1 ? c1 / colnor[1] : 0);
+    }
+
+    // Shared by both surfaces: finite inputs, enough neighbours for the degree, points sorted by x (ys follow).
+    private static (int[] Order, double[] Xs, double[] Ys, int Nf, int K) SortedInput(IReadOnlyList<double> x, IReadOnlyList<double> y, double span, int degree)
+    {
+        int n = x.Count;
+        for (int i = 0; i < n; i++)
+            if (!double.IsFinite(x[i]) || !double.IsFinite(y[i])) throw new TesseraException($"loess input {i} is not finite (x = {x[i]}, y = {y[i]})");
+        int nf = (int)Math.Min(n, Math.Floor(n * span));
+        int k = degree + 1;
+        if (nf < k) throw new TesseraException($"loess span {span} is too small: {nf} neighbours for {n} points cannot fit degree {degree}");
+        var order = Enumerable.Range(0, n).ToArray();
+        var xs = new double[n];
+        for (int i = 0; i < n; i++) xs[i] = x[i];
+        Array.Sort(xs, order);
+        var ys = new double[n];
+        for (int i = 0; i < n; i++) ys[i] = y[order[i]];
+        return (order, xs, ys, nf, k);
     }
 }
