@@ -100,23 +100,34 @@ public sealed class CsrOperand
         if (b.dim() != 2 || b.shape[0] != inner)
             throw new TesseraException($"sparse {(transpose ? "transposed " : "")}product needs a dense operand with {inner} rows but got shape [{string.Join(", ", b.shape)}]");
         int k = (int)b.shape[1];
-        float[] bv;
-        using (var bc = b.detach().to_type(ScalarType.Float32).contiguous()) bv = bc.data<float>().ToArray();
-        var outp = new float[(long)m.Rows * k];
+        // read B and write the product in torch memory: no managed copies, so a training step allocates (almost) nothing
+        // on the .NET heap and stays inside TorchGuard's no-GC budget
+        using var bc = b.detach().to_type(ScalarType.Float32).contiguous();
+        var outp = zeros([m.Rows, k], ScalarType.Float32);
+        nint bp = DataPointer(bc), op = DataPointer(outp);
         int threads = Math.Max(1, torch.get_num_threads());
         const int block = 32;
         int blocks = (m.Rows + block - 1) / block;
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, blk =>
-        {
-            int r1 = Math.Min(m.Rows, (blk + 1) * block);
-            for (int r = blk * block; r < r1; r++) RowProduct(m, r, bv, k, outp);
-        });
-        return tensor(outp, [m.Rows, k]);
+        if (threads == 1 || blocks == 1)
+            for (int blk = 0; blk < blocks; blk++) RowBlock(m, blk, block, bp, k, op);
+        else
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, blk => RowBlock(m, blk, block, bp, k, op));
+        return outp;
     }
 
-    private static void RowProduct(Csr m, int r, float[] b, int k, float[] outp)
+    /// <summary>Address of element 0 of a contiguous float32 CPU tensor (storage start + offset).</summary>
+    private static nint DataPointer(Tensor t) => t.storage<float>().data_ptr() + (nint)(t.storage_offset() * sizeof(float));
+
+    private static unsafe void RowBlock(Csr m, int blk, int block, nint bp, int k, nint op)
     {
-        var o = outp.AsSpan((int)((long)r * k), k);
+        int r1 = Math.Min(m.Rows, (blk + 1) * block);
+        var b = new ReadOnlySpan<float>((void*)bp, checked((int)Math.Min(int.MaxValue, (long)m.MaxIndex1 * k)));
+        for (int r = blk * block; r < r1; r++)
+            RowProduct(m, r, b, k, new Span<float>((float*)op + (long)r * k, k));
+    }
+
+    private static void RowProduct(Csr m, int r, ReadOnlySpan<float> b, int k, Span<float> o)
+    {
         int w = Vector<float>.Count;
         int kv = k / w * w;
         var ov = MemoryMarshal.Cast<float, Vector<float>>(o[..kv]);
@@ -124,7 +135,7 @@ public sealed class CsrOperand
         for (int p = m.IndPtr[r]; p < p1; p++)
         {
             float v = m.Data[p];
-            var row = b.AsSpan(m.Indices[p] * k, k);
+            var row = b.Slice(m.Indices[p] * k, k);
             var rv = MemoryMarshal.Cast<float, Vector<float>>(row[..kv]);
             var vv = new Vector<float>(v);
             for (int j = 0; j < ov.Length; j++) ov[j] += vv * rv[j];
@@ -157,7 +168,11 @@ public sealed class CsrOperand
         return (ss, cs);
     }
 
-    private sealed record Csr(int Rows, int[] IndPtr, int[] Indices, float[] Data);
+    private sealed record Csr(int Rows, int[] IndPtr, int[] Indices, float[] Data)
+    {
+        /// <summary>1 + the largest column index (the rows B must have at least).</summary>
+        public int MaxIndex1 { get; } = Indices.Length == 0 ? 0 : Indices.Max() + 1;
+    }
 
     private sealed class CsrMatmulFunction : autograd.SingleTensorFunction<CsrMatmulFunction>
     {

@@ -58,7 +58,7 @@ public sealed class LossHistory
 
 /// <summary>
 /// The shared full-batch training loop: per epoch, train mode, zero_grad, step, backward, optimizer step, all inside a
-/// dispose scope; records the loss history and reports progress.
+/// dispose scope and a <see cref="TorchGuard"/> no-GC region; records the loss history and reports progress.
 /// </summary>
 public static class TrainingLoop
 {
@@ -81,16 +81,18 @@ public static class TrainingLoop
             var sw = Stopwatch.StartNew();
             double loss;
             Dictionary<string, double> parts;
-            using (var scope = NewDisposeScope())
+            int e = epoch;
+            (loss, parts) = TorchGuard.Run(() =>
             {
+                using var scope = NewDisposeScope();
                 module.train();
                 optimizer.zero_grad();
-                var result = step(epoch);
+                var result = step(e);
                 result.Total.backward();
                 optimizer.step();
-                loss = result.Total.item<float>();
-                parts = result.Components.ToDictionary(kv => kv.Key, kv => (double)kv.Value.item<float>());
-            }
+                return ((double)result.Total.item<float>(),
+                        result.Components.ToDictionary(kv => kv.Key, kv => (double)kv.Value.item<float>()));
+            });
             if (!double.IsFinite(loss))
                 throw new TesseraException($"training diverged: loss is {loss} at epoch {epoch + 1}; lower the learning rate");
             history.Add(loss, parts, sw.Elapsed.TotalSeconds);

@@ -225,6 +225,56 @@ public class CsrOperandTests
         }
         finally { set_num_threads(before); }
     }
+
+    [Fact]
+    public void Products_ReadAViewAtItsOffsetAndANonFloatOperand()
+    {
+        var op = new CsrOperand(CsrMatrix.FromDense(new float[,] { { 1, 0, 2 }, { 0, 3, 0 } }));
+        // rows 1..3 of a 5×2 tensor: contiguous, but its storage starts two floats earlier
+        using var big = tensor(new float[] { 9, 9, 1, 2, 3, 4, 5, 6, 9, 9 }, [5, 2]);
+        using var view = big.narrow(0, 1, 3);
+        Assert.Equal(2, view.storage_offset());
+        Assert.Equal(new float[] { 11, 14, 9, 12 }, op.Matmul(view).data<float>().ToArray());
+        using var dbl = tensor(new double[] { 1, 2, 3, 4, 5, 6 }, [3, 2]);
+        Assert.Equal(new float[] { 11, 14, 9, 12 }, op.Matmul(dbl).data<float>().ToArray());
+    }
+}
+
+public class TorchGuardTests
+{
+    [Fact]
+    public void Run_HoldsOffCollections_NestsAndRestoresTheLatencyMode()
+    {
+        var mode = System.Runtime.GCSettings.LatencyMode;
+        int gen0 = -1, after = -1;
+        var inner = TorchGuard.Run(() =>
+        {
+            Assert.Equal(System.Runtime.GCLatencyMode.NoGCRegion, System.Runtime.GCSettings.LatencyMode);
+            gen0 = GC.CollectionCount(0);
+            var keep = new List<byte[]>();
+            for (int i = 0; i < 1000; i++) keep.Add(new byte[8192]); // 8 MB, well inside the budget
+            after = GC.CollectionCount(0);
+            return TorchGuard.Run(() => System.Runtime.GCSettings.LatencyMode);
+        });
+        Assert.Equal(gen0, after);
+        Assert.Equal(System.Runtime.GCLatencyMode.NoGCRegion, inner);
+        Assert.Equal(mode, System.Runtime.GCSettings.LatencyMode);
+    }
+
+    [Fact]
+    public void Run_OverBudget_LetsTheCollectorRunAndDoesNotThrow()
+    {
+        long total = TorchGuard.Run(() =>
+        {
+            long sum = 0;
+            for (int i = 0; i < 200; i++) sum += new byte[1 << 20].Length; // 200 MB through a 64 MB budget
+            return sum;
+        });
+        Assert.Equal(200L << 20, total);
+        Assert.NotEqual(System.Runtime.GCLatencyMode.NoGCRegion, System.Runtime.GCSettings.LatencyMode);
+        Assert.Throws<InvalidOperationException>(() => TorchGuard.Run(() => throw new InvalidOperationException("body")));
+        Assert.NotEqual(System.Runtime.GCLatencyMode.NoGCRegion, System.Runtime.GCSettings.LatencyMode);
+    }
 }
 
 public class TrainingLoopTests

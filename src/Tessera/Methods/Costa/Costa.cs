@@ -129,8 +129,11 @@ public sealed class Costa
             {
                 for (int b = 0; b + o.BatchSize <= nTrain; b += o.BatchSize)
                 {
+                    int start = b;
+                    lossSum += TorchGuard.Run(() =>
+                {
                     using var scope = NewDisposeScope();
-                    var idx = tensor(perm.AsSpan(b, o.BatchSize).ToArray().Select(i => (long)i).ToArray());
+                    var idx = tensor(perm.AsSpan(start, o.BatchSize).ToArray().Select(i => (long)i).ToArray());
                     var xb = x.index_select(0, idx);
                     var yb = targetT.index_select(0, idx);
                     opt.zero_grad();
@@ -146,7 +149,8 @@ public sealed class Costa
                     }
                     loss.backward();
                     opt.step();
-                    lossSum += loss.item<float>();
+                    return (double)loss.item<float>();
+                });
                     steps++;
                 }
             }

@@ -62,6 +62,9 @@ public static class MappingBaselines
         using var opt = torch.optim.Adam([m], o.LearningRate);
         for (int e = 0; e < o.Epochs; e++)
         {
+            int ep = e;
+            TorchGuard.Run(() =>
+            {
             using var s = torch.NewDisposeScope();
             var p = nn.functional.softmax(m, 1);
             var pred = p.t().mm(xsc);
@@ -69,7 +72,8 @@ public static class MappingBaselines
             var spots = nn.functional.cosine_similarity(pred, xst, 1, 1e-8).mean();
             var loss = -genes - o.SpotWeight * spots;
             opt.zero_grad(); loss.backward(); opt.step();
-            if (log != null && (e % 200 == 0 || e == o.Epochs - 1)) log($"tangram epoch {e + 1}/{o.Epochs}: gene cos {genes.item<float>():F4}, spot cos {spots.item<float>():F4}");
+            if (log != null && (ep % 200 == 0 || ep == o.Epochs - 1)) log($"tangram epoch {ep + 1}/{o.Epochs}: gene cos {genes.item<float>():F4}, spot cos {spots.item<float>():F4}");
+            });
         }
         using var _ = torch.no_grad();
         var pf = nn.functional.softmax(m, 1);

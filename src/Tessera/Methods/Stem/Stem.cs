@@ -63,39 +63,43 @@ public static class Stem
             encoder.train();
             for (int epoch = 0; epoch < o.Epochs; epoch++)
             {
-                using var scope = torch.NewDisposeScope();
-                var est = encoder.forward(Dropout(xst, dropout, gen));
-                var spatial = -(target * nn.functional.log_softmax(est.mm(est.t()), 1)).sum(1).mean();
-                var idx = torch.randint(0, inputs.NCells, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
-                double ratio = o.Epochs > o.CycleStart ? Math.Max((double)(epoch - o.CycleStart) / (o.Epochs - o.CycleStart), 0) : 0;
-                // Before the cycle ramp only the MMD sample of cells is needed; LayerNorm is per row, so encoding just those
-                // rows gives the same loss and gradients as encoding all cells (5x less work on MERFISH).
-                Tensor mmd, loss;
-                double cycleValue = 0;
-                if (ratio > 0)
+                int ep = epoch;
+                var rec = TorchGuard.Run(() =>
                 {
-                    var esc = encoder.forward(xsc);
-                    mmd = Mmd(est, esc.index_select(0, idx));
-                    var logits = est.mm(esc.t()); // spots × cells; sc2st uses its transpose
-                    var st2sc = nn.functional.softmax(logits, 1);
-                    var sc2st = nn.functional.softmax(logits.t(), 1);
-                    var cycle = (targetEntropy - (target * torch.log(st2sc.mm(sc2st) + 1e-7f)).sum(1)).mean();
-                    loss = spatial + o.Alpha * mmd + ratio * cycle;
-                    cycleValue = cycle.item<float>();
-                }
-                else
-                {
-                    mmd = Mmd(est, encoder.forward(xsc.index_select(0, idx)));
-                    loss = spatial + o.Alpha * mmd;
-                }
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                scheduler.step();
-                var rec = new StemEpoch(epoch, loss.item<float>(), spatial.item<float>(), mmd.item<float>(), cycleValue, ratio);
+                    using var scope = torch.NewDisposeScope();
+                    var est = encoder.forward(Dropout(xst, dropout, gen));
+                    var spatial = -(target * nn.functional.log_softmax(est.mm(est.t()), 1)).sum(1).mean();
+                    var idx = torch.randint(0, inputs.NCells, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
+                    double ratio = o.Epochs > o.CycleStart ? Math.Max((double)(ep - o.CycleStart) / (o.Epochs - o.CycleStart), 0) : 0;
+                    // Before the cycle ramp only the MMD sample of cells is needed; LayerNorm is per row, so encoding just those
+                    // rows gives the same loss and gradients as encoding all cells (5x less work on MERFISH).
+                    Tensor mmd, loss;
+                    double cycleValue = 0;
+                    if (ratio > 0)
+                    {
+                        var esc = encoder.forward(xsc);
+                        mmd = Mmd(est, esc.index_select(0, idx));
+                        var logits = est.mm(esc.t()); // spots × cells; sc2st uses its transpose
+                        var st2sc = nn.functional.softmax(logits, 1);
+                        var sc2st = nn.functional.softmax(logits.t(), 1);
+                        var cycle = (targetEntropy - (target * torch.log(st2sc.mm(sc2st) + 1e-7f)).sum(1)).mean();
+                        loss = spatial + o.Alpha * mmd + ratio * cycle;
+                        cycleValue = cycle.item<float>();
+                    }
+                    else
+                    {
+                        mmd = Mmd(est, encoder.forward(xsc.index_select(0, idx)));
+                        loss = spatial + o.Alpha * mmd;
+                    }
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    scheduler.step();
+                    return new StemEpoch(ep, loss.item<float>(), spatial.item<float>(), mmd.item<float>(), cycleValue, ratio);
+                });
                 history.Add(rec);
                 if (o.Log != null && (epoch % o.LogEvery == 0 || epoch == o.Epochs - 1))
-                    o.Log($"epoch {epoch + 1}/{o.Epochs}: loss {rec.Total:F4} (spatial {rec.Spatial:F4}, mmd {rec.Mmd:F4}, cycle {rec.Cycle:F4} x {ratio:F3})");
+                    o.Log($"epoch {epoch + 1}/{o.Epochs}: loss {rec.Total:F4} (spatial {rec.Spatial:F4}, mmd {rec.Mmd:F4}, cycle {rec.Cycle:F4} x {rec.CycleWeight:F3})");
             }
         }
         encoder.eval();
