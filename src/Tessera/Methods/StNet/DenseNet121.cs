@@ -126,7 +126,7 @@ public sealed class DenseNet121 : Module<Tensor, Tensor>
         DenseNet121? model = null;
         try
         {
-            state = Normalise(state);
+            state = Normalise(path, state);
             int numClasses = 1000;
             if (state.TryGetValue("classifier.weight", out var head))
             {
@@ -203,16 +203,19 @@ public sealed class DenseNet121 : Module<Tensor, Tensor>
     }
 
     // DataParallel prefix and the pre-0.4 layer-key layout, renamed as torchvision's _load_state_dict does.
-    private static Dictionary<string, Tensor> Normalise(Dictionary<string, Tensor> state)
+    private static Dictionary<string, Tensor> Normalise(string path, Dictionary<string, Tensor> state)
     {
         bool dataParallel = state.Count > 0 && state.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal));
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, t) in state)
+        var source = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in state.Keys.Order(StringComparer.Ordinal))
         {
             var k = dataParallel ? key["module.".Length..] : key;
             var m = LegacyLayerKey.Match(k);
             if (m.Success) k = m.Groups[1].Value + m.Groups[2].Value;
-            if (!result.TryAdd(k, t)) result[key] = t; // a clash keeps both names, so the key check reports it
+            if (!source.TryAdd(k, key))
+                throw new TesseraException($"{path}: keys '{source[k]}' and '{key}' both name '{k}'");
+            result[k] = state[key];
         }
         return result;
     }
