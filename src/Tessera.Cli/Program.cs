@@ -26,6 +26,7 @@ public static class Program
         root.Subcommands.Add(MapCommand.Create());
         root.Subcommands.Add(PatternsCommand.Create());
         root.Subcommands.Add(SimulatePatternsCommand.Create());
+        root.Subcommands.Add(HistologyCommand.Create());
         return root;
     }
 

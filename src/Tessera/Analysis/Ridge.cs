@@ -70,14 +70,14 @@ public static class Ridge
             var (U, S, Vh) = linalg.svd(Xs, fullMatrices: false);
             var uty = U.t().mm(Yc);                         // r × q
             var uty2 = uty.pow(2);
-            var yss = Yc.pow(2).sum(0);                     // q
+            var yss = Yc.pow(2).sum(0L);                    // q
             var s2 = S.pow(2);
             var best = full([q], double.PositiveInfinity, dtype: ScalarType.Float64);
             var bestIdx = zeros([q], dtype: ScalarType.Int64);
             for (int li = 0; li < grid.Length; li++)
             {
                 var d = s2 / (s2 + grid[li]);               // r
-                var rss = yss - 2 * (d.unsqueeze(1) * uty2).sum(0) + (d.pow(2).unsqueeze(1) * uty2).sum(0);
+                var rss = yss - 2 * (d.unsqueeze(1) * uty2).sum(0L) + (d.pow(2).unsqueeze(1) * uty2).sum(0L);
                 double df = d.sum().item<double>() + 1;     // + intercept
                 var gcv = n * rss.clamp_min(0) / Math.Pow(Math.Max(n - df, 1e-9), 2);
                 var better = gcv < best;

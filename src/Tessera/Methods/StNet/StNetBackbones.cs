@@ -1,0 +1,42 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Methods.StNet;
+
+/// <summary>The image backbones ST-Net can use, as <see cref="IPatchFeaturizer"/>s.</summary>
+public static class StNetBackbones
+{
+    /// <summary>Backbone names accepted by <see cref="Create"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["resnet18-imagenet", "densenet121"];
+
+    /// <summary>
+    /// <c>resnet18-imagenet</c>: the ImageNet ResNet-18 shipped with ML.NET (offline, its own BGR mean-image preprocessing);
+    /// <c>densenet121</c>: DenseNet-121 with a torchvision state dict from <paramref name="weights"/> (ImageNet mean/std normalisation).
+    /// </summary>
+    public static IPatchFeaturizer Create(string name, string? weights = null) => name switch
+    {
+        "resnet18-imagenet" => weights is null ? new ResNet18Featurizer(ResNet18Imagenet.Load())
+            : throw new TesseraException("--weights is for densenet121; resnet18-imagenet ships its own ImageNet weights"),
+        "densenet121" => weights is null
+            ? throw new TesseraException("densenet121 needs --weights FILE (.pt or .safetensors, a torchvision state dict); no DenseNet weights ship with Tessera")
+            : new DenseNetFeaturizer(DenseNet121.Load(weights)),
+        _ => throw new TesseraException($"backbone '{name}' is unknown ({string.Join(", ", Names)})"),
+    };
+
+    private sealed class ResNet18Featurizer(ResNet18Imagenet net) : IPatchFeaturizer
+    {
+        public string Name => "resnet18-imagenet";
+        public int FeatureDim => net.FeatureDim;
+        public Tensor Features(Tensor rgb) => net.Features(rgb);
+    }
+
+    private sealed class DenseNetFeaturizer(DenseNet121 net) : IPatchFeaturizer
+    {
+        // torchvision's ImageNet normalisation, which its pretrained DenseNet weights expect
+        private readonly Tensor mean = tensor(new float[] { 0.485f, 0.456f, 0.406f }).reshape(1, 3, 1, 1).DetachFromDisposeScope();
+        private readonly Tensor std = tensor(new float[] { 0.229f, 0.224f, 0.225f }).reshape(1, 3, 1, 1).DetachFromDisposeScope();
+        public string Name => "densenet121";
+        public int FeatureDim => DenseNet121.FeatureDim;
+        public Tensor Features(Tensor rgb) => net.Features((rgb / 255 - mean) / std);
+    }
+}
