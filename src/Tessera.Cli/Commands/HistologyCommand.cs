@@ -16,6 +16,7 @@ public static class HistologyCommand
     {
         var cmd = new Command("histology", "ST-Net: predict spot expression from H&E histology");
         cmd.Subcommands.Add(CreateTrain());
+        cmd.Subcommands.Add(CreatePredict());
         return cmd;
     }
 
@@ -26,7 +27,7 @@ public static class HistologyCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace a non-empty output folder" };
         var backbone = new Option<string>("--backbone") { Description = "resnet18-imagenet (pretrained, offline) or densenet121 (with --weights)", DefaultValueFactory = _ => "resnet18-imagenet" };
         var weights = new Option<string?>("--weights") { Description = "PyTorch state dict (.pt/.safetensors) for densenet121" };
-        var mode = new Option<string>("--mode") { Description = "frozen (features once + ridge head; the CPU path)", DefaultValueFactory = _ => "frozen" };
+        var mode = new Option<string>("--mode") { Description = "frozen (features once + ridge head; the CPU path) or finetune (all layers, SGD; GPU-scale work)", DefaultValueFactory = _ => "frozen" };
         var genes = new Option<int>("--genes") { Description = "Predict the N genes of highest mean count", DefaultValueFactory = _ => 250 };
         var transform = new Option<string>("--transform") { Description = "stnet: log((1+c)/(G+total)) as the authors; log1p-cpm", DefaultValueFactory = _ => "stnet" };
         var window = new Option<double>("--window-um") { Description = "Patch side in µm", DefaultValueFactory = _ => 150 };
@@ -35,12 +36,16 @@ public static class HistologyCommand
         var noTta = new Option<bool>("--no-tta") { Description = "Do not average features over the 8 dihedral symmetries" };
         var cache = new Option<string?>("--cache") { Description = "Patch/feature cache folder (default: ~/.cache/tessera/histology)" };
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
+        var epochs = new Option<int>("--epochs") { Description = "finetune: epochs (the paper: 50)", DefaultValueFactory = _ => 50 };
+        var batch = new Option<int>("--batch") { Description = "finetune: batch size", DefaultValueFactory = _ => 32 };
+        var lr = new Option<double>("--lr") { Description = "finetune: SGD learning rate (the paper's 1e-6 with a loss summed over the batch)", DefaultValueFactory = _ => 1e-6 };
+        var foldsOpt = new Option<string?>("--folds") { Description = "finetune: held-out sections/patients to run, comma-separated (default: all)" };
         var cmd = new Command("train", "Cross-validated ST-Net run (leave one patient out, else one section out) plus a final model")
-            { manifest, outOpt, overwrite, backbone, weights, mode, genes, transform, window, pitch, umpx, noTta, cache, seed };
+            { manifest, outOpt, overwrite, backbone, weights, mode, genes, transform, window, pitch, umpx, noTta, cache, seed, epochs, batch, lr, foldsOpt };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var m = p.GetValue(mode)!;
-            if (m != "frozen") throw new TesseraException($"--mode '{m}' is not available in this version (frozen is)");
+            if (m != "frozen" && m != "finetune") throw new TesseraException($"--mode '{m}' is unknown (frozen, finetune)");
             var tf = p.GetValue(transform) switch
             {
                 "stnet" => TargetTransform.StNetLog, "log1p-cpm" => TargetTransform.Log1pCpm,
@@ -69,18 +74,55 @@ public static class HistologyCommand
                     b.Report(done);
                 },
             };
-            IPatchFeaturizer net;
-            using (r.Stage($"load backbone {p.GetValue(backbone)}")) net = StNetBackbones.Create(p.GetValue(backbone)!, p.GetValue(weights));
+            string backboneName = p.GetValue(backbone)!;
             IReadOnlyList<PreparedSection> prepared;
-            using (r.Stage($"patches and {(options.TestTimeAugmentation ? "8-symmetry " : "")}features")) prepared = StNetFrozen.Prepare(sections, net, geneList, options);
-            StNetCvResult res;
-            using (r.Stage("cross-validation (ridge head vs colour baseline)")) res = StNetFrozen.CrossValidate(prepared, geneList, r.Info);
-            var top50 = res.Summary.Take(Math.Min(50, res.Summary.Count)).ToArray();
-            int beats = res.Summary.Count(s => s.BeatsBaseline);
-            int allPos = res.Summary.Count(s => s.Sections > 0 && s.PositiveSections == s.Sections);
-            int sig = res.Summary.Count(s => s.HolmP < 0.1);
-            r.Info($"mean Pearson, top {top50.Length} genes: {top50.Average(s => s.MeanPearson):F3} (colour baseline {top50.Average(s => s.BaselineMeanPearson):F3}); all {res.Summary.Count}: {res.Summary.Average(s => s.MeanPearson):F3} (colour {res.Summary.Average(s => s.BaselineMeanPearson):F3})");
-            r.Info($"beats the colour baseline on {beats}/{res.Summary.Count} genes; r > 0 in every held-out section for {allPos}; Holm-corrected sign test < 0.1 for {sig}");
+            IReadOnlyDictionary<string, DenseMatrix> preds;
+            IReadOnlyList<GeneSectionScore> scores;
+            IReadOnlyList<GeneSummary> summaryRows;
+            StNetCvResult? res = null;
+            IReadOnlyList<FineTuneFold>? folds = null;
+            if (m == "frozen")
+            {
+                IPatchFeaturizer net;
+                using (r.Stage($"load backbone {backboneName}")) net = StNetBackbones.Create(backboneName, p.GetValue(weights));
+                using (r.Stage($"patches and {(options.TestTimeAugmentation ? "8-symmetry " : "")}features")) prepared = StNetFrozen.Prepare(sections, net, geneList, options);
+                using (r.Stage("cross-validation (ridge head vs colour baseline)")) res = StNetFrozen.CrossValidate(prepared, geneList, r.Info);
+                preds = res.Predictions; scores = res.Scores; summaryRows = res.Summary;
+            }
+            else
+            {
+                StNetBackbones.CreateTrainable(backboneName, p.GetValue(weights)).Net.Dispose(); // fail early on a bad backbone or weights file
+                using (r.Stage("patches")) prepared = StNetFrozen.Prepare(sections, null, geneList, options);
+                var ft = new StNetFineTuneOptions
+                {
+                    Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), Momentum = 0.9, Seed = p.GetValue(seed),
+                    Folds = p.GetValue(foldsOpt)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), Log = r.Info,
+                };
+                var ftBars = new Dictionary<string, Reporter.ProgressLine>();
+                using (r.Stage($"fine-tune {backboneName} ({ft.Epochs} epochs, SGD lr {ft.LearningRate:G3}, momentum {ft.Momentum})"))
+                    folds = StNetFineTune.CrossValidate(prepared, () => StNetBackbones.CreateTrainable(backboneName, p.GetValue(weights)), ft, (fold, done, total, loss) =>
+                    {
+                        if (!ftBars.TryGetValue(fold, out var b)) ftBars[fold] = b = r.Progress($"fine-tune fold {fold}", total);
+                        b.Report(done, $"batch loss {loss:G4}");
+                    });
+                var held = folds.Select(f => f.HeldOut).ToArray();
+                var fp = new Dictionary<string, DenseMatrix>(StringComparer.Ordinal);
+                foreach (var f in folds) foreach (var (k, v) in f.Predictions) fp[k] = v;
+                var basePreds = StNetFrozen.ColourBaseline(prepared, held);
+                var sc = new List<GeneSectionScore>();
+                foreach (var ps in prepared.Where(q => fp.ContainsKey(q.Section.Name)))
+                {
+                    sc.AddRange(StNetFrozen.Score("stnet", ps, fp[ps.Section.Name], geneList));
+                    sc.AddRange(StNetFrozen.Score("colour", ps, basePreds[ps.Section.Name], geneList));
+                }
+                preds = fp; scores = sc; summaryRows = StNetFrozen.Summarise(sc, geneList, prepared);
+            }
+            var top50 = summaryRows.Take(Math.Min(50, summaryRows.Count)).ToArray();
+            int beats = summaryRows.Count(s => s.BeatsBaseline);
+            int allPos = summaryRows.Count(s => s.Sections > 0 && s.PositiveSections == s.Sections);
+            int sig = summaryRows.Count(s => s.HolmP < 0.1);
+            r.Info($"mean Pearson, top {top50.Length} genes: {top50.Average(s => s.MeanPearson):F3} (colour baseline {top50.Average(s => s.BaselineMeanPearson):F3}); all {summaryRows.Count}: {summaryRows.Average(s => s.MeanPearson):F3} (colour {summaryRows.Average(s => s.BaselineMeanPearson):F3})");
+            r.Info($"beats the colour baseline on {beats}/{summaryRows.Count} genes; r > 0 in every held-out section for {allPos}; Holm-corrected sign test < 0.1 for {sig}");
 
             using (r.Stage("write results"))
             {
@@ -88,37 +130,57 @@ public static class HistologyCommand
                 string F(double v) => double.IsFinite(v) ? v.ToString("R", inv) : "NA";
                 CsvTable.Write(run.File("genes.csv"),
                     ["gene", "mean_target", "mean_pearson", "median_pearson", "positive_sections", "sections", "sign_test_p", "holm_p", "mean_pearson_smoothed", "colour_mean_pearson", "beats_colour"],
-                    res.Summary.Select(s => (IReadOnlyList<string>)[s.Gene, F(s.MeanExpression), F(s.MeanPearson), F(s.MedianPearson), s.PositiveSections.ToString(inv), s.Sections.ToString(inv),
+                    summaryRows.Select(s => (IReadOnlyList<string>)[s.Gene, F(s.MeanExpression), F(s.MeanPearson), F(s.MedianPearson), s.PositiveSections.ToString(inv), s.Sections.ToString(inv),
                         F(s.SignTestP), F(s.HolmP), F(s.MeanPearsonSmoothed), F(s.BaselineMeanPearson), s.BeatsBaseline ? "true" : "false"]));
                 CsvTable.Write(run.File("scores.csv"),
                     ["model", "section", "gene", "spots", "pearson", "spearman", "rmse", "auroc", "pearson_smoothed", "spearman_smoothed", "rmse_smoothed", "auroc_smoothed"],
-                    res.Scores.Select(s => (IReadOnlyList<string>)[s.Model, s.Section, s.Gene, s.Spots.ToString(inv), F(s.Pearson), F(s.Spearman), F(s.Rmse), F(s.Auroc),
+                    scores.Select(s => (IReadOnlyList<string>)[s.Model, s.Section, s.Gene, s.Spots.ToString(inv), F(s.Pearson), F(s.Spearman), F(s.Rmse), F(s.Auroc),
                         F(s.PearsonSmoothed), F(s.SpearmanSmoothed), F(s.RmseSmoothed), F(s.AurocSmoothed)]));
-                foreach (var ps in prepared)
+                foreach (var ps in prepared.Where(q => preds.ContainsKey(q.Section.Name)))
                 {
-                    var pred = res.Predictions[ps.Section.Name];
+                    var pred = preds[ps.Section.Name];
                     CsvTable.Write(run.File($"predictions_{ps.Section.Name}.csv"), ["spot", "pixel_x", "pixel_y", .. geneList],
                         ps.Spots.Select((s, i) => (IReadOnlyList<string>)[ps.Section.Counts.ObsNames[s], F(ps.Section.PixelX[s]), F(ps.Section.PixelY[s]),
                             .. Enumerable.Range(0, geneList.Length).Select(g => F(pred[i, g]))]));
                 }
                 var summary = new JsonObject
                 {
-                    ["backbone"] = net.Name, ["mode"] = m, ["genes"] = geneList.Length, ["sections"] = prepared.Count,
-                    ["spots"] = prepared.Sum(q => q.Targets.Rows), ["tta"] = options.TestTimeAugmentation,
+                    ["backbone"] = backboneName, ["mode"] = m, ["genes"] = geneList.Length, ["sections"] = prepared.Count,
+                    ["spots"] = prepared.Sum(q => q.Targets.Rows), ["tta"] = m == "frozen" && options.TestTimeAugmentation,
+                    ["held_out_sections"] = preds.Count,
                     ["mean_pearson_top50"] = Math.Round(top50.Average(s => s.MeanPearson), 6),
                     ["colour_mean_pearson_top50"] = Math.Round(top50.Average(s => s.BaselineMeanPearson), 6),
-                    ["mean_pearson_all"] = Math.Round(res.Summary.Average(s => s.MeanPearson), 6),
-                    ["colour_mean_pearson_all"] = Math.Round(res.Summary.Average(s => s.BaselineMeanPearson), 6),
+                    ["mean_pearson_all"] = Math.Round(summaryRows.Average(s => s.MeanPearson), 6),
+                    ["colour_mean_pearson_all"] = Math.Round(summaryRows.Average(s => s.BaselineMeanPearson), 6),
                     ["genes_beating_colour"] = beats, ["genes_positive_in_all_sections"] = allPos, ["genes_holm_below_0.1"] = sig,
                 };
                 AtomicFile.WriteAllText(run.File("summary.json"), summary.ToJsonString(JsonOptions.Default));
                 run.Extra["summary"] = summary.DeepClone();
-                StNetModelFiles.Save(run.File("model"), net.Name, geneList, options, res.FinalHead);
-                Maps(prepared[0], res, geneList, run);
+                if (res != null)
+                {
+                    var umpxTrain = sections.Select(q => options.UmPerPixel ?? options.PitchUm / q.PixelsPerArrayStep()).Order().ElementAt(sections.Count / 2);
+                    StNetModelFiles.Save(run.File("model"), backboneName, p.GetValue(weights), geneList, options, umpxTrain, res.FinalHead);
+                }
+                if (folds != null)
+                {
+                    CsvTable.Write(run.File("finetune_loss.csv"), ["fold", "epoch", "train_loss", "held_out_mse"],
+                        folds.SelectMany(f => f.TrainLoss.Select((l, e) => (IReadOnlyList<string>)[f.HeldOut, (e + 1).ToString(inv), F(l), F(f.HeldOutMse[e])])));
+                    var plot = new ScottPlot.Plot();
+                    foreach (var f in folds)
+                    {
+                        var xs = Enumerable.Range(1, f.TrainLoss.Length).Select(e => (double)e).ToArray();
+                        var sTrain = plot.Add.Scatter(xs, f.TrainLoss.Select(l => l / p.GetValue(batch)).ToArray()); sTrain.LegendText = $"{f.HeldOut}: train loss per patch";
+                        var sHeld = plot.Add.Scatter(xs, f.HeldOutMse); sHeld.LegendText = $"{f.HeldOut}: held-out MSE";
+                    }
+                    plot.Title("ST-Net fine-tuning"); plot.XLabel("epoch"); plot.YLabel("mean squared error"); plot.ShowLegend();
+                    Figures.SavePng(plot, run.File("finetune_loss.png"), 800, 500);
+                }
+                var mapSection = prepared.First(q => preds.ContainsKey(q.Section.Name));
+                Maps(mapSection, summaryRows, scores, preds[mapSection.Section.Name], run);
             }
             run.Commit("histology train", new
             {
-                Backbone = net.Name, Mode = m, Genes = geneList.Length, Transform = tf.ToString(), options.WindowUm, options.PitchUm, options.UmPerPixel,
+                Backbone = backboneName, Mode = m, Genes = geneList.Length, Transform = tf.ToString(), options.WindowUm, options.PitchUm, options.UmPerPixel,
                 Tta = options.TestTimeAugmentation,
             }, p.GetValue(seed), r);
             r.Info($"results in {run.FinalDir}");
@@ -127,8 +189,94 @@ public static class HistologyCommand
         return cmd;
     }
 
+    private static Command CreatePredict()
+    {
+        var model = new Option<string>("--model") { Description = "Model folder written by histology train (its model/ subfolder or the run folder)", Required = true };
+        var image = new Option<string>("--image") { Description = "H&E slide (JPEG/PNG)", Required = true };
+        var spots = new Option<string?>("--spots") { Description = "Spot file with pixel_x,pixel_y (and x,y); without it the whole slide is tiled" };
+        var umpx = new Option<double?>("--um-per-px") { Description = "Slide resolution (default: from the spot pitch, else the training slides')" };
+        var outOpt = new Option<string>("--out", "-o") { Description = "Output folder", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace a non-empty output folder" };
+        var cache = new Option<string?>("--cache") { Description = "Patch/feature cache folder (default: ~/.cache/tessera/histology)" };
+        var cmd = new Command("predict", "Predict spot (or whole-slide tile) expression with a trained ST-Net model") { model, image, spots, umpx, outOpt, overwrite, cache };
+        CommandHost.SetBody(cmd, (p, r) =>
+        {
+            var dir = p.GetValue(model)!;
+            if (File.Exists(Path.Combine(dir, "model", "model.json"))) dir = Path.Combine(dir, "model");
+            var saved = StNetModelFiles.Load(dir);
+            var img = p.GetValue(image)!;
+            if (!File.Exists(img)) throw new TesseraException($"image '{img}' does not exist");
+            var cacheDir = p.GetValue(cache) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "tessera", "histology");
+            using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
+            run.Inputs.Add(img);
+            IPatchFeaturizer net;
+            using (r.Stage($"load backbone {saved.Backbone}")) net = StNetBackbones.Create(saved.Backbone, saved.Weights);
+            var o = new StNetOptions
+            {
+                Transform = saved.Options.Transform, WindowUm = saved.Options.WindowUm, PitchUm = saved.Options.PitchUm, PatchSize = saved.Options.PatchSize,
+                TestTimeAugmentation = saved.Options.TestTimeAugmentation, CacheDir = cacheDir, Log = r.Info,
+            };
+            string[] ids; double[] xs, ys; double window; bool wholeSlide = p.GetValue(spots) is null;
+            TissueImage? slide = null;
+            if (!wholeSlide)
+            {
+                var pos = SpotPositions.Read(p.GetValue(spots)!);
+                run.Inputs.Add(p.GetValue(spots)!);
+                var sec = new HistologySection
+                {
+                    Name = "slide", Counts = new SpatialData(new CsrMatrix(pos.Ids.Length, 1, new int[pos.Ids.Length + 1], [], []), new Table(pos.Ids), new Table(["none"])),
+                    PixelX = pos.PixelX, PixelY = pos.PixelY, ArrayX = pos.ArrayX, ArrayY = pos.ArrayY, ImagePath = img,
+                };
+                window = StNetFrozen.WindowPixels(sec, new StNetOptions { WindowUm = o.WindowUm, PitchUm = o.PitchUm, UmPerPixel = p.GetValue(umpx) });
+                ids = pos.Ids; xs = pos.PixelX; ys = pos.PixelY;
+            }
+            else
+            {
+                double um = p.GetValue(umpx) ?? saved.TrainingUmPerPixel;
+                window = o.WindowUm / um;
+                using (r.Stage("decode slide and find tissue tiles")) slide = SpaceRanger.LoadImage(img, "slide", 1.0);
+                var (tx, ty, tc, tr) = SlideTiles.Tissue(slide, window);
+                if (tx.Length == 0) throw new TesseraException($"no tissue tile in '{img}' (every {window:F0}-px tile is more than half background)");
+                r.Info($"{tx.Length} tissue tiles of {window:F0} px ({o.WindowUm} µm at {um:G4} µm/px)");
+                ids = [.. tc.Select((c, i) => $"tile_{c}_{tr[i]}")]; xs = tx; ys = ty;
+            }
+            PatchSet patches;
+            using (r.Stage("patches"))
+                patches = slide is null ? Patches.Extract(img, xs, ys, window, o.PatchSize, cacheDir, r.Info) : Patches.FromImage(slide, xs, ys, window, o.PatchSize);
+            slide = null; // the decoded slide is not needed any more
+            if (patches.Count == 0) throw new TesseraException($"no spot of '{p.GetValue(spots)}' has a {window:F0}-px patch inside the image");
+            DenseMatrix feats;
+            var bar = r.Progress("features", patches.Count);
+            var oo = new StNetOptions { TestTimeAugmentation = o.TestTimeAugmentation, CacheDir = wholeSlide ? null : cacheDir, Log = r.Info, Progress = (_, d, _) => bar.Report(d) };
+            using (r.Stage($"{(o.TestTimeAugmentation ? "8-symmetry " : "")}features")) feats = StNetFrozen.Featurize(patches, net, oo, "slide");
+            var pred = saved.Head.Predict(feats);
+            using (r.Stage("write results"))
+            {
+                var inv = CultureInfo.InvariantCulture;
+                string F(double v) => v.ToString("R", inv);
+                CsvTable.Write(run.File("predictions.csv"), ["spot", "pixel_x", "pixel_y", .. saved.Genes],
+                    patches.SpotIndex.Select((s, i) => (IReadOnlyList<string>)[ids[s], F(xs[s]), F(ys[s]), .. Enumerable.Range(0, saved.Genes.Length).Select(g => F(pred[i, g]))]));
+                var bulk = Enumerable.Range(0, saved.Genes.Length).Select(g => Enumerable.Range(0, pred.Rows).Average(i => pred[i, g])).ToArray();
+                CsvTable.Write(run.File("pseudobulk.csv"), ["gene", "mean_predicted_target"], saved.Genes.Select((g, i) => (IReadOnlyList<string>)[g, F(bulk[i])]));
+                var kept = patches.SpotIndex;
+                var xy = new DenseMatrix(kept.Length, 2);
+                for (int i = 0; i < kept.Length; i++) { xy[i, 0] = xs[kept[i]]; xy[i, 1] = ys[kept[i]]; }
+                var sd = new SpatialData(new CsrMatrix(kept.Length, 1, new int[kept.Length + 1], [], []), new Table([.. kept.Select(k => ids[k])]), new Table(["none"]));
+                sd.SetObsm(SpatialData.SpatialKey, xy);
+                var thumb = Patches.Thumbnail(img, 1200);
+                foreach (var g in Enumerable.Range(0, Math.Min(4, saved.Genes.Length)))
+                    Figures.SavePng(SpatialPlot.Continuous(sd, Enumerable.Range(0, pred.Rows).Select(i => pred[i, g]).ToArray(), $"{saved.Genes[g]} predicted", "magma", thumb),
+                        run.File($"map_{saved.Genes[g]}.png"), 700, 650);
+            }
+            run.Commit("histology predict", new { Model = dir, Backbone = saved.Backbone, WholeSlide = wholeSlide, WindowPx = window, Tiles = patches.Count }, null, r);
+            r.Info($"{patches.Count} {(wholeSlide ? "tiles" : "spots")} predicted; results in {run.FinalDir}");
+            return 0;
+        });
+        return cmd;
+    }
+
     /// <summary>Measured vs held-out predicted maps of the 4 best-predicted genes on one section, over the tissue.</summary>
-    private static void Maps(PreparedSection ps, StNetCvResult res, string[] genes, RunOutput run)
+    private static void Maps(PreparedSection ps, IReadOnlyList<GeneSummary> summary, IReadOnlyList<GeneSectionScore> scores, DenseMatrix pred, RunOutput run)
     {
         var s = ps.Section;
         var sub = s.Counts.Subset(ps.Spots);
@@ -136,14 +284,13 @@ public static class HistologyCommand
         for (int i = 0; i < ps.Spots.Length; i++) { xy[i, 0] = s.PixelX[ps.Spots[i]]; xy[i, 1] = s.PixelY[ps.Spots[i]]; }
         sub.SetObsm(SpatialData.SpatialKey, xy);
         var thumb = Patches.Thumbnail(s.ImagePath, 1200);
-        var best = res.Summary.Select((g, i) => (g, i)).OrderByDescending(t => t.g.MeanPearson).Take(4).ToArray();
-        var pred = res.Predictions[s.Name];
+        var best = summary.Select((g, i) => (g, i)).OrderByDescending(t => t.g.MeanPearson).Take(4).ToArray();
         foreach (var (g, gi) in best)
         {
             var truth = new double[ps.Spots.Length]; var p = new double[ps.Spots.Length];
             for (int i = 0; i < truth.Length; i++) { truth[i] = ps.Targets[i, gi]; p[i] = pred[i, gi]; }
             var (lo, hi) = Figures.FiniteRange(truth);
-            var r = res.Scores.First(x => x.Model == "stnet" && x.Section == s.Name && x.Gene == g.Gene).Pearson;
+            var r = scores.First(x => x.Model == "stnet" && x.Section == s.Name && x.Gene == g.Gene).Pearson;
             Figures.SavePng(SpatialPlot.Continuous(sub, truth, $"{g.Gene} measured ({s.Name})", "magma", thumb, lo, hi), run.File($"map_{g.Gene}_measured.png"), 700, 650);
             Figures.SavePng(SpatialPlot.Continuous(sub, p, $"{g.Gene} predicted, held out (r = {r:F2})", "magma", thumb), run.File($"map_{g.Gene}_predicted.png"), 700, 650);
         }

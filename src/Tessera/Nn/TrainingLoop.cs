@@ -100,4 +100,48 @@ public static class TrainingLoop
         }
         return history;
     }
+
+    /// <summary>
+    /// Minibatch training: per epoch, train mode, then for each of <paramref name="batches"/>(epoch) batches zero_grad,
+    /// <paramref name="step"/>(epoch, batch) → loss, backward, optimizer step, each batch in a dispose scope and a
+    /// <see cref="TorchGuard"/> region. Returns the mean batch loss per epoch; <paramref name="onEpoch"/> sees each epoch's
+    /// mean (e.g. to evaluate on held-out data). Throws a <see cref="TesseraException"/> if a loss is not finite.
+    /// </summary>
+    public static LossHistory RunBatches(nn.Module module, optim.Optimizer optimizer, int epochs, Func<int, int> batches,
+        Func<int, int, Tensor> step, Action<int, double>? onEpoch = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(step);
+        if (epochs < 0) throw new TesseraException($"epochs must be non-negative but is {epochs}");
+        var history = new LossHistory();
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            var sw = Stopwatch.StartNew();
+            module.train();
+            int nb = batches(epoch);
+            double sum = 0;
+            for (int b = 0; b < nb; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int e = epoch, bb = b;
+                double l = TorchGuard.Run(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    optimizer.zero_grad();
+                    var loss = step(e, bb);
+                    loss.backward();
+                    optimizer.step();
+                    return (double)loss.item<float>();
+                });
+                if (!double.IsFinite(l))
+                    throw new TesseraException($"training diverged: loss is {l} at epoch {epoch + 1}, batch {b + 1}; lower the learning rate");
+                sum += l;
+            }
+            double mean = nb > 0 ? sum / nb : double.NaN;
+            history.Add(mean, new Dictionary<string, double>(), sw.Elapsed.TotalSeconds);
+            onEpoch?.Invoke(epoch, mean);
+        }
+        return history;
+    }
 }

@@ -184,3 +184,34 @@ public static class Patches
                 }
     }
 }
+
+/// <summary>Whole-slide tiling for ST-Net prediction without spot positions.</summary>
+public static class SlideTiles
+{
+    /// <summary>
+    /// Centres of a grid of square tiles of <paramref name="windowPx"/> pixels covering the image, keeping tissue tiles:
+    /// a tile is background when more than half of its pixels have mean RGB above 220 (bright glass).
+    /// Returns the kept centres and their grid (column, row).
+    /// </summary>
+    public static (double[] X, double[] Y, int[] Col, int[] Row) Tissue(TissueImage img, double windowPx)
+    {
+        var xs = new List<double>(); var ys = new List<double>(); var cs = new List<int>(); var rs = new List<int>();
+        int nx = (int)Math.Floor(img.Width / windowPx), ny = (int)Math.Floor(img.Height / windowPx);
+        for (int r = 0; r < ny; r++)
+            for (int c = 0; c < nx; c++)
+            {
+                int x0 = (int)(c * windowPx), y0 = (int)(r * windowPx), w = (int)windowPx;
+                long bright = 0, total = 0;
+                for (int y = y0; y < y0 + w; y += 2)
+                    for (int x = x0; x < x0 + w; x += 2)
+                    {
+                        long p = ((long)y * img.Width + x) * 3;
+                        if (img.Rgb[p] + img.Rgb[p + 1] + img.Rgb[p + 2] > 3 * 220) bright++;
+                        total++;
+                    }
+                if (bright * 2 > total) continue;
+                xs.Add(x0 + windowPx / 2); ys.Add(y0 + windowPx / 2); cs.Add(c); rs.Add(r);
+            }
+        return ([.. xs], [.. ys], [.. cs], [.. rs]);
+    }
+}

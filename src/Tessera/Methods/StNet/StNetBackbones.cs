@@ -1,5 +1,7 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace Tessera.Methods.StNet;
 
@@ -22,6 +24,39 @@ public static class StNetBackbones
             : new DenseNetFeaturizer(DenseNet121.Load(weights)),
         _ => throw new TesseraException($"backbone '{name}' is unknown ({string.Join(", ", Names)})"),
     };
+
+    /// <summary>A fresh, trainable copy of a backbone (RGB 0..255 in, features out, differentiable) for fine-tuning.</summary>
+    public static (Module<Tensor, Tensor> Net, int Dim) CreateTrainable(string name, string? weights = null)
+    {
+        switch (name)
+        {
+            case "resnet18-imagenet":
+                var r = ResNet18Imagenet.Load();
+                r.SetTrainable(true);
+                return (r, r.FeatureDim);
+            case "densenet121":
+                if (weights is null) throw new TesseraException("densenet121 needs --weights FILE (.pt or .safetensors, a torchvision state dict)");
+                return (new NormalisedDenseNet(DenseNet121.Load(weights)), DenseNet121.FeatureDim);
+            default:
+                throw new TesseraException($"backbone '{name}' is unknown ({string.Join(", ", Names)})");
+        }
+    }
+
+    private sealed class NormalisedDenseNet : Module<Tensor, Tensor>
+    {
+        private readonly DenseNet121 net;
+        private readonly Tensor mean, std;
+
+        public NormalisedDenseNet(DenseNet121 net) : base("NormalisedDenseNet")
+        {
+            this.net = net;
+            mean = tensor(new float[] { 0.485f, 0.456f, 0.406f }).reshape(1, 3, 1, 1);
+            std = tensor(new float[] { 0.229f, 0.224f, 0.225f }).reshape(1, 3, 1, 1);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor rgb) => net.Features((rgb / 255 - mean) / std);
+    }
 
     private sealed class ResNet18Featurizer(ResNet18Imagenet net) : IPatchFeaturizer
     {

@@ -53,6 +53,8 @@ public sealed class PreparedSection
     public required HistologySection Section { get; init; }
     /// <summary>Spot index (into the section) of each row.</summary>
     public required int[] Spots { get; init; }
+    /// <summary>The patches (row i = patch i), kept for fine-tuning.</summary>
+    public required PatchSet Patches { get; init; }
     /// <summary>Backbone features per row.</summary>
     public required DenseMatrix Features { get; init; }
     /// <summary>Colour-statistics features per row (the baseline).</summary>
@@ -103,8 +105,8 @@ public static class StNetFrozen
         return o.WindowUm / umPerPx;
     }
 
-    /// <summary>Extracts patches, backbone and colour features and targets for every section.</summary>
-    public static IReadOnlyList<PreparedSection> Prepare(IReadOnlyList<HistologySection> sections, IPatchFeaturizer backbone, string[] genes, StNetOptions o)
+    /// <summary>Extracts patches, backbone features (skipped when <paramref name="backbone"/> is null, as for fine-tuning), colour features and targets for every section.</summary>
+    public static IReadOnlyList<PreparedSection> Prepare(IReadOnlyList<HistologySection> sections, IPatchFeaturizer? backbone, string[] genes, StNetOptions o)
     {
         int nAll = StNetTargets.UnionGenes(sections).Length;
         var list = new List<PreparedSection>();
@@ -113,13 +115,13 @@ public static class StNetFrozen
             double w = WindowPixels(s, o);
             var patches = Patches.Extract(s.ImagePath, s.PixelX, s.PixelY, w, o.PatchSize, o.CacheDir, o.Log);
             if (patches.Count == 0) throw new TesseraException($"section '{s.Name}': no spot has a {w:F0}-px patch inside the image");
-            var feats = Featurize(patches, backbone, o, s.Name);
+            var feats = backbone is null ? new DenseMatrix(patches.Count, 0) : Featurize(patches, backbone, o, s.Name);
             var y = StNetTargets.Compute(s, genes, nAll, o.Transform);
             var rows = patches.SpotIndex;
             var yr = SelectRows(y, rows);
             list.Add(new PreparedSection
             {
-                Section = s, Spots = rows, Features = feats, Colour = ColorFeatures.Compute(patches), Targets = yr,
+                Section = s, Spots = rows, Patches = patches, Features = feats, Colour = ColorFeatures.Compute(patches), Targets = yr,
                 SmoothedTargets = s.ArrayX is null ? null : Smooth3x3(yr, [.. rows.Select(r => s.ArrayX[r])], [.. rows.Select(r => s.ArrayY![r])]),
             });
         }
@@ -152,6 +154,7 @@ public static class StNetFrozen
             }
         }
         var f = new DenseMatrix(patches.Count, backbone.FeatureDim);
+        o.Progress?.Invoke(label, 0, patches.Count);
         for (int b = 0; b < patches.Count; b += o.BatchSize)
         {
             int m = Math.Min(o.BatchSize, patches.Count - b);
@@ -216,6 +219,18 @@ public static class StNetFrozen
             Genes = genes, Sections = prepared, Predictions = preds, BaselinePredictions = basePreds, Scores = scores,
             Summary = Summarise(scores, genes, prepared), FinalHead = final,
         };
+    }
+
+    /// <summary>Held-out predictions of the colour-statistics baseline for the sections of the groups in <paramref name="heldOut"/> (null: all).</summary>
+    public static Dictionary<string, DenseMatrix> ColourBaseline(IReadOnlyList<PreparedSection> prepared, IEnumerable<string>? heldOut = null)
+    {
+        var preds = new Dictionary<string, DenseMatrix>(StringComparer.Ordinal);
+        foreach (var g in heldOut ?? prepared.Select(p => p.Group).Distinct(StringComparer.Ordinal))
+        {
+            var head = Ridge.Fit(Stack(prepared.Where(p => p.Group != g).Select(t => t.Colour)), Stack(prepared.Where(p => p.Group != g).Select(t => t.Targets)));
+            foreach (var t in prepared.Where(p => p.Group == g)) preds[t.Section.Name] = head.Predict(t.Colour);
+        }
+        return preds;
     }
 
     /// <summary>Scores of predictions against a section's targets (and smoothed targets) for every gene.</summary>

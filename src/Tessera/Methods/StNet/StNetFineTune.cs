@@ -1,0 +1,153 @@
+using Tessera.Analysis;
+using Tessera.Data;
+using Tessera.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Tessera.Methods.StNet;
+
+/// <summary>Options of ST-Net's fine-tuning mode (the paper's protocol: every layer trained).</summary>
+public sealed class StNetFineTuneOptions
+{
+    /// <summary>Epochs (the paper trains 50 and picks the epoch by inner cross-validation).</summary>
+    public int Epochs { get; init; } = 50;
+    /// <summary>Batch size (32 as the paper).</summary>
+    public int BatchSize { get; init; } = 32;
+    /// <summary>SGD learning rate (1e-6 as the paper, paired with a loss summed over the batch).</summary>
+    public double LearningRate { get; init; } = 1e-6;
+    /// <summary>SGD momentum (0.9 as the paper).</summary>
+    public double Momentum { get; init; } = 0.9;
+    /// <summary>Seed of the initial head, the batch order and the augmentation.</summary>
+    public int Seed { get; init; }
+    /// <summary>Held-out groups to run (null: every group), e.g. one fold for a short check.</summary>
+    public IReadOnlyList<string>? Folds { get; init; }
+    /// <summary>Log sink.</summary>
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>One fine-tuned fold: loss per epoch and the held-out predictions after the last epoch.</summary>
+public sealed record FineTuneFold(string HeldOut, double[] TrainLoss, double[] HeldOutMse, IReadOnlyDictionary<string, DenseMatrix> Predictions);
+
+/// <summary>
+/// ST-Net fine-tuning: backbone + Linear(features → genes) whose weight starts at zero and bias at the training mean
+/// (the authors' <c>set_out_features</c> + mean initialisation, so training starts from the mean predictor), SGD with
+/// momentum, loss Σ_batch mean_genes (pred − y)² (the authors' sum over the batch), random flips and 90° rotations.
+/// </summary>
+public static class StNetFineTune
+{
+    /// <summary>Runs the cross-validation folds of <paramref name="o"/> (leave one patient, else section, out).</summary>
+    public static IReadOnlyList<FineTuneFold> CrossValidate(IReadOnlyList<PreparedSection> prepared, Func<(Module<Tensor, Tensor> Net, int Dim)> backbone,
+        StNetFineTuneOptions o, Action<string, int, int, double>? progress = null)
+    {
+        var groups = prepared.Select(p => p.Group).Distinct(StringComparer.Ordinal).ToArray();
+        if (groups.Length < 2) throw new TesseraException($"cross-validation needs at least 2 patients or sections, got {groups.Length}");
+        var run = o.Folds ?? groups;
+        foreach (var f in run)
+            if (!groups.Contains(f)) throw new TesseraException($"fold '{f}' is not a section or patient of the manifest ({string.Join(", ", groups)})");
+        var folds = new List<FineTuneFold>();
+        foreach (var g in run)
+        {
+            var train = prepared.Where(p => p.Group != g).ToArray();
+            var test = prepared.Where(p => p.Group == g).ToArray();
+            folds.Add(Fold(g, train, test, backbone, o, progress));
+        }
+        return folds;
+    }
+
+    private static FineTuneFold Fold(string heldOut, PreparedSection[] train, PreparedSection[] test, Func<(Module<Tensor, Tensor> Net, int Dim)> backbone,
+        StNetFineTuneOptions o, Action<string, int, int, double>? progress)
+    {
+        Seeding.SeedTorch(Seeding.Derive(o.Seed, "stnet.finetune." + heldOut));
+        var (net, dim) = backbone();
+        int genes = train[0].Targets.Cols;
+        var y = StNetFrozen.Stack(train.Select(t => t.Targets));
+        var mean = new double[genes];
+        for (int i = 0; i < y.Rows; i++) for (int gi = 0; gi < genes; gi++) mean[gi] += y[i, gi] / y.Rows;
+        using var model = new Regressor(net, dim, genes, mean);
+        // the train rows: (section, patch row) pairs
+        var rows = train.SelectMany((t, si) => Enumerable.Range(0, t.Targets.Rows).Select(r => (si, r))).ToArray();
+        var rng = Seeding.Rng(o.Seed, "stnet.finetune.batches." + heldOut);
+        int[] perm = [];
+        using var opt = optim.SGD(model.parameters(), o.LearningRate, o.Momentum);
+        var heldMse = new List<double>();
+        int nb = (rows.Length + o.BatchSize - 1) / o.BatchSize;
+        var history = TrainingLoop.RunBatches(model, opt, o.Epochs, _ =>
+        {
+            perm = [.. Enumerable.Range(0, rows.Length).OrderBy(_ => rng.Next())];
+            return nb;
+        }, (epoch, b) =>
+        {
+            var idx = perm.Skip(b * o.BatchSize).Take(o.BatchSize).Select(i => rows[i]).ToArray();
+            var x = cat([.. idx.Select(t => Augment(train[t.si].Patches.Batch(t.r, 1), rng.Next(8)))], 0);
+            var target = tensor(idx.SelectMany(t => Enumerable.Range(0, genes).Select(gi => (float)train[t.si].Targets[t.r, gi])).ToArray(), [idx.Length, genes]);
+            var pred = model.call(x);
+            var loss = (pred - target).pow(2).mean([1]).sum(); // the authors' loss: summed over the batch
+            progress?.Invoke(heldOut, epoch * nb + b + 1, o.Epochs * nb, loss.item<float>());
+            return loss;
+        }, (epoch, l) =>
+        {
+            double mse = Evaluate(model, test, o.BatchSize).Mse;
+            heldMse.Add(mse);
+            o.Log?.Invoke($"fold {heldOut} epoch {epoch + 1}/{o.Epochs}: train loss {l:F4} (per patch {l / o.BatchSize:F5}), held-out MSE {mse:F5}");
+        });
+        var (preds, _) = Evaluate(model, test, o.BatchSize);
+        return new FineTuneFold(heldOut, [.. history.Total], [.. heldMse], preds);
+    }
+
+    private static (Dictionary<string, DenseMatrix> Preds, double Mse) Evaluate(Regressor model, PreparedSection[] test, int batch)
+    {
+        model.eval();
+        var preds = new Dictionary<string, DenseMatrix>(StringComparer.Ordinal);
+        double se = 0; long n = 0;
+        foreach (var t in test)
+        {
+            int genes = t.Targets.Cols;
+            var pm = new DenseMatrix(t.Targets.Rows, genes);
+            for (int b = 0; b < t.Patches.Count; b += batch)
+            {
+                int m = Math.Min(batch, t.Patches.Count - b), start = b;
+                TorchGuard.Run(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    using var ng = no_grad();
+                    var p = model.call(t.Patches.Batch(start, m)).to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
+                    Array.Copy(p, 0, pm.Data, (long)start * genes, p.Length);
+                });
+            }
+            for (int i = 0; i < pm.Data.Length; i++) { se += Math.Pow(pm.Data[i] - t.Targets.Data[i], 2); n++; }
+            preds[t.Section.Name] = pm;
+        }
+        return (preds, se / Math.Max(1, n));
+    }
+
+    /// <summary>Symmetry <paramref name="k"/> (0–7) of a [1, 3, H, W] patch: bit 0 h-flip, bit 1 v-flip, bit 2 90° rotation.</summary>
+    public static Tensor Augment(Tensor x, int k)
+    {
+        var t = (k & 4) != 0 ? x.rot90(1, (2, 3)) : x;
+        if ((k & 2) != 0) t = t.flip(2);
+        if ((k & 1) != 0) t = t.flip(3);
+        return t;
+    }
+
+    private sealed class Regressor : Module<Tensor, Tensor>
+    {
+        private readonly Module<Tensor, Tensor> backbone;
+        private readonly Linear head;
+
+        public Regressor(Module<Tensor, Tensor> backbone, int dim, int genes, double[] mean) : base("StNetRegressor")
+        {
+            this.backbone = backbone;
+            head = nn.Linear(dim, genes);
+            using (no_grad())
+            {
+                head.weight!.zero_();
+                head.bias!.copy_(tensor(mean.Select(v => (float)v).ToArray()));
+            }
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => head.call(backbone.call(x));
+    }
+}

@@ -1,0 +1,67 @@
+using Tessera.Data;
+using Tessera.Methods.StNet;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Tessera.Tests.StNet;
+
+public class StNetFineTuneTests
+{
+    /// <summary>Sections of 8×8-px patches whose brightness sets the single target: a tiny stand-in for H&amp;E.</summary>
+    private static List<PreparedSection> Sections()
+    {
+        var rng = new Random(2);
+        var list = new List<PreparedSection>();
+        foreach (var name in new[] { "A", "B" })
+        {
+            int n = 24;
+            var rgb = new byte[n * 8 * 8 * 3];
+            var y = new DenseMatrix(n, 1);
+            for (int i = 0; i < n; i++)
+            {
+                int level = rng.Next(0, 256);
+                for (int k = 0; k < 64 * 3; k++) rgb[i * 192 + k] = (byte)Math.Clamp(level + rng.Next(-10, 11), 0, 255);
+                y[i, 0] = level / 255.0;
+            }
+            var counts = new SpatialData(new CsrMatrix(n, 1, new int[n + 1], [], []), new Table([.. Enumerable.Range(0, n).Select(i => $"{name}{i}")]), new Table(["g"]));
+            var sec = new HistologySection { Name = name, Counts = counts, PixelX = new double[n], PixelY = new double[n], ImagePath = "none" };
+            list.Add(new PreparedSection
+            {
+                Section = sec, Spots = [.. Enumerable.Range(0, n)], Patches = new PatchSet(8, rgb, [.. Enumerable.Range(0, n)]),
+                Features = new DenseMatrix(n, 0), Colour = new DenseMatrix(n, 0), Targets = y,
+            });
+        }
+        return list;
+    }
+
+    private static (Module<Tensor, Tensor>, int) Tiny() => (Sequential(("conv", Conv2d(3, 4, 3)), ("relu", ReLU()), ("pool", AdaptiveAvgPool2d(1)), ("flat", Flatten())), 4);
+
+    [Fact]
+    public void LossFalls_StartsFromTheMeanPredictor_AndIsDeterministic()
+    {
+        var prep = Sections();
+        var none = StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Epochs = 0, Folds = ["B"], Seed = 1 });
+        var meanA = prep[0].Targets.Data.Average();
+        Assert.All(none[0].Predictions["B"].Data, v => Assert.Equal(meanA, v, 5)); // zero weights, bias = training mean
+        var o = new StNetFineTuneOptions { Epochs = 6, BatchSize = 8, LearningRate = 1e-3, Folds = ["B"], Seed = 1 };
+        var a = StNetFineTune.CrossValidate(prep, Tiny, o);
+        var b = StNetFineTune.CrossValidate(prep, Tiny, o);
+        Assert.Equal(a[0].TrainLoss, b[0].TrainLoss);
+        Assert.Equal(a[0].Predictions["B"].Data, b[0].Predictions["B"].Data);
+        Assert.True(a[0].TrainLoss[^1] < 0.5 * a[0].TrainLoss[0], $"train loss {string.Join(", ", a[0].TrainLoss)}");
+        Assert.True(a[0].HeldOutMse[^1] < a[0].HeldOutMse[0], $"held-out MSE {string.Join(", ", a[0].HeldOutMse)}");
+        Assert.Equal("fold 'C' is not a section or patient of the manifest (A, B)",
+            Assert.Throws<TesseraException>(() => StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Folds = ["C"] })).Message);
+    }
+
+    [Fact]
+    public void Augment_IsTheEightSymmetries()
+    {
+        using var x = arange(16, dtype: ScalarType.Float32).reshape(1, 1, 4, 4);
+        var all = Enumerable.Range(0, 8).Select(k => string.Join(",", StNetFineTune.Augment(x, k).flatten().data<float>().ToArray())).ToHashSet();
+        Assert.Equal(8, all.Count);
+        var viaPatches = Patches.EightSymmetries(x).Select(v => string.Join(",", v.flatten().data<float>().ToArray())).ToHashSet();
+        Assert.True(all.SetEquals(viaPatches));
+    }
+}
