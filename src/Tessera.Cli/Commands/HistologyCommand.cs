@@ -39,9 +39,11 @@ public static class HistologyCommand
         var epochs = new Option<int>("--epochs") { Description = "finetune: epochs (the paper: 50)", DefaultValueFactory = _ => 50 };
         var batch = new Option<int>("--batch") { Description = "finetune: batch size", DefaultValueFactory = _ => 32 };
         var lr = new Option<double>("--lr") { Description = "finetune: SGD learning rate (the paper's 1e-6 with a loss summed over the batch)", DefaultValueFactory = _ => 1e-6 };
+        var igPatches = new Option<int>("--ig-patches") { Description = "frozen: patches in the integrated-gradients figure of the best gene (0: none)", DefaultValueFactory = _ => 4 };
+        var igSteps = new Option<int>("--ig-steps") { Description = "frozen: integrated-gradients path steps", DefaultValueFactory = _ => 32 };
         var foldsOpt = new Option<string?>("--folds") { Description = "finetune: held-out sections/patients to run, comma-separated (default: all)" };
         var cmd = new Command("train", "Cross-validated ST-Net run (leave one patient out, else one section out) plus a final model")
-            { manifest, outOpt, overwrite, backbone, weights, mode, genes, transform, window, pitch, umpx, noTta, cache, seed, epochs, batch, lr, foldsOpt };
+            { manifest, outOpt, overwrite, backbone, weights, mode, genes, transform, window, pitch, umpx, noTta, cache, seed, epochs, batch, lr, foldsOpt, igPatches, igSteps };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var m = p.GetValue(mode)!;
@@ -80,11 +82,13 @@ public static class HistologyCommand
             IReadOnlyList<GeneSectionScore> scores;
             IReadOnlyList<GeneSummary> summaryRows;
             StNetCvResult? res = null;
+            IPatchFeaturizer? frozenNet = null;
             IReadOnlyList<FineTuneFold>? folds = null;
             if (m == "frozen")
             {
                 IPatchFeaturizer net;
                 using (r.Stage($"load backbone {backboneName}")) net = StNetBackbones.Create(backboneName, p.GetValue(weights));
+                frozenNet = net;
                 using (r.Stage($"patches and {(options.TestTimeAugmentation ? "8-symmetry " : "")}features")) prepared = StNetFrozen.Prepare(sections, net, geneList, options);
                 using (r.Stage("cross-validation (ridge head vs colour baseline)")) res = StNetFrozen.CrossValidate(prepared, geneList, r.Info);
                 preds = res.Predictions; scores = res.Scores; summaryRows = res.Summary;
@@ -177,6 +181,14 @@ public static class HistologyCommand
                 }
                 var mapSection = prepared.First(q => preds.ContainsKey(q.Section.Name));
                 Maps(mapSection, summaryRows, scores, preds[mapSection.Section.Name], run);
+            }
+            if (res != null && frozenNet != null)
+            {
+                var bestGene = summaryRows.Select((g, i) => (g, i)).MaxBy(t => t.g.MeanPearson);
+                using (r.Stage("UMAP of patch features")) LatentFigures(prepared, preds, bestGene.g.Gene, bestGene.i, p.GetValue(seed), run);
+                if (p.GetValue(igPatches) > 0)
+                    using (r.Stage($"integrated gradients of {bestGene.g.Gene} ({p.GetValue(igPatches)} patches, {p.GetValue(igSteps)} steps)"))
+                        IgFigure(prepared[0], frozenNet, res.FinalHead, bestGene.i, bestGene.g.Gene, p.GetValue(igPatches), p.GetValue(igSteps), run);
             }
             run.Commit("histology train", new
             {
@@ -273,6 +285,50 @@ public static class HistologyCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>UMAP of the backbone features of every patch, coloured by section and by the held-out prediction of one gene.</summary>
+    private static void LatentFigures(IReadOnlyList<PreparedSection> prepared, IReadOnlyDictionary<string, DenseMatrix> preds, string gene, int gi, int seed, RunOutput run)
+    {
+        var feats = new DenseMatrix(prepared.Sum(q => q.Features.Rows), prepared[0].Features.Cols,
+            [.. prepared.SelectMany(q => q.Features.Data)]);
+        var z = Tessera.Analysis.Statistics.ZScores(feats);
+        for (int i = 0; i < z.Data.Length; i++) if (!double.IsFinite(z.Data[i])) z.Data[i] = 0; // constant features (dead ReLUs) carry nothing
+        var xy = new Tessera.Analysis.Umap(new Tessera.Analysis.UmapOptions { Seed = seed }).FitTransform(z);
+        var labels = prepared.SelectMany(q => Enumerable.Repeat<string?>(q.Section.Name, q.Features.Rows)).ToArray();
+        Figures.SavePng(EmbeddingPlot.Categorical(xy, labels, "Patch features (UMAP) by section"), run.File("umap_sections.png"), 700, 600);
+        var values = prepared.SelectMany(q => Enumerable.Range(0, q.Features.Rows).Select(i => preds[q.Section.Name][i, gi])).ToArray();
+        Figures.SavePng(EmbeddingPlot.Continuous(xy, values, $"Patch features (UMAP): held-out predicted {gene}", "magma"), run.File($"umap_{gene}.png"), 700, 600);
+    }
+
+    /// <summary>The patches with the highest predicted expression of a gene, each above its integrated-gradients heat map.</summary>
+    private static void IgFigure(PreparedSection ps, IPatchFeaturizer net, Tessera.Analysis.RidgeModel head, int gi, string gene, int count, int steps, RunOutput run)
+    {
+        var pred = head.Predict(ps.Features);
+        var order = Enumerable.Range(0, ps.Features.Rows).OrderByDescending(i => pred[i, gi]).Take(count).ToArray();
+        int size = ps.Patches.Size, gap = 8, w = order.Length * (size + gap) - gap, h = 2 * size + gap;
+        using var bmp = new SkiaSharp.SKBitmap(w, h, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque);
+        using (var canvas = new SkiaSharp.SKCanvas(bmp)) canvas.Clear(SkiaSharp.SKColors.White);
+        for (int k = 0; k < order.Length; k++)
+        {
+            using var patch = ps.Patches.Batch(order[k], 1);
+            var heat = StNetAttribution.GeneHeatmap(net, head, gi, patch, steps);
+            // robust scale: the 99th percentile of the map maps to full red
+            var sorted = (float[])heat.Clone(); Array.Sort(sorted);
+            float top = Math.Max(sorted[(int)(0.99 * (sorted.Length - 1))], 1e-12f);
+            for (int y = 0; y < size; y++)
+                for (int x = 0; x < size; x++)
+                {
+                    int o = ((order[k] * size + y) * size + x) * 3;
+                    byte rr = ps.Patches.Rgb[o], gg = ps.Patches.Rgb[o + 1], bb = ps.Patches.Rgb[o + 2];
+                    bmp.SetPixel(k * (size + gap) + x, y, new SkiaSharp.SKColor(rr, gg, bb));
+                    float a = Math.Clamp(heat[y * size + x] / top, 0, 1);
+                    byte grey = (byte)((rr + gg + bb) / 3);
+                    bmp.SetPixel(k * (size + gap) + x, size + gap + y, new SkiaSharp.SKColor((byte)(grey * (1 - a) + 255 * a), (byte)(grey * (1 - a)), (byte)(grey * (1 - a))));
+                }
+        }
+        using var png = bmp.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(run.File($"ig_{gene}.png"), png.ToArray());
     }
 
     /// <summary>Measured vs held-out predicted maps of the 4 best-predicted genes on one section, over the tissue.</summary>

@@ -58,9 +58,9 @@ public class HistologyCliTests
         using var dir = new TempDir();
         var manifest = Build(dir);
         var outDir = dir.File("train");
-        var r = CliRunner.Run("histology", "train", "--manifest", manifest, "--genes", "5", "--no-tta", "--cache", dir.File("cache"), "--out", outDir);
+        var r = CliRunner.Run("histology", "train", "--manifest", manifest, "--genes", "5", "--no-tta", "--cache", dir.File("cache"), "--ig-patches", "2", "--ig-steps", "4", "--out", outDir);
         Assert.True(r.Code == 0, r.Err);
-        foreach (var f in new[] { "genes.csv", "scores.csv", "summary.json", "run.json", "predictions_S1.csv", "model/model.json" })
+        foreach (var f in new[] { "genes.csv", "scores.csv", "summary.json", "run.json", "predictions_S1.csv", "model/model.json", "umap_sections.png", "umap_G1.png", "ig_G1.png" })
             Assert.True(File.Exists(Path.Combine(outDir, f)), $"{f} missing");
         var genes = File.ReadAllLines(Path.Combine(outDir, "genes.csv"));
         Assert.Equal(6, genes.Length);

@@ -75,3 +75,22 @@ public static class StNetBackbones
         public Tensor Features(Tensor rgb) => net.Features((rgb / 255 - mean) / std);
     }
 }
+
+/// <summary>Attributions of ST-Net predictions to patch pixels.</summary>
+public static class StNetAttribution
+{
+    /// <summary>
+    /// Integrated-gradients heat map (H × W, |attribution| summed over channels) of the frozen model's prediction of gene
+    /// column <paramref name="gene"/> for one RGB patch [1, 3, H, W] (0..255), against a black patch.
+    /// </summary>
+    public static float[] GeneHeatmap(IPatchFeaturizer backbone, Analysis.RidgeModel head, int gene, Tensor patch, int steps = 32)
+    {
+        using var scope = NewDisposeScope();
+        var mean = tensor(head.FeatureMean).to_type(ScalarType.Float32);
+        var scale = tensor(head.FeatureScale).to_type(ScalarType.Float32);
+        var w = tensor(Enumerable.Range(0, head.Coefficients.Rows).Select(j => (float)head.Coefficients[j, gene]).ToArray());
+        Tensor F(Tensor x) => ((backbone.Features(x) - mean) / scale).mv(w) + (float)head.Intercept[gene];
+        var ig = Tessera.Nn.IntegratedGradients.Compute(F, patch, null, steps);
+        return ig.abs().sum(1L).squeeze(0).contiguous().data<float>().ToArray();
+    }
+}
