@@ -41,9 +41,10 @@ public static class HistologyCommand
         var lr = new Option<double>("--lr") { Description = "finetune: SGD learning rate (the paper's 1e-6 with a loss summed over the batch)", DefaultValueFactory = _ => 1e-6 };
         var igPatches = new Option<int>("--ig-patches") { Description = "frozen: patches in the integrated-gradients figure of the best gene (0: none)", DefaultValueFactory = _ => 4 };
         var igSteps = new Option<int>("--ig-steps") { Description = "frozen: integrated-gradients path steps", DefaultValueFactory = _ => 32 };
+        var innerFolds = new Option<int>("--inner-folds") { Description = "finetune: inner folds choosing the epoch (the paper's 4; 0: last epoch)", DefaultValueFactory = _ => 4 };
         var foldsOpt = new Option<string?>("--folds") { Description = "finetune: held-out sections/patients to run, comma-separated (default: all)" };
         var cmd = new Command("train", "Cross-validated ST-Net run (leave one patient out, else one section out) plus a final model")
-            { manifest, outOpt, overwrite, backbone, weights, mode, genes, transform, window, pitch, umpx, noTta, cache, seed, epochs, batch, lr, foldsOpt, igPatches, igSteps };
+            { manifest, outOpt, overwrite, backbone, weights, mode, genes, transform, window, pitch, umpx, noTta, cache, seed, epochs, batch, lr, foldsOpt, igPatches, igSteps, innerFolds };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var m = p.GetValue(mode)!;
@@ -100,6 +101,7 @@ public static class HistologyCommand
                 var ft = new StNetFineTuneOptions
                 {
                     Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), Momentum = 0.9, Seed = p.GetValue(seed),
+                    InnerFolds = p.GetValue(innerFolds),
                     Folds = p.GetValue(foldsOpt)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), Log = r.Info,
                 };
                 var ftBars = new Dictionary<string, Reporter.ProgressLine>();
@@ -152,6 +154,7 @@ public static class HistologyCommand
                     ["backbone"] = backboneName, ["mode"] = m, ["genes"] = geneList.Length, ["sections"] = prepared.Count,
                     ["spots"] = prepared.Sum(q => q.Targets.Rows), ["tta"] = m == "frozen" && options.TestTimeAugmentation,
                     ["held_out_sections"] = preds.Count,
+                    ["selected_epochs"] = folds is null ? null : new JsonObject(folds.Select(f => KeyValuePair.Create(f.HeldOut, (JsonNode?)f.SelectedEpoch))),
                     ["mean_pearson_top50"] = Math.Round(top50.Average(s => s.MeanPearson), 6),
                     ["colour_mean_pearson_top50"] = Math.Round(top50.Average(s => s.BaselineMeanPearson), 6),
                     ["mean_pearson_all"] = Math.Round(summaryRows.Average(s => s.MeanPearson), 6),
@@ -167,8 +170,9 @@ public static class HistologyCommand
                 }
                 if (folds != null)
                 {
-                    CsvTable.Write(run.File("finetune_loss.csv"), ["fold", "epoch", "train_loss", "held_out_mse"],
-                        folds.SelectMany(f => f.TrainLoss.Select((l, e) => (IReadOnlyList<string>)[f.HeldOut, (e + 1).ToString(inv), F(l), F(f.HeldOutMse[e])])));
+                    CsvTable.Write(run.File("finetune_loss.csv"), ["fold", "epoch", "train_loss", "held_out_mse", "inner_cv_sse", "selected"],
+                        folds.SelectMany(f => f.TrainLoss.Select((l, e) => (IReadOnlyList<string>)[f.HeldOut, (e + 1).ToString(inv), F(l), F(f.HeldOutMse[e]),
+                            f.InnerSse is null ? "NA" : F(f.InnerSse[e]), e + 1 == f.SelectedEpoch ? "true" : "false"])));
                     var plot = new ScottPlot.Plot();
                     foreach (var f in folds)
                     {

@@ -13,7 +13,7 @@ public class StNetFineTuneTests
     {
         var rng = new Random(2);
         var list = new List<PreparedSection>();
-        foreach (var name in new[] { "A", "B" })
+        foreach (var name in new[] { "A", "B", "C" })
         {
             int n = 24;
             var rgb = new byte[n * 8 * 8 * 3];
@@ -50,7 +50,7 @@ public class StNetFineTuneTests
     {
         var prep = Sections();
         var none = StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Epochs = 0, Folds = ["B"], Seed = 1 });
-        var meanA = prep[0].Targets.Data.Average();
+        var meanA = prep[0].Targets.Data.Concat(prep[2].Targets.Data).Average();
         Assert.All(none[0].Predictions["B"].Data, v => Assert.Equal(meanA, v, 5)); // zero weights, bias = training mean
         var o = new StNetFineTuneOptions { Epochs = 8, BatchSize = 8, LearningRate = 1e-3, Folds = ["B"], Seed = 1 };
         var a = StNetFineTune.CrossValidate(prep, Tiny, o);
@@ -59,8 +59,20 @@ public class StNetFineTuneTests
         Assert.Equal(a[0].Predictions["B"].Data, b[0].Predictions["B"].Data);
         Assert.True(a[0].TrainLoss[^1] < 0.7 * a[0].TrainLoss[0], $"train loss {string.Join(", ", a[0].TrainLoss)}");
         Assert.True(a[0].HeldOutMse[^1] < a[0].HeldOutMse[0], $"held-out MSE {string.Join(", ", a[0].HeldOutMse)}");
-        Assert.Equal("fold 'C' is not a section or patient of the manifest (A, B)",
-            Assert.Throws<TesseraException>(() => StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Folds = ["C"] })).Message);
+        Assert.Equal(8, a[0].SelectedEpoch); // no inner folds: the last epoch
+        Assert.Equal("fold 'D' is not a section or patient of the manifest (A, B, C)",
+            Assert.Throws<TesseraException>(() => StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Folds = ["D"] })).Message);
+    }
+
+    [Fact]
+    public void InnerFolds_PickTheEpochWithTheLeastPooledError()
+    {
+        var prep = Sections();
+        var o = new StNetFineTuneOptions { Epochs = 4, BatchSize = 8, LearningRate = 3e-2, Folds = ["B"], Seed = 1, InnerFolds = 4 };
+        var f = StNetFineTune.CrossValidate(prep, Tiny, o)[0];
+        Assert.NotNull(f.InnerSse); // training groups A and C: two inner folds
+        Assert.Equal(4, f.InnerSse!.Length);
+        Assert.Equal(Array.IndexOf(f.InnerSse, f.InnerSse.Min()) + 1, f.SelectedEpoch);
     }
 
     [Fact]

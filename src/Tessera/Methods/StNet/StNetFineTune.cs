@@ -21,14 +21,20 @@ public sealed class StNetFineTuneOptions
     public double Momentum { get; init; } = 0.9;
     /// <summary>Seed of the initial head, the batch order and the augmentation.</summary>
     public int Seed { get; init; }
+    /// <summary>
+    /// Inner folds for choosing the epoch (the authors' 4: the training groups, sorted, split as groups[f::k]; the epoch with
+    /// the least held-out squared error pooled over the inner folds is used). 0 or 1: the last epoch.
+    /// </summary>
+    public int InnerFolds { get; init; }
     /// <summary>Held-out groups to run (null: every group), e.g. one fold for a short check.</summary>
     public IReadOnlyList<string>? Folds { get; init; }
     /// <summary>Log sink.</summary>
     public Action<string>? Log { get; init; }
 }
 
-/// <summary>One fine-tuned fold: loss per epoch and the held-out predictions after the last epoch.</summary>
-public sealed record FineTuneFold(string HeldOut, double[] TrainLoss, double[] HeldOutMse, IReadOnlyDictionary<string, DenseMatrix> Predictions);
+/// <summary>One fine-tuned fold: loss per epoch, the epoch used and the held-out predictions at that epoch.</summary>
+public sealed record FineTuneFold(string HeldOut, double[] TrainLoss, double[] HeldOutMse, int SelectedEpoch, double[]? InnerSse,
+    IReadOnlyDictionary<string, DenseMatrix> Predictions);
 
 /// <summary>
 /// ST-Net fine-tuning: backbone + Linear(features → genes) whose weight starts at zero and bias at the training mean
@@ -51,12 +57,31 @@ public static class StNetFineTune
         {
             var train = prepared.Where(p => p.Group != g).ToArray();
             var test = prepared.Where(p => p.Group == g).ToArray();
-            folds.Add(Fold(g, train, test, backbone, o, progress));
+            double[]? inner = null;
+            int k = Math.Min(o.InnerFolds, train.Select(t => t.Group).Distinct().Count());
+            if (k >= 2)
+            {
+                var tg = train.Select(t => t.Group).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+                inner = new double[o.Epochs];
+                for (int f = 0; f < k; f++)
+                {
+                    var held = tg.Where((_, i) => i % k == f).ToHashSet(StringComparer.Ordinal);
+                    var innerRun = Fold($"{g}/inner{f + 1}", [.. train.Where(t => !held.Contains(t.Group))], [.. train.Where(t => held.Contains(t.Group))], backbone, o, progress);
+                    long n = train.Where(t => held.Contains(t.Group)).Sum(t => (long)t.Targets.Data.Length);
+                    for (int e = 0; e < o.Epochs; e++) inner[e] += innerRun.Mse[e] * n;
+                }
+                o.Log?.Invoke($"fold {g}: inner {k}-fold squared error by epoch {string.Join(", ", inner.Select(v => v.ToString("G5")))}");
+            }
+            var outer = Fold(g, train, test, backbone, o, progress);
+            int best = inner is null || o.Epochs == 0 ? o.Epochs : Array.IndexOf(inner, inner.Min()) + 1;
+            folds.Add(new FineTuneFold(g, outer.Loss, outer.Mse, best, inner, best == 0 ? outer.Initial : outer.PerEpoch[best - 1]));
         }
         return folds;
     }
 
-    private static FineTuneFold Fold(string heldOut, PreparedSection[] train, PreparedSection[] test, Func<(Module<Tensor, Tensor> Net, int Dim)> backbone,
+    private sealed record FoldRun(double[] Loss, double[] Mse, IReadOnlyDictionary<string, DenseMatrix> Initial, List<Dictionary<string, DenseMatrix>> PerEpoch);
+
+    private static FoldRun Fold(string heldOut, PreparedSection[] train, PreparedSection[] test, Func<(Module<Tensor, Tensor> Net, int Dim)> backbone,
         StNetFineTuneOptions o, Action<string, int, int, double>? progress)
     {
         Seeding.SeedTorch(Seeding.Derive(o.Seed, "stnet.finetune." + heldOut));
@@ -72,6 +97,8 @@ public static class StNetFineTune
         int[] perm = [];
         using var opt = optim.SGD(model.parameters(), o.LearningRate, o.Momentum);
         var heldMse = new List<double>();
+        var perEpoch = new List<Dictionary<string, DenseMatrix>>();
+        var initial = o.Epochs == 0 ? Evaluate(model, test, o.BatchSize).Preds : [];
         int nb = (rows.Length + o.BatchSize - 1) / o.BatchSize;
         var history = TrainingLoop.RunBatches(model, opt, o.Epochs, _ =>
         {
@@ -88,12 +115,12 @@ public static class StNetFineTune
             return loss;
         }, (epoch, l) =>
         {
-            double mse = Evaluate(model, test, o.BatchSize).Mse;
+            var (ep, mse) = Evaluate(model, test, o.BatchSize);
             heldMse.Add(mse);
+            perEpoch.Add(ep);
             o.Log?.Invoke($"fold {heldOut} epoch {epoch + 1}/{o.Epochs}: train loss {l:F4} (per patch {l / o.BatchSize:F5}), held-out MSE {mse:F5}");
         });
-        var (preds, _) = Evaluate(model, test, o.BatchSize);
-        return new FineTuneFold(heldOut, [.. history.Total], [.. heldMse], preds);
+        return new FoldRun([.. history.Total], [.. heldMse], initial, perEpoch);
     }
 
     private static (Dictionary<string, DenseMatrix> Preds, double Mse) Evaluate(Regressor model, PreparedSection[] test, int batch)
