@@ -54,7 +54,7 @@ public static class HistologyCommand
                 "stnet" => TargetTransform.StNetLog, "log1p-cpm" => TargetTransform.Log1pCpm,
                 var t => throw new TesseraException($"--transform '{t}' is unknown (stnet, log1p-cpm)"),
             };
-            var cacheDir = p.GetValue(cache) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "tessera", "histology");
+            var cacheDir = p.GetValue(cache) ?? StNetOptions.DefaultCacheDir;
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             IReadOnlyList<HistologySectionSpec> specs;
             List<HistologySection> sections;
@@ -222,7 +222,7 @@ public static class HistologyCommand
             var saved = StNetModelFiles.Load(dir);
             var img = p.GetValue(image)!;
             if (!File.Exists(img)) throw new TesseraException($"image '{img}' does not exist");
-            var cacheDir = p.GetValue(cache) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "tessera", "histology");
+            var cacheDir = p.GetValue(cache) ?? StNetOptions.DefaultCacheDir;
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             run.Inputs.Add(img);
             IPatchFeaturizer net;
@@ -238,12 +238,8 @@ public static class HistologyCommand
             {
                 var pos = SpotPositions.Read(p.GetValue(spots)!);
                 run.Inputs.Add(p.GetValue(spots)!);
-                var sec = new HistologySection
-                {
-                    Name = "slide", Counts = new SpatialData(new CsrMatrix(pos.Ids.Length, 1, new int[pos.Ids.Length + 1], [], []), new Table(pos.Ids), new Table(["none"])),
-                    PixelX = pos.PixelX, PixelY = pos.PixelY, ArrayX = pos.ArrayX, ArrayY = pos.ArrayY, ImagePath = img,
-                };
-                window = StNetFrozen.WindowPixels(sec, new StNetOptions { WindowUm = o.WindowUm, PitchUm = o.PitchUm, UmPerPixel = p.GetValue(umpx) });
+                var res = new StNetOptions { WindowUm = o.WindowUm, PitchUm = o.PitchUm, UmPerPixel = p.GetValue(umpx) };
+                window = StNetFrozen.WindowPixels(res.UmPerPixel is null ? pos.PixelsPerArrayStep() : double.NaN, $"spot file '{p.GetValue(spots)}'", res);
                 ids = pos.Ids; xs = pos.PixelX; ys = pos.PixelY;
             }
             else
@@ -257,8 +253,12 @@ public static class HistologyCommand
                 ids = [.. tc.Select((c, i) => $"tile_{c}_{tr[i]}")]; xs = tx; ys = ty;
             }
             PatchSet patches;
+            TissueImage? thumb = null;
             using (r.Stage("patches"))
+            {
                 patches = slide is null ? Patches.Extract(img, xs, ys, window, o.PatchSize, cacheDir, r.Info) : Patches.FromImage(slide, xs, ys, window, o.PatchSize);
+                if (slide is not null) thumb = Patches.Thumbnail(slide, 1200); // from the decoded slide, not a second decode
+            }
             slide = null; // the decoded slide is not needed any more
             if (patches.Count == 0) throw new TesseraException($"no spot of '{p.GetValue(spots)}' has a {window:F0}-px patch inside the image");
             DenseMatrix feats;
@@ -279,7 +279,7 @@ public static class HistologyCommand
                 for (int i = 0; i < kept.Length; i++) { xy[i, 0] = xs[kept[i]]; xy[i, 1] = ys[kept[i]]; }
                 var sd = new SpatialData(new CsrMatrix(kept.Length, 1, new int[kept.Length + 1], [], []), new Table([.. kept.Select(k => ids[k])]), new Table(["none"]));
                 sd.SetObsm(SpatialData.SpatialKey, xy);
-                var thumb = Patches.Thumbnail(img, 1200);
+                thumb ??= Patches.Thumbnail(img, 1200);
                 foreach (var g in Enumerable.Range(0, Math.Min(4, saved.Genes.Length)))
                     Figures.SavePng(SpatialPlot.Continuous(sd, Enumerable.Range(0, pred.Rows).Select(i => pred[i, g]).ToArray(), $"{saved.Genes[g]} predicted", "magma", thumb),
                         run.File($"map_{saved.Genes[g]}.png"), 700, 650);
@@ -294,8 +294,7 @@ public static class HistologyCommand
     /// <summary>UMAP of the backbone features of every patch, coloured by section and by the held-out prediction of one gene.</summary>
     private static void LatentFigures(IReadOnlyList<PreparedSection> prepared, IReadOnlyDictionary<string, DenseMatrix> preds, string gene, int gi, int seed, RunOutput run)
     {
-        var feats = new DenseMatrix(prepared.Sum(q => q.Features.Rows), prepared[0].Features.Cols,
-            [.. prepared.SelectMany(q => q.Features.Data)]);
+        var feats = DenseMatrix.VStack([.. prepared.Select(q => q.Features)]);
         var z = Tessera.Analysis.Statistics.ZScores(feats);
         for (int i = 0; i < z.Data.Length; i++) if (!double.IsFinite(z.Data[i])) z.Data[i] = 0; // constant features (dead ReLUs) carry nothing
         var xy = new Tessera.Analysis.Umap(new Tessera.Analysis.UmapOptions { Seed = seed }).FitTransform(z);

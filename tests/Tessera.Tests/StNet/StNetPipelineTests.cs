@@ -91,6 +91,9 @@ public class StNetPiecesTests
     {
         var s = Section(new float[,] { { 1 }, { 1 }, { 1 }, { 1 } }, ["A"], [1, 2, 3, 5], [4, 4, 6, 6]);
         Assert.Equal(10, s.PixelsPerArrayStep(), 9);
+        // no array coordinates: the median nearest-neighbour pixel distance (a 3×3 lattice of pitch 7 plus one spot 20 away)
+        double[] px = [0, 7, 14, 0, 7, 14, 0, 7, 14, 34], py = [0, 0, 0, 7, 7, 7, 14, 14, 14, 14];
+        Assert.Equal(7, new SpotPositions([.. Enumerable.Range(0, 10).Select(i => $"s{i}")], px, py, null, null).PixelsPerArrayStep(), 9);
     }
 
     private static TissueImage Gradient(int w, int h)

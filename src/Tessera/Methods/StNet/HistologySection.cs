@@ -1,5 +1,6 @@
 using System.Globalization;
 using Tessera.Data;
+using Tessera.Graphs;
 using Tessera.IO;
 
 namespace Tessera.Methods.StNet;
@@ -58,6 +59,30 @@ public static class HistologyManifest
 /// <param name="ArrayY">Array row (null when the file has none).</param>
 public sealed record SpotPositions(string[] Ids, double[] PixelX, double[] PixelY, double[]? ArrayX, double[]? ArrayY)
 {
+    /// <summary>Image pixels per array step (see <see cref="HistologySection.PixelsPerArrayStep"/>).</summary>
+    public double PixelsPerArrayStep() => PixelsPerArrayStep(PixelX, PixelY, ArrayX, ArrayY);
+
+    internal static double PixelsPerArrayStep(double[] px, double[] py, double[]? ax, double[]? ay)
+    {
+        if (ax is not null && ay is not null && px.Length >= 3)
+        {
+            static double Slope(double[] a, double[] p)
+            {
+                double ma = a.Average(), mp = p.Average(), sap = 0, saa = 0;
+                for (int i = 0; i < a.Length; i++) { sap += (a[i] - ma) * (p[i] - mp); saa += (a[i] - ma) * (a[i] - ma); }
+                return saa > 0 ? Math.Abs(sap / saa) : double.NaN;
+            }
+            var vals = new[] { Slope(ax, px), Slope(ay, py) }.Where(double.IsFinite).ToArray();
+            if (vals.Length > 0) return vals.Average();
+        }
+        if (px.Length < 2) return double.NaN;
+        var xy = new DenseMatrix(px.Length, 2);
+        for (int i = 0; i < px.Length; i++) { xy[i, 0] = px[i]; xy[i, 1] = py[i]; }
+        var nn = new KdTree(xy).NearestNeighborDistances();
+        Array.Sort(nn);
+        return nn[nn.Length / 2];
+    }
+
     /// <summary>Reads a tab- or comma-separated spot file (optionally gzipped) with <c>pixel_x</c>, <c>pixel_y</c>, and <c>x</c>, <c>y</c> or an id column; rows with <c>selected</c> = 0 are skipped.</summary>
     public static SpotPositions Read(string path)
     {
@@ -148,29 +173,5 @@ public sealed class HistologySection
     /// Image pixels per array step, from a least-squares fit of pixel on array coordinates (both axes pooled); when the
     /// spot file has no array coordinates, the median nearest-neighbour pixel distance.
     /// </summary>
-    public double PixelsPerArrayStep()
-    {
-        if (ArrayX is not null && ArrayY is not null && NSpots >= 3)
-        {
-            double Slope(double[] a, double[] p)
-            {
-                double ma = a.Average(), mp = p.Average(), sap = 0, saa = 0;
-                for (int i = 0; i < a.Length; i++) { sap += (a[i] - ma) * (p[i] - mp); saa += (a[i] - ma) * (a[i] - ma); }
-                return saa > 0 ? Math.Abs(sap / saa) : double.NaN;
-            }
-            var sx = Slope(ArrayX, PixelX); var sy = Slope(ArrayY, PixelY);
-            var vals = new[] { sx, sy }.Where(double.IsFinite).ToArray();
-            if (vals.Length > 0) return vals.Average();
-        }
-        var nn = new double[NSpots];
-        for (int i = 0; i < NSpots; i++)
-        {
-            double best = double.PositiveInfinity;
-            for (int j = 0; j < NSpots; j++)
-                if (j != i) best = Math.Min(best, Math.Sqrt(Math.Pow(PixelX[i] - PixelX[j], 2) + Math.Pow(PixelY[i] - PixelY[j], 2)));
-            nn[i] = best;
-        }
-        Array.Sort(nn);
-        return nn[NSpots / 2];
-    }
+    public double PixelsPerArrayStep() => SpotPositions.PixelsPerArrayStep(PixelX, PixelY, ArrayX, ArrayY);
 }

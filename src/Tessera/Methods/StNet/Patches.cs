@@ -82,9 +82,11 @@ public static class Patches
     }
 
     /// <summary>A downscaled copy of a slide (longest side ≤ <paramref name="maxSide"/>, box-averaged) whose <see cref="TissueImage.Scale"/> maps full-resolution pixels to it, for plot underlays.</summary>
-    public static TissueImage Thumbnail(string imagePath, int maxSide)
+    public static TissueImage Thumbnail(string imagePath, int maxSide) => Thumbnail(SpaceRanger.LoadImage(imagePath, "thumbnail", 1.0), maxSide);
+
+    /// <summary>A downscaled copy of a decoded full-resolution slide (see <see cref="Thumbnail(string, int)"/>).</summary>
+    public static TissueImage Thumbnail(TissueImage img, int maxSide)
     {
-        var img = SpaceRanger.LoadImage(imagePath, "thumbnail", 1.0);
         int f = Math.Max(1, (int)Math.Ceiling(Math.Max(img.Width, img.Height) / (double)maxSide));
         int w = img.Width / f, h = img.Height / f;
         var rgb = new byte[(long)w * h * 3];

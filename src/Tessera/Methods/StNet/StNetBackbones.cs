@@ -15,33 +15,40 @@ public static class StNetBackbones
     /// <c>resnet18-imagenet</c>: the ImageNet ResNet-18 shipped with ML.NET (offline, its own BGR mean-image preprocessing);
     /// <c>densenet121</c>: DenseNet-121 with a torchvision state dict from <paramref name="weights"/> (ImageNet mean/std normalisation).
     /// </summary>
-    public static IPatchFeaturizer Create(string name, string? weights = null) => name switch
+    public static IPatchFeaturizer Create(string name, string? weights = null)
     {
-        "resnet18-imagenet" => weights is null ? new ResNet18Featurizer(ResNet18Imagenet.Load())
-            : throw new TesseraException("--weights is for densenet121; resnet18-imagenet ships its own ImageNet weights"),
-        "densenet121" => weights is null
-            ? throw new TesseraException("densenet121 needs --weights FILE (.pt or .safetensors, a torchvision state dict); no DenseNet weights ship with Tessera")
-            : new DenseNetFeaturizer(DenseNet121.Load(weights)),
-        _ => throw new TesseraException($"backbone '{name}' is unknown ({string.Join(", ", Names)})"),
-    };
+        var (net, dim) = Load(name, weights);
+        // ResNet18Imagenet.Features checks the input shape and guards the call itself
+        Func<Tensor, Tensor> features = net is ResNet18Imagenet r ? r.Features : x => Nn.TorchGuard.Run(() => net.call(x));
+        return new Featurizer(name, dim, features);
+    }
 
     /// <summary>A fresh, trainable copy of a backbone (RGB 0..255 in, features out, differentiable) for fine-tuning.</summary>
     public static (Module<Tensor, Tensor> Net, int Dim) CreateTrainable(string name, string? weights = null)
     {
+        var (net, dim) = Load(name, weights);
+        if (net is ResNet18Imagenet r) r.SetTrainable(true);
+        return (net, dim);
+    }
+
+    /// <summary>The backbone as a module from RGB 0..255 to features, in eval mode (loaded frozen where the backbone has a switch).</summary>
+    private static (Module<Tensor, Tensor> Net, int Dim) Load(string name, string? weights)
+    {
         switch (name)
         {
             case "resnet18-imagenet":
+                if (weights is not null) throw new TesseraException("--weights is for densenet121; resnet18-imagenet ships its own ImageNet weights");
                 var r = ResNet18Imagenet.Load();
-                r.SetTrainable(true);
                 return (r, r.FeatureDim);
             case "densenet121":
-                if (weights is null) throw new TesseraException("densenet121 needs --weights FILE (.pt or .safetensors, a torchvision state dict)");
+                if (weights is null) throw new TesseraException("densenet121 needs --weights FILE (.pt or .safetensors, a torchvision state dict); no DenseNet weights ship with Tessera");
                 return (new NormalisedDenseNet(DenseNet121.Load(weights)), DenseNet121.FeatureDim);
             default:
                 throw new TesseraException($"backbone '{name}' is unknown ({string.Join(", ", Names)})");
         }
     }
 
+    /// <summary>DenseNet-121 features after torchvision's ImageNet normalisation, which its pretrained weights expect.</summary>
     private sealed class NormalisedDenseNet : Module<Tensor, Tensor>
     {
         private readonly DenseNet121 net;
@@ -50,29 +57,19 @@ public static class StNetBackbones
         public NormalisedDenseNet(DenseNet121 net) : base("NormalisedDenseNet")
         {
             this.net = net;
-            mean = tensor(new float[] { 0.485f, 0.456f, 0.406f }).reshape(1, 3, 1, 1);
-            std = tensor(new float[] { 0.229f, 0.224f, 0.225f }).reshape(1, 3, 1, 1);
+            mean = tensor(new float[] { 0.485f, 0.456f, 0.406f }).reshape(1, 3, 1, 1).DetachFromDisposeScope();
+            std = tensor(new float[] { 0.229f, 0.224f, 0.225f }).reshape(1, 3, 1, 1).DetachFromDisposeScope();
             RegisterComponents();
         }
 
         public override Tensor forward(Tensor rgb) => net.Features((rgb / 255 - mean) / std);
     }
 
-    private sealed class ResNet18Featurizer(ResNet18Imagenet net) : IPatchFeaturizer
+    private sealed class Featurizer(string name, int dim, Func<Tensor, Tensor> features) : IPatchFeaturizer
     {
-        public string Name => "resnet18-imagenet";
-        public int FeatureDim => net.FeatureDim;
-        public Tensor Features(Tensor rgb) => net.Features(rgb);
-    }
-
-    private sealed class DenseNetFeaturizer(DenseNet121 net) : IPatchFeaturizer
-    {
-        // torchvision's ImageNet normalisation, which its pretrained DenseNet weights expect
-        private readonly Tensor mean = tensor(new float[] { 0.485f, 0.456f, 0.406f }).reshape(1, 3, 1, 1).DetachFromDisposeScope();
-        private readonly Tensor std = tensor(new float[] { 0.229f, 0.224f, 0.225f }).reshape(1, 3, 1, 1).DetachFromDisposeScope();
-        public string Name => "densenet121";
-        public int FeatureDim => DenseNet121.FeatureDim;
-        public Tensor Features(Tensor rgb) => net.Features((rgb / 255 - mean) / std);
+        public string Name => name;
+        public int FeatureDim => dim;
+        public Tensor Features(Tensor rgb) => features(rgb);
     }
 }
 

@@ -87,7 +87,7 @@ public static class StNetFineTune
         Seeding.SeedTorch(Seeding.Derive(o.Seed, "stnet.finetune." + heldOut));
         var (net, dim) = backbone();
         int genes = train[0].Targets.Cols;
-        var y = StNetFrozen.Stack(train.Select(t => t.Targets));
+        var y = DenseMatrix.VStack([.. train.Select(t => t.Targets)]);
         var mean = new double[genes];
         for (int i = 0; i < y.Rows; i++) for (int gi = 0; gi < genes; gi++) mean[gi] += y[i, gi] / y.Rows;
         using var model = new Regressor(net, dim, genes, mean);
@@ -130,19 +130,8 @@ public static class StNetFineTune
         double se = 0; long n = 0;
         foreach (var t in test)
         {
-            int genes = t.Targets.Cols;
-            var pm = new DenseMatrix(t.Targets.Rows, genes);
-            for (int b = 0; b < t.Patches.Count; b += batch)
-            {
-                int m = Math.Min(batch, t.Patches.Count - b), start = b;
-                TorchGuard.Run(() =>
-                {
-                    using var scope = NewDisposeScope();
-                    using var ng = no_grad();
-                    var p = model.call(t.Patches.Batch(start, m)).to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
-                    Array.Copy(p, 0, pm.Data, (long)start * genes, p.Length);
-                });
-            }
+            // the same batched, guarded, no-grad pass as feature extraction, with the regressor's outputs as "features"
+            var pm = StNetFrozen.Featurize(t.Patches, new Outputs(model, t.Targets.Cols), new StNetOptions { BatchSize = batch, TestTimeAugmentation = false });
             for (int i = 0; i < pm.Data.Length; i++) { se += Math.Pow(pm.Data[i] - t.Targets.Data[i], 2); n++; }
             preds[t.Section.Name] = pm;
         }
@@ -156,6 +145,13 @@ public static class StNetFineTune
         if ((k & 2) != 0) t = t.flip(2);
         if ((k & 1) != 0) t = t.flip(3);
         return t;
+    }
+
+    private sealed class Outputs(Regressor model, int genes) : IPatchFeaturizer
+    {
+        public string Name => "finetuned";
+        public int FeatureDim => genes;
+        public Tensor Features(Tensor rgb) => model.call(rgb);
     }
 
     private sealed class Regressor : Module<Tensor, Tensor>

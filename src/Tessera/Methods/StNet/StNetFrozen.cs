@@ -38,6 +38,8 @@ public sealed class StNetOptions
     public bool TestTimeAugmentation { get; init; } = true;
     /// <summary>Patches per forward pass.</summary>
     public int BatchSize { get; init; } = 32;
+    /// <summary>The cache folder the CLI uses unless told otherwise: ~/.cache/tessera/histology.</summary>
+    public static string DefaultCacheDir => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "tessera", "histology");
     /// <summary>Folder for patch and feature caches (null: no cache).</summary>
     public string? CacheDir { get; init; }
     /// <summary>Log sink.</summary>
@@ -98,10 +100,17 @@ public sealed class StNetCvResult
 public static class StNetFrozen
 {
     /// <summary>Patch window in image pixels for a section.</summary>
-    public static double WindowPixels(HistologySection section, StNetOptions o)
+    public static double WindowPixels(HistologySection section, StNetOptions o) =>
+        WindowPixels(o.UmPerPixel is null ? section.PixelsPerArrayStep() : double.NaN, $"section '{section.Name}'", o);
+
+    /// <summary>
+    /// Patch window in image pixels: <see cref="StNetOptions.WindowUm"/> at <see cref="StNetOptions.UmPerPixel"/>, else at
+    /// <see cref="StNetOptions.PitchUm"/> per <paramref name="pixelsPerArrayStep"/> (ignored when the resolution is given).
+    /// </summary>
+    public static double WindowPixels(double pixelsPerArrayStep, string what, StNetOptions o)
     {
-        double umPerPx = o.UmPerPixel ?? o.PitchUm / section.PixelsPerArrayStep();
-        if (!(umPerPx > 0) || !double.IsFinite(umPerPx)) throw new TesseraException($"section '{section.Name}': cannot work out µm per pixel from the spot positions; pass --um-per-px");
+        double umPerPx = o.UmPerPixel ?? o.PitchUm / pixelsPerArrayStep;
+        if (!(umPerPx > 0) || !double.IsFinite(umPerPx)) throw new TesseraException($"{what}: cannot work out µm per pixel from the spot positions; pass --um-per-px");
         return o.WindowUm / umPerPx;
     }
 
@@ -118,7 +127,7 @@ public static class StNetFrozen
             var feats = backbone is null ? new DenseMatrix(patches.Count, 0) : Featurize(patches, backbone, o, s.Name);
             var y = StNetTargets.Compute(s, genes, nAll, o.Transform);
             var rows = patches.SpotIndex;
-            var yr = SelectRows(y, rows);
+            var yr = y.SubsetRows(rows);
             list.Add(new PreparedSection
             {
                 Section = s, Spots = rows, Patches = patches, Features = feats, Colour = ColorFeatures.Compute(patches), Targets = yr,
@@ -196,24 +205,23 @@ public static class StNetFrozen
         var groups = prepared.Select(p => p.Group).Distinct(StringComparer.Ordinal).ToArray();
         if (groups.Length < 2) throw new TesseraException($"cross-validation needs at least 2 patients or sections, got {groups.Length}");
         var preds = new Dictionary<string, DenseMatrix>(StringComparer.Ordinal);
-        var basePreds = new Dictionary<string, DenseMatrix>(StringComparer.Ordinal);
+        var basePreds = ColourBaseline(prepared, groups);
         var scores = new List<GeneSectionScore>();
         foreach (var g in groups)
         {
             var train = prepared.Where(p => p.Group != g).ToArray();
             var test = prepared.Where(p => p.Group == g).ToArray();
-            var head = Ridge.Fit(Stack(train.Select(t => t.Features)), Stack(train.Select(t => t.Targets)));
-            var baseHead = Ridge.Fit(Stack(train.Select(t => t.Colour)), Stack(train.Select(t => t.Targets)));
+            var head = Ridge.Fit(DenseMatrix.VStack([.. train.Select(t => t.Features)]), DenseMatrix.VStack([.. train.Select(t => t.Targets)]));
             foreach (var t in test)
             {
-                var p = head.Predict(t.Features); var bp = baseHead.Predict(t.Colour);
-                preds[t.Section.Name] = p; basePreds[t.Section.Name] = bp;
+                var p = head.Predict(t.Features);
+                preds[t.Section.Name] = p;
                 scores.AddRange(Score("stnet", t, p, genes));
-                scores.AddRange(Score("colour", t, bp, genes));
+                scores.AddRange(Score("colour", t, basePreds[t.Section.Name], genes));
             }
             log?.Invoke($"fold {g}: trained on {train.Sum(t => t.Targets.Rows)} spots of {train.Length} sections; median ridge λ {Median(head.Lambda):G3}");
         }
-        var final = Ridge.Fit(Stack(prepared.Select(t => t.Features)), Stack(prepared.Select(t => t.Targets)));
+        var final = Ridge.Fit(DenseMatrix.VStack([.. prepared.Select(t => t.Features)]), DenseMatrix.VStack([.. prepared.Select(t => t.Targets)]));
         return new StNetCvResult
         {
             Genes = genes, Sections = prepared, Predictions = preds, BaselinePredictions = basePreds, Scores = scores,
@@ -227,7 +235,7 @@ public static class StNetFrozen
         var preds = new Dictionary<string, DenseMatrix>(StringComparer.Ordinal);
         foreach (var g in heldOut ?? prepared.Select(p => p.Group).Distinct(StringComparer.Ordinal))
         {
-            var head = Ridge.Fit(Stack(prepared.Where(p => p.Group != g).Select(t => t.Colour)), Stack(prepared.Where(p => p.Group != g).Select(t => t.Targets)));
+            var head = Ridge.Fit(DenseMatrix.VStack([.. prepared.Where(p => p.Group != g).Select(t => t.Colour)]), DenseMatrix.VStack([.. prepared.Where(p => p.Group != g).Select(t => t.Targets)]));
             foreach (var t in prepared.Where(p => p.Group == g)) preds[t.Section.Name] = head.Predict(t.Colour);
         }
         return preds;
@@ -238,9 +246,9 @@ public static class StNetFrozen
     {
         for (int g = 0; g < genes.Length; g++)
         {
-            var truth = Column(t.Targets, g); var p = Column(pred, g);
+            var truth = t.Targets.Column(g); var p = pred.Column(g);
             var (r, rho, rmse, auc) = Measures(truth, p);
-            var (rs, rhos, rmses, aucs) = t.SmoothedTargets is null ? (double.NaN, double.NaN, double.NaN, double.NaN) : Measures(Column(t.SmoothedTargets, g), p);
+            var (rs, rhos, rmses, aucs) = t.SmoothedTargets is null ? (double.NaN, double.NaN, double.NaN, double.NaN) : Measures(t.SmoothedTargets.Column(g), p);
             yield return new GeneSectionScore(model, t.Section.Name, genes[g], truth.Length, r, rho, rmse, auc, rs, rhos, rmses, aucs);
         }
     }
@@ -271,7 +279,7 @@ public static class StNetFrozen
             var bl = byKey[("colour", genes[g])].Where(s => double.IsFinite(s.Pearson)).ToArray();
             int pos = st.Count(s => s.Pearson > 0);
             var rs = st.Select(s => s.Pearson).Order().ToArray();
-            double meanExpr = prepared.Sum(p => Column(p.Targets, g).Sum()) / Math.Max(1, prepared.Sum(p => p.Targets.Rows));
+            double meanExpr = prepared.Sum(p => p.Targets.Column(g).Sum()) / Math.Max(1, prepared.Sum(p => p.Targets.Rows));
             raw.Add((genes[g], meanExpr, rs.Length > 0 ? rs.Average() : double.NaN, rs.Length > 0 ? Quantile(rs, 0.5) : double.NaN, pos, rs.Length,
                 rs.Length > 0 ? Statistics.BinomialTailTest(pos, rs.Length, 0.5) : double.NaN,
                 st.Where(s => double.IsFinite(s.PearsonSmoothed)).Select(s => s.PearsonSmoothed).DefaultIfEmpty(double.NaN).Average(),
@@ -301,30 +309,6 @@ public static class StNetFrozen
             for (int g = 0; g < y.Cols; g++) s[i, g] /= n;
         }
         return s;
-    }
-
-    internal static DenseMatrix Stack(IEnumerable<DenseMatrix> parts)
-    {
-        var list = parts.ToList();
-        int cols = list[0].Cols;
-        var data = new double[list.Sum(p => (long)p.Data.Length)];
-        long off = 0;
-        foreach (var p in list) { Array.Copy(p.Data, 0, data, off, p.Data.Length); off += p.Data.Length; }
-        return new DenseMatrix(list.Sum(p => p.Rows), cols, data);
-    }
-
-    internal static DenseMatrix SelectRows(DenseMatrix m, int[] rows)
-    {
-        var r = new DenseMatrix(rows.Length, m.Cols);
-        for (int i = 0; i < rows.Length; i++) Array.Copy(m.Data, (long)rows[i] * m.Cols, r.Data, (long)i * m.Cols, m.Cols);
-        return r;
-    }
-
-    internal static double[] Column(DenseMatrix m, int c)
-    {
-        var v = new double[m.Rows];
-        for (int i = 0; i < m.Rows; i++) v[i] = m[i, c];
-        return v;
     }
 
     private static double Quantile(double[] sorted, double q)
