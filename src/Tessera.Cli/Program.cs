@@ -25,7 +25,6 @@ public static class Program
         root.Subcommands.Add(SimulateCommand.Create());
         root.Subcommands.Add(MapCommand.Create());
         root.Subcommands.Add(PatternsCommand.Create());
-        root.Subcommands.Add(SimulatePatternsCommand.Create());
         root.Subcommands.Add(HistologyCommand.Create());
         return root;
     }

@@ -138,6 +138,13 @@ public static class DomainsCommand
                 EvaluateCommand.Print(joint, r);
                 entry["joint"] = EvaluateCommand.ToJson(joint);
                 entry["silhouette"] = Metrics.Silhouette(dr.Embedding, dr.Labels, dr.Embedding.Rows > 5000 ? 5000 : null, seed);
+                // The other clustering protocol on the same embedding costs seconds, so both are reported for every seed
+                // (the paper uses k-means; most DLPFC papers use mclust EEE = GMM tied).
+                var otherMethod = options.ClusterMethod == ClusterMethod.KMeans ? ClusterMethod.Gmm : ClusterMethod.KMeans;
+                var otherLabels = Clustering.Run(dr.Embedding, new ClusteringOptions { Method = otherMethod, Clusters = options.Clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed });
+                var otherScores = ClusterScores.Compute(truth, otherLabels.Select(l => (string?)l.ToString(CultureInfo.InvariantCulture)).ToArray());
+                r.Info($"seed {seed}, {otherMethod} on the same embedding: ARI {otherScores.Ari:F4}, NMI {otherScores.Nmi:F4}");
+                entry["other"] = new JsonObject { ["cluster_method"] = otherMethod.ToString(), ["joint"] = EvaluateCommand.ToJson(otherScores) };
                 if (prep.SliceSizes.Length > 1)
                 {
                     var per = new JsonObject();
@@ -149,6 +156,12 @@ public static class DomainsCommand
                     entry["per_slice"] = per;
                 }
             }
+            if (prep.SliceSizes.Length > 1)
+            {
+                var (mixJson, _) = MixingReport(dr.Embedding, sliceOf, dr.Labels, seed);
+                entry["batch_mixing"] = mixJson;
+                r.Info($"seed {seed}: slice mixing within domains (1 - |silhouette of slice labels|, mean over domains) {mixJson["mean_mixing"]?.GetValue<double>() ?? double.NaN:F3}");
+            }
             perSeed.Add(entry);
         }
         var first = runs[0];
@@ -157,7 +170,11 @@ public static class DomainsCommand
         var domain = CategoricalColumn.FromInts(first.Labels);
         data.Obs.Set("domain", domain);
         var metrics = new JsonObject { ["method"] = options.Method.ToString(), ["cluster_method"] = options.ClusterMethod.ToString(), ["clusters"] = options.Clusters, ["runs"] = perSeed };
-        if (truth != null) metrics["summary"] = Summary(perSeed);
+        if (truth != null)
+        {
+            metrics["summary"] = Summary(perSeed, "joint");
+            metrics["summary_other"] = Summary(new JsonArray(perSeed.Select(e => (JsonNode?)e!["other"]!.DeepClone()).ToArray()), "joint");
+        }
         using (r.Stage("write results"))
         {
             if (!p.GetValue(o.NoUmap))
@@ -190,6 +207,7 @@ public static class DomainsCommand
                 Tessera.Plotting.Figures.SavePng(EmbeddingPlot.Categorical(umap, labels, "UMAP of the embedding: domain"), run.File("umap_domain.png"), 1000, 850);
                 if (multi) Tessera.Plotting.Figures.SavePng(EmbeddingPlot.Categorical(umap, sliceOf.Select(b => (string?)names[b]).ToArray(), "UMAP of the embedding: slice"), run.File("umap_slice.png"), 1000, 850);
             }
+            if (multi) Tessera.Plotting.Figures.SavePng(MixingReport(first.Embedding, sliceOf, first.Labels, seeds[0]).Plot, run.File("batch_mixing.png"), 1000, 700);
             if (first.Model?.FitReport is { } rep)
             {
                 RunFigures.LossCurves(rep.History, "Spotscape training loss", run);
@@ -205,14 +223,34 @@ public static class DomainsCommand
         return 0;
     }
 
+    /// <summary>
+    /// Slice mixing per domain (scIB's batch ASW): 1 − |silhouette of the slice labels| among each domain's spots, averaged;
+    /// 1 = the slices overlap inside the domain, 0 = they sit apart; a domain found in one slice only has no value (null) and
+    /// is left out of the mean. Returns the JSON block and a bar figure.
+    /// </summary>
+    internal static (JsonObject Json, ScottPlot.Plot Plot) MixingReport(DenseMatrix embedding, int[] batch, int[] domains, int seed, string[]? domainNames = null)
+    {
+        var mix = Metrics.BatchMixing(embedding, batch, domains, 3000, seed);
+        var per = new JsonArray();
+        foreach (var m in mix)
+            per.Add(new JsonObject { ["domain"] = domainNames?[m.Group] ?? m.Group.ToString(CultureInfo.InvariantCulture), ["n"] = m.N,
+                ["slices"] = Enumerable.Range(0, domains.Length).Where(i => domains[i] == m.Group).Select(i => batch[i]).Distinct().Count(), ["silhouette"] = double.IsFinite(m.Silhouette) ? m.Silhouette : null, ["mixing"] = double.IsFinite(m.Mixing) ? m.Mixing : null });
+        var finite = mix.Where(m => double.IsFinite(m.Mixing)).ToArray();
+        double mean = finite.Length > 0 ? finite.Average(m => m.Mixing) : double.NaN;
+        var json = new JsonObject { ["mean_mixing"] = double.IsFinite(mean) ? mean : null, ["per_domain"] = per };
+        var plot = BarPlot.Bars($"Slice mixing within each domain (mean {mean:F2})", mix.Select(m => domainNames?[m.Group] ?? m.Group.ToString(CultureInfo.InvariantCulture)).ToArray(),
+            mix.Select(m => m.Mixing).ToArray(), "1 - |silhouette of slice labels|", "domain", mean, "mean over domains");
+        return (json, plot);
+    }
+
     private static string Safe(string s) => string.Concat(s.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
 
-    private static JsonObject Summary(JsonArray runs)
+    private static JsonObject Summary(JsonArray runs, string key)
     {
         var o = new JsonObject();
         foreach (var k in new[] { "ari", "nmi", "ca", "macro_f1" })
         {
-            var v = runs.Select(r => r!["joint"]![k]!.GetValue<double>()).ToArray();
+            var v = runs.Select(r => r![key]![k]!.GetValue<double>()).ToArray();
             double mean = v.Average(), sd = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
             o[k] = new JsonObject { ["mean"] = mean, ["sd"] = sd, ["n"] = v.Length };
         }

@@ -16,7 +16,10 @@ public static class EvaluateCommand
         var truth = new Option<string?>("--truth") { Description = "Reference labels as csv/tsv (spot id, label); default: --truth-column of the --pred file" };
         var truthCol = new Option<string?>("--truth-column") { Description = "Reference label column (in --truth, or in the --pred h5ad's obs)" };
         var output = new Option<string?>("--out", "-o") { Description = "Also write the scores to this JSON file" };
-        var cmd = new Command("evaluate", "Compare predicted clusters with reference labels (spots without a reference label are dropped)") { pred, predCol, truth, truthCol, output };
+        var batchCol = new Option<string?>("--batch-column") { Description = "Integration results: obs column of the batch/slice; reports slice mixing per predicted domain (needs an h5ad --pred with an embedding)" };
+        var useRep = new Option<string?>("--use-rep") { Description = "obsm embedding for --batch-column (default: X_spotscape, else X_pca)" };
+        var figure = new Option<string?>("--figure") { Description = "With --batch-column: write the per-domain mixing bar chart to this PNG" };
+        var cmd = new Command("evaluate", "Compare predicted clusters with reference labels (spots without a reference label are dropped)") { pred, predCol, truth, truthCol, output, batchCol, useRep, figure };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var predPath = p.GetValue(pred)!;
@@ -30,6 +33,26 @@ public static class EvaluateCommand
                 ids = predData.ObsNames; predLabels = predData.Obs.Labels(col);
             }
             else (ids, predLabels, _) = LabelTable.Read(predPath, p.GetValue(predCol));
+
+            JsonObject? mixing = null;
+            if (p.GetValue(batchCol) is { } bc)
+            {
+                if (predData == null) throw new TesseraException("--batch-column needs an h5ad --pred (it holds the embedding and the batch column)");
+                var rep = p.GetValue(useRep) ?? (predData.Obsm.ContainsKey("X_spotscape") ? "X_spotscape" : "X_pca");
+                if (!predData.Obsm.TryGetValue(rep, out var emb)) throw new TesseraException($"{predPath} has no obsm '{rep}'; name the embedding with --use-rep");
+                var batchLabels = predData.Obs.Labels(bc);
+                var keep = Enumerable.Range(0, ids.Length).Where(i => batchLabels[i] != null && predLabels[i] != null).ToArray();
+                if (keep.Length == 0) throw new TesseraException($"no spot has both a '{bc}' and a predicted label");
+                var batchNames = keep.Select(i => batchLabels[i]!).Distinct().Order(StringComparer.Ordinal).ToArray();
+                var domainNames = keep.Select(i => predLabels[i]!).Distinct().Order(Tessera.Plotting.NaturalComparer.Instance).ToArray();
+                var (mixJson, plot) = DomainsCommand.MixingReport(emb.SubsetRows(keep), keep.Select(i => Array.IndexOf(batchNames, batchLabels[i])).ToArray(),
+                    keep.Select(i => Array.IndexOf(domainNames, predLabels[i])).ToArray(), 0, domainNames);
+                mixing = mixJson;
+                r.Info($"slice mixing within domains ('{bc}' on {rep}; 1 - |silhouette|, mean over domains): {mixJson["mean_mixing"]?.GetValue<double>() ?? double.NaN:F3}");
+                foreach (var d in mixJson["per_domain"]!.AsArray())
+                    r.Info($"  domain {d!["domain"]}: n = {d["n"]}, mixing {d["mixing"]?.GetValue<double>() ?? double.NaN:F3}, silhouette {d["silhouette"]?.GetValue<double>() ?? double.NaN:F3}");
+                if (p.GetValue(figure) is { } fig) Tessera.Plotting.Figures.SavePng(plot, fig, 1000, 700);
+            }
 
             string?[] truthLabels;
             if (p.GetValue(truth) is { } truthPath)
@@ -51,6 +74,7 @@ public static class EvaluateCommand
             var scores = ClusterScores.Compute(truthLabels, predLabels);
             Print(scores, r);
             var json = ToJson(scores);
+            if (mixing != null) json["batch_mixing"] = mixing;
             Console.WriteLine(json.ToJsonString(JsonOptions.Default));
             if (p.GetValue(output) is { } o) AtomicFile.WriteAllText(o, json.ToJsonString(JsonOptions.Default));
             return 0;

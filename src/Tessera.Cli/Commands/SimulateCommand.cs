@@ -7,13 +7,14 @@ using Tessera.Simulate;
 
 namespace Tessera.Cli.Commands;
 
-/// <summary>`tessera simulate pseudo-spots INPUT --grid 30x40 --capture 0.5-0.7 ...` (STEM's evaluation simulation).</summary>
+/// <summary>`tessera simulate pseudo-spots ...` (STEM's evaluation simulation) and `tessera simulate patterns ...` (CoSTA's).</summary>
 public static class SimulateCommand
 {
     public static Command Create()
     {
         var cmd = new Command("simulate", "Simulate data for method evaluation");
         cmd.Subcommands.Add(PseudoSpotsCommand());
+        cmd.Subcommands.Add(SimulatePatternsCommand.Create());
         return cmd;
     }
 

@@ -5,7 +5,7 @@ using Tessera.Simulate;
 
 namespace Tessera.Cli.Commands;
 
-/// <summary>`tessera simulate-patterns --base INPUT -o OUT.h5ad`: SPARK-style patterned genes on the spots of real data.</summary>
+/// <summary>`tessera simulate patterns --base INPUT -o OUT.h5ad`: SPARK-style patterned genes on the spots of real data.</summary>
 public static class SimulatePatternsCommand
 {
     public static Command Create()
@@ -19,7 +19,7 @@ public static class SimulatePatternsCommand
         var fold = new Option<double>("--fold-change") { Description = "Rate fold change inside a gene's pattern region", DefaultValueFactory = _ => 3.0 };
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var inputs = new InputOptions();
-        var cmd = new Command("simulate-patterns", "Simulate spatially patterned genes (CoSTA/SPARK-style) on the spots of real data")
+        var cmd = new Command("patterns", "Simulate spatially patterned genes (CoSTA/SPARK-style) on the spots of real data")
             { baseOpt, outOpt, patterns, gpp, noise, nonSe, fold, seed };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>

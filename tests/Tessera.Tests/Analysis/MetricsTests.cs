@@ -90,6 +90,38 @@ public class MetricsTests
     }
 
     [Fact]
+    public void SilhouetteSamplesMatchSklearn()
+    {
+        // sklearn.metrics.silhouette_samples on these 7 points (the last one sits with the wrong group)
+        var x = new DenseMatrix(7, 2, new double[] { 0, 0, 1, 0, 0, 1, 5, 5, 6, 5, 5, 7, 0.5, 0.5 });
+        var s = Metrics.SilhouetteSamples(x, new[] { 0, 0, 0, 1, 1, 1, 1 });
+        double[] expected = { 0.83464754, 0.78292918, 0.78183092, 0.52891221, 0.53185739, 0.50390827, -0.90076154 };
+        for (int i = 0; i < 7; i++) Assert.Equal(expected[i], s[i], 7);
+    }
+
+    [Fact]
+    public void BatchMixingSeparatesMixedFromSplitGroups()
+    {
+        // Group 0: two batches drawn from the same cloud (mixed); group 1: the two batches 50 units apart (separated).
+        var rng = new Random(3);
+        int n = 200; var data = new double[n * 2]; var batch = new int[n]; var group = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            group[i] = i < 100 ? 0 : 1; batch[i] = i % 2;
+            double shift = group[i] == 1 && batch[i] == 1 ? 50 : 0;
+            data[2 * i] = 100 * group[i] + shift + rng.NextDouble(); data[2 * i + 1] = rng.NextDouble();
+        }
+        var m = Metrics.BatchMixing(new DenseMatrix(n, 2, data), batch, group);
+        Assert.Equal(2, m.Count);
+        Assert.InRange(m[0].Mixing, 0.85, 1.0);   // batches overlap: |s_i| near 0
+        Assert.InRange(m[1].Mixing, 0.0, 0.05);   // batches apart: s_i near 1
+        Assert.InRange(m[1].Silhouette, 0.95, 1.0);
+        // One batch only → undefined
+        var single = Metrics.BatchMixing(new DenseMatrix(4, 1, new double[] { 0, 1, 2, 3 }), new[] { 0, 0, 0, 0 }, new[] { 0, 0, 0, 0 });
+        Assert.True(double.IsNaN(single[0].Mixing));
+    }
+
+    [Fact]
     public void SilhouetteSingletonClusterScoresZero()
     {
         // hand-worked: points 0,1 in A, 5 alone in B. s(0) = (5-1)/5, s(1) = (4-1)/4, s(5) = 0

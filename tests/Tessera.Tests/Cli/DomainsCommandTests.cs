@@ -59,6 +59,19 @@ public class DomainsCommandTests
             Assert.True(ari >= 0.25, $"slice {slice} ARI {ari}; joint {run0.GetProperty("joint").GetProperty("ari").GetDouble()}");
         }
         Assert.True(File.Exists(dir.File("int/spatial_domains_A.png")));
+        Assert.True(File.Exists(dir.File("int/batch_mixing.png")));
+        // slice mixing per domain lies in [0, 1]; the other clustering protocol (GMM tied) is scored on the same embedding
+        // (null where a domain holds one slice only: with this strong simulated batch effect some domains are slice-specific)
+        var perDomain = run0.GetProperty("batch_mixing").GetProperty("per_domain").EnumerateArray().ToArray();
+        Assert.Equal(4, perDomain.Length);
+        foreach (var d in perDomain)
+        {
+            var mix = d.GetProperty("mixing");
+            if (mix.ValueKind == JsonValueKind.Number) Assert.InRange(mix.GetDouble(), 0.0, 1.0);
+            else Assert.Equal(1, d.GetProperty("slices").GetInt32());
+        }
+        Assert.Equal("Gmm", run0.GetProperty("other").GetProperty("cluster_method").GetString());
+        Assert.InRange(m.RootElement.GetProperty("summary_other").GetProperty("ari").GetProperty("mean").GetDouble(), -0.5, 1.0);
     }
 
     [Fact]

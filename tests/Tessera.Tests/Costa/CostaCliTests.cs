@@ -11,7 +11,7 @@ public class CostaCliTests
         var dir = SharedData.Require("mob_rep11");
         using var tmp = new TempDir();
         var sim = tmp.File("sim.h5ad");
-        var r1 = CliRunner.Run("simulate-patterns", "--base", Path.Combine(dir, "Rep11_MOB_counts.csv.gz"), "--genes-per-pattern", "8", "--noise", "0.2", "--seed", "1", "-o", sim);
+        var r1 = CliRunner.Run("simulate", "patterns", "--base", Path.Combine(dir, "Rep11_MOB_counts.csv.gz"), "--genes-per-pattern", "8", "--noise", "0.2", "--seed", "1", "-o", sim);
         Assert.True(r1.Code == 0, r1.Err + r1.Out);
         var d = H5ad.Read(sim);
         Assert.Equal(40, d.NVars);
