@@ -30,7 +30,8 @@ if (mode == "sim" || mode == "timing")
     Log($"NMI(kmeans5(raw pixels{(scale ? ", scaled" : "")}), truth) = {Metrics.NormalizedMutualInfo(truth, rawKm.Labels):F4}");
     if (args.Contains("rawonly")) return;
     var before = Process.GetCurrentProcess();
-    using var model = new Costa(new CostaOptions { Epochs = epochs, Seed = 3, Log = Log, UmapEpochs = Opt(4) }).Fit(images);
+    using var model = new Costa(new CostaOptions { Epochs = epochs, Seed = 3, Log = Log, UmapEpochs = Opt(4),
+        Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }).Fit(images);
     var km = new KMeans(new KMeansOptions { K = 5, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
     Log($"NMI(kmeans5(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM30 labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
     foreach (var e in model.History) Console.WriteLine($"epoch {e.Epoch} loss {e.Loss:F4} nmi {e.Nmi:F3} steps {e.Steps} train {e.TrainSeconds:F1}s feat {e.FeatureSeconds:F1}s umap {e.UmapSeconds:F1}s gmm {e.GmmSeconds:F1}s");
@@ -47,7 +48,8 @@ else if (mode == "mnist")
     var px = new float[n * 784];
     for (int i = 0; i < n; i++) for (int p = 0; p < 784; p++) px[i * 784 + p] = img[16 + idx[i] * 784 + p] / 255f;
     var truth = idx.Select(i => (int)lab[8 + i]).ToArray();
-    using var model = new Costa(new CostaOptions { Clusters = 10, Epochs = epochs, Seed = 3, Log = Log, UmapEpochs = Opt(3) }).Fit(px, n, 28, 28);
+    using var model = new Costa(new CostaOptions { Clusters = 10, Epochs = epochs, Seed = 3, Log = Log, UmapEpochs = Opt(3),
+        Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }).Fit(px, n, 28, 28);
     var km = new KMeans(new KMeansOptions { K = 10, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
     Log($"MNIST n={n}: NMI(kmeans10(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
     foreach (var e in model.History) Console.WriteLine($"epoch {e.Epoch} loss {e.Loss:F4} nmi {e.Nmi:F3} train {e.TrainSeconds:F1}s feat {e.FeatureSeconds:F1}s umap {e.UmapSeconds:F1}s gmm {e.GmmSeconds:F1}s");

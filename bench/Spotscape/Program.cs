@@ -3,6 +3,23 @@ using System.Diagnostics;
 using Tessera.Methods.Spotscape;
 using Tessera.Nn;
 
+if (args.Length >= 1 && args[0] == "synthetic")
+{
+    // Scaling: synthetic Visium-like tissue of about N spots x G genes, all genes as HVGs, a few full-batch epochs.
+    int nTarget = int.Parse(args[1]), genes = int.Parse(args[2]), ep = int.Parse(args[3]);
+    int rows = (int)Math.Round(Math.Sqrt(nTarget / 0.785));
+    var swg = Stopwatch.StartNew();
+    var tissue = Tessera.Simulate.SyntheticTissue.Generate(new Tessera.Simulate.SyntheticTissueOptions { Rows = rows, Cols = 2 * rows, Genes = genes, Seed = 0 });
+    Console.WriteLine($"synthetic tissue {tissue.NObs} spots x {tissue.NVars} genes in {swg.Elapsed.TotalSeconds:F1}s");
+    swg.Restart();
+    var prep = SpatialDomains.Prepare([tissue], ["synthetic"], new DomainOptions { Clusters = 6, Hvg = genes }, Console.WriteLine);
+    Console.WriteLine($"prepared in {swg.Elapsed.TotalSeconds:F1}s; peak RSS so far {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+    swg.Restart();
+    using var m = new SpotscapeTrainer(new SpotscapeOptions { Seed = 0, Epochs = ep }).Fit(prep.Input);
+    var es = m.FitReport!.History.EpochSeconds;
+    Console.WriteLine($"N {tissue.NObs}: {ep} epochs in {swg.Elapsed.TotalSeconds:F1}s, s/epoch {string.Join(" ", es.Select(v => v.ToString("F2")))}, peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+    return 0;
+}
 if (args.Length < 5)
 {
     Console.Error.WriteLine("usage: <prepdir> <seed> <epochs> <threads> <out.f32> [sparse|dense]");

@@ -32,11 +32,14 @@ public static class PatternsCommand
         var umapEpochs = new Option<int?>("--umap-epochs") { Description = "UMAP optimisation epochs in the target step (default: umap-learn's)" };
         var shuffle = new Option<bool>("--shuffle-pixels") { Description = "Control: one random pixel permutation applied to every gene" };
         var scaleMax = new Option<bool>("--scale-max") { Description = "Divide each gene image by its largest absolute pixel (recommended when genes differ widely in level)" };
+        var optimizer = new Option<string>("--optimizer") { Description = "sgd (lr 0.01, momentum 0.9: the Slide-seq notebook) or adam (lr 0.001: the authors' MNIST/MERFISH scripts)", DefaultValueFactory = _ => "sgd" };
+        optimizer.AcceptOnlyFromAmong("sgd", "adam");
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 0.01 for sgd, 0.001 for adam)" };
         var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 128 };
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var inputs = new InputOptions();
         var cmd = new Command("patterns", "CoSTA: learn gene embeddings from gene images; SE genes, correlated genes and gene clusters")
-            { input, outOpt, overwrite, size, layout, bin, noRegress, minSpots, clusters, geneClusters, epochs, models, query, umapEpochs, shuffle, scaleMax, batch, seed };
+            { input, outOpt, overwrite, size, layout, bin, noRegress, minSpots, clusters, geneClusters, epochs, models, query, umapEpochs, shuffle, scaleMax, optimizer, lr, batch, seed };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>
         {
@@ -51,7 +54,8 @@ public static class PatternsCommand
             var ens = new CostaEnsembleOptions
             {
                 Models = nModels,
-                Model = new CostaOptions { Clusters = p.GetValue(clusters), Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch), Seed = s, UmapEpochs = p.GetValue(umapEpochs), Log = r.Info },
+                Model = new CostaOptions { Clusters = p.GetValue(clusters), Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch), Seed = s,
+                    Optimizer = p.GetValue(optimizer) == "adam" ? CostaOptimizer.Adam : CostaOptimizer.Sgd, LearningRate = p.GetValue(lr), UmapEpochs = p.GetValue(umapEpochs), Log = r.Info },
             };
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             var data = inputs.Load(p, r, p.GetValue(input)!, run);

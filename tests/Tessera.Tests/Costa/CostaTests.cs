@@ -124,6 +124,20 @@ public class CostaTests
     }
 
     [Fact]
+    public void AdamOptionTrainsDeterministicallyAndDiffersFromSgd()
+    {
+        var px = Blobs(80, 24, out var truth);
+        var o = new CostaOptions { Clusters = 4, Epochs = 1, BatchSize = 16, UmapNeighbors = 10, UmapEpochs = 30, Seed = 9, Optimizer = CostaOptimizer.Adam };
+        using var a1 = new Tessera.Methods.Costa.Costa(o).Fit(px, 80, 24, 24);
+        using var a2 = new Tessera.Methods.Costa.Costa(o).Fit(px, 80, 24, 24);
+        using var sgd = new Tessera.Methods.Costa.Costa(o with { Optimizer = CostaOptimizer.Sgd }).Fit(px, 80, 24, 24);
+        Assert.Equal(a1.Embedding, a2.Embedding);
+        Assert.NotEqual(a1.Embedding, sgd.Embedding);   // same init and batches: only the update rule differs
+        var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(a1.EmbeddingMatrix);
+        Assert.True(Metrics.NormalizedMutualInfo(truth, km.Labels) > 0.9);
+    }
+
+    [Fact]
     public void BadOptionsHaveClearMessages()
     {
         var px = new float[10 * 24 * 24];
@@ -131,5 +145,7 @@ public class CostaTests
             Assert.Throws<TesseraException>(() => new Tessera.Methods.Costa.Costa().Fit(px, 10, 24, 24)).Message);
         Assert.Equal("train fraction must be in (0, 1] but is 1.5",
             Assert.Throws<TesseraException>(() => new Tessera.Methods.Costa.Costa(new CostaOptions { TrainFraction = 1.5 }).Fit(px, 10, 24, 24)).Message);
+        Assert.Equal("learning rate must be positive but is 0",
+            Assert.Throws<TesseraException>(() => new Tessera.Methods.Costa.Costa(new CostaOptions { LearningRate = 0 }).Fit(px, 10, 24, 24)).Message);
     }
 }

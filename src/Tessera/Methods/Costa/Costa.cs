@@ -20,8 +20,10 @@ public sealed record CostaOptions
     public int BatchSize { get; init; } = 128;
     /// <summary>Random fraction of genes trained on per epoch (authors: train_test_split test_size 0.3).</summary>
     public double TrainFraction { get; init; } = 0.7;
-    /// <summary>SGD learning rate.</summary>
-    public double LearningRate { get; init; } = 0.01;
+    /// <summary>Optimiser: SGD with momentum (the Slide-seq notebook) or Adam (the authors' MNIST and MERFISH scripts).</summary>
+    public CostaOptimizer Optimizer { get; init; } = CostaOptimizer.Sgd;
+    /// <summary>Learning rate (null: 0.01 for SGD, 0.001 = torch's default for Adam, as the authors).</summary>
+    public double? LearningRate { get; init; }
     /// <summary>SGD momentum.</summary>
     public double Momentum { get; init; } = 0.9;
     /// <summary>Bi-tempered loss t1.</summary>
@@ -48,6 +50,15 @@ public sealed record CostaOptions
     public int Seed { get; init; }
     /// <summary>Progress messages.</summary>
     public Action<string>? Log { get; init; }
+}
+
+/// <summary>CoSTA's optimiser choice.</summary>
+public enum CostaOptimizer
+{
+    /// <summary>SGD with momentum (Slide-seq notebook: lr 0.01, momentum 0.9).</summary>
+    Sgd,
+    /// <summary>Adam with torch defaults (MNIST/MERFISH scripts: lr 0.001).</summary>
+    Adam,
 }
 
 /// <summary>One epoch of CoSTA training (epoch 0 = targets from the untrained net).</summary>
@@ -109,7 +120,9 @@ public sealed class Costa
         if (o.CenterLossWeight > 0) centers = new Parameter(randn(o.Clusters, net.FeatureDim));
         var parameters = net.parameters().ToList();
         if (centers is not null) parameters.Add(centers);
-        using var opt = optim.SGD(parameters, o.LearningRate, o.Momentum);
+        using optim.Optimizer opt = o.Optimizer == CostaOptimizer.Adam
+            ? optim.Adam(parameters, o.LearningRate ?? 1e-3)
+            : optim.SGD(parameters, o.LearningRate ?? 0.01, o.Momentum);
         var history = new List<CostaEpoch>();
 
         var sw = Stopwatch.StartNew();
@@ -174,6 +187,7 @@ public sealed class Costa
     {
         if (o.Clusters < 2) throw new TesseraException($"clusters must be at least 2 but is {o.Clusters}");
         if (o.Epochs < 0) throw new TesseraException($"epochs must be >= 0 but is {o.Epochs}");
+        if (o.LearningRate is { } lr && !(lr > 0)) throw new TesseraException($"learning rate must be positive but is {lr}");
         if (o.BatchSize < 2) throw new TesseraException($"batch size must be at least 2 but is {o.BatchSize}");
         if (!(o.TrainFraction > 0 && o.TrainFraction <= 1)) throw new TesseraException($"train fraction must be in (0, 1] but is {o.TrainFraction}");
         if (o.FeatureChunk < 2) throw new TesseraException($"feature chunk must be at least 2 but is {o.FeatureChunk}");
