@@ -25,7 +25,9 @@ public static class PatternsCommand
         var noRegress = new Option<bool>("--no-regress") { Description = "Skip regressing out log(total counts per pixel + 1)" };
         var minSpots = new Option<int>("--min-spots") { Description = "Keep genes detected in at least this many spots", DefaultValueFactory = _ => 10 };
         var clusters = new Option<int>("--clusters") { Description = "Self-labelling clusters K (UMAP dims, GMM components, head size)", DefaultValueFactory = _ => 30 };
-        var geneClusters = new Option<int>("--gene-clusters") { Description = "k-means gene clusters on the final embedding", DefaultValueFactory = _ => 6 };
+        var geneClusters = new Option<int>("--gene-clusters") { Description = "Gene clusters reported on the final embedding", DefaultValueFactory = _ => 6 };
+        var geneClusterMethod = new Option<string>("--gene-cluster-method") { Description = "umap-gmm (UMAP to K dims + GMM, the authors' clustering step; default) or kmeans (on the embedding)", DefaultValueFactory = _ => "umap-gmm" };
+        geneClusterMethod.AcceptOnlyFromAmong("umap-gmm", "kmeans");
         var epochs = new Option<int>("--epochs") { Description = "Training epochs per model", DefaultValueFactory = _ => 10 };
         var models = new Option<int>("--models") { Description = "Models in the ensemble (SE genes need at least 2)", DefaultValueFactory = _ => 5 };
         var query = new Option<string?>("--query") { Description = "Comma-separated genes whose correlated genes are reported" };
@@ -39,7 +41,7 @@ public static class PatternsCommand
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var inputs = new InputOptions();
         var cmd = new Command("patterns", "CoSTA: learn gene embeddings from gene images; SE genes, correlated genes and gene clusters")
-            { input, outOpt, overwrite, size, layout, bin, noRegress, minSpots, clusters, geneClusters, epochs, models, query, umapEpochs, shuffle, scaleMax, optimizer, lr, batch, seed };
+            { input, outOpt, overwrite, size, layout, bin, noRegress, minSpots, clusters, geneClusters, geneClusterMethod, epochs, models, query, umapEpochs, shuffle, scaleMax, optimizer, lr, batch, seed };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>
         {
@@ -73,7 +75,7 @@ public static class PatternsCommand
             DenseMatrix umap2;
             using (r.Stage("gene clusters and UMAP"))
             {
-                geneCluster = new KMeans(new KMeansOptions { K = kk, NInit = 10, Seed = s }).Fit(emb).Labels;
+                geneCluster = CostaAnalysis.GeneClusters(emb, kk, p.GetValue(geneClusterMethod) == "kmeans" ? GeneClusterMethod.KMeans : GeneClusterMethod.UmapGmm, s);
                 umap2 = new Umap(new UmapOptions { NNeighbors = Math.Min(15, images.Count - 1), MinDist = 0.1, Metric = NeighborMetric.Cosine, Seed = s }).FitTransform(emb);
             }
             var seIdx = Enumerable.Range(0, images.Count).Where(i => res.Se[i]).ToArray();

@@ -138,6 +138,25 @@ public class CostaTests
     }
 
     [Fact]
+    public void GeneClustersRecoverSeparatedGroupsBothWays()
+    {
+        // 3 well separated groups of 40 unit vectors around orthogonal axes in 16-d
+        var rng = new Random(5); int n = 120, d = 16; var x = new double[n * d]; var truth = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            truth[i] = i % 3;
+            for (int j = 0; j < d; j++) x[i * d + j] = (j == truth[i] ? 1.0 : 0.0) + 0.05 * (rng.NextDouble() - 0.5);
+        }
+        var m = new DenseMatrix(n, d, x);
+        var umapGmm = CostaAnalysis.GeneClusters(m, 3, GeneClusterMethod.UmapGmm, seed: 2, nNeighbors: 10);
+        Assert.Equal(1.0, Metrics.NormalizedMutualInfo(truth, umapGmm), 6);
+        Assert.Equal(umapGmm, CostaAnalysis.GeneClusters(m, 3, GeneClusterMethod.UmapGmm, seed: 2, nNeighbors: 10));
+        Assert.Equal(1.0, Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(m, 3, GeneClusterMethod.KMeans)), 6);
+        Assert.Equal("3 genes are too few for 3 gene clusters",
+            Assert.Throws<TesseraException>(() => CostaAnalysis.GeneClusters(new DenseMatrix(3, 2), 3)).Message);
+    }
+
+    [Fact]
     public void BadOptionsHaveClearMessages()
     {
         var px = new float[10 * 24 * 24];
