@@ -121,6 +121,7 @@ public static class DomainsCommand
         var truth = truthCol != null ? data.Obs.Labels(truthCol) : null;
         var sliceOf = Enumerable.Range(0, prep.SliceSizes.Length).SelectMany(b => Enumerable.Repeat(b, prep.SliceSizes[b])).ToArray();
         var perSeed = new JsonArray(); var runs = new List<DomainRun>();
+        ScottPlot.Plot? mixingPlot = null;   // the first seed's, written as batch_mixing.png
         foreach (var seed in seeds)
         {
             DomainRun dr;
@@ -141,7 +142,7 @@ public static class DomainsCommand
                 // The other clustering protocol on the same embedding costs seconds, so both are reported for every seed
                 // (the paper uses k-means; most DLPFC papers use mclust EEE = GMM tied).
                 var otherMethod = options.ClusterMethod == ClusterMethod.KMeans ? ClusterMethod.Gmm : ClusterMethod.KMeans;
-                var otherLabels = Clustering.Run(dr.Embedding, new ClusteringOptions { Method = otherMethod, Clusters = options.Clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed });
+                var otherLabels = SpatialDomains.Cluster(dr.Embedding, otherMethod, options.Clusters, seed);
                 var otherScores = ClusterScores.Compute(truth, otherLabels.Select(l => (string?)l.ToString(CultureInfo.InvariantCulture)).ToArray());
                 r.Info($"seed {seed}, {otherMethod} on the same embedding: ARI {otherScores.Ari:F4}, NMI {otherScores.Nmi:F4}");
                 entry["other"] = new JsonObject { ["cluster_method"] = otherMethod.ToString(), ["joint"] = EvaluateCommand.ToJson(otherScores) };
@@ -158,7 +159,8 @@ public static class DomainsCommand
             }
             if (prep.SliceSizes.Length > 1)
             {
-                var (mixJson, _) = MixingReport(dr.Embedding, sliceOf, dr.Labels, seed);
+                var (mixJson, mixPlot) = MixingReport(dr.Embedding, sliceOf, dr.Labels, seed);
+                mixingPlot ??= mixPlot;
                 entry["batch_mixing"] = mixJson;
                 r.Info($"seed {seed}: slice mixing within domains (1 - |silhouette of slice labels|, mean over domains) {mixJson["mean_mixing"]?.GetValue<double>() ?? double.NaN:F3}");
             }
@@ -172,8 +174,8 @@ public static class DomainsCommand
         var metrics = new JsonObject { ["method"] = options.Method.ToString(), ["cluster_method"] = options.ClusterMethod.ToString(), ["clusters"] = options.Clusters, ["runs"] = perSeed };
         if (truth != null)
         {
-            metrics["summary"] = Summary(perSeed, "joint");
-            metrics["summary_other"] = Summary(new JsonArray(perSeed.Select(e => (JsonNode?)e!["other"]!.DeepClone()).ToArray()), "joint");
+            metrics["summary"] = Summary(perSeed.Select(e => e!["joint"]!));
+            metrics["summary_other"] = Summary(perSeed.Select(e => e!["other"]!["joint"]!));
         }
         using (r.Stage("write results"))
         {
@@ -207,7 +209,7 @@ public static class DomainsCommand
                 Tessera.Plotting.Figures.SavePng(EmbeddingPlot.Categorical(umap, labels, "UMAP of the embedding: domain"), run.File("umap_domain.png"), 1000, 850);
                 if (multi) Tessera.Plotting.Figures.SavePng(EmbeddingPlot.Categorical(umap, sliceOf.Select(b => (string?)names[b]).ToArray(), "UMAP of the embedding: slice"), run.File("umap_slice.png"), 1000, 850);
             }
-            if (multi) Tessera.Plotting.Figures.SavePng(MixingReport(first.Embedding, sliceOf, first.Labels, seeds[0]).Plot, run.File("batch_mixing.png"), 1000, 700);
+            if (mixingPlot != null) Tessera.Plotting.Figures.SavePng(mixingPlot, run.File("batch_mixing.png"), 1000, 700);
             if (first.Model?.FitReport is { } rep)
             {
                 RunFigures.LossCurves(rep.History, "Spotscape training loss", run);
@@ -234,7 +236,7 @@ public static class DomainsCommand
         var per = new JsonArray();
         foreach (var m in mix)
             per.Add(new JsonObject { ["domain"] = domainNames?[m.Group] ?? m.Group.ToString(CultureInfo.InvariantCulture), ["n"] = m.N,
-                ["slices"] = Enumerable.Range(0, domains.Length).Where(i => domains[i] == m.Group).Select(i => batch[i]).Distinct().Count(), ["silhouette"] = double.IsFinite(m.Silhouette) ? m.Silhouette : null, ["mixing"] = double.IsFinite(m.Mixing) ? m.Mixing : null });
+                ["slices"] = m.Batches, ["silhouette"] = double.IsFinite(m.Silhouette) ? m.Silhouette : null, ["mixing"] = double.IsFinite(m.Mixing) ? m.Mixing : null });
         var finite = mix.Where(m => double.IsFinite(m.Mixing)).ToArray();
         double mean = finite.Length > 0 ? finite.Average(m => m.Mixing) : double.NaN;
         var json = new JsonObject { ["mean_mixing"] = double.IsFinite(mean) ? mean : null, ["per_domain"] = per };
@@ -245,12 +247,12 @@ public static class DomainsCommand
 
     private static string Safe(string s) => string.Concat(s.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
 
-    private static JsonObject Summary(JsonArray runs, string key)
+    private static JsonObject Summary(IEnumerable<JsonNode> scores)
     {
         var o = new JsonObject();
         foreach (var k in new[] { "ari", "nmi", "ca", "macro_f1" })
         {
-            var v = runs.Select(r => r![key]![k]!.GetValue<double>()).ToArray();
+            var v = scores.Select(sc => sc[k]!.GetValue<double>()).ToArray();
             double mean = v.Average(), sd = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
             o[k] = new JsonObject { ["mean"] = mean, ["sd"] = sd, ["n"] = v.Length };
         }

@@ -106,7 +106,7 @@ public static class Metrics
             x = x.SubsetRows(rows);
             labels = rows.Select(r => labels[r]).ToArray();
         }
-        return SilhouetteSamples(x, labels).Average();
+        return SilhouetteCore(x, labels).Average();
     }
 
     /// <summary>Per-row silhouette values s_i (sklearn silhouette_samples, euclidean); rows alone in their label get 0.</summary>
@@ -115,6 +115,12 @@ public static class Metrics
         ArgumentNullException.ThrowIfNull(x); ArgumentNullException.ThrowIfNull(labels);
         if (x.Rows != labels.Length) throw new TesseraException($"x has {x.Rows} rows but labels has {labels.Length}");
         KMeansCore.CheckFinite(x, "x");
+        return SilhouetteCore(x, labels);
+    }
+
+    // Inputs already checked by the public callers.
+    private static double[] SilhouetteCore(DenseMatrix x, int[] labels)
+    {
         var (codes, k) = Contingency.Encode(labels, Comparer<int>.Default, out _);
         int n = x.Rows, d = x.Cols;
         if (k < 2 || k > n - 1) throw new TesseraException($"Number of labels is {k}. Valid values are 2 to n_samples - 1 (inclusive)");
@@ -163,10 +169,12 @@ public static class Metrics
     {
         ArgumentNullException.ThrowIfNull(x); ArgumentNullException.ThrowIfNull(batch); ArgumentNullException.ThrowIfNull(group);
         if (batch.Length != x.Rows || group.Length != x.Rows) throw new TesseraException($"x has {x.Rows} rows but batch has {batch.Length} and group {group.Length} labels");
+        KMeansCore.CheckFinite(x, "x");
         var result = new List<GroupMixing>();
         foreach (var g in group.Distinct().Order())
         {
             var rows = Enumerable.Range(0, x.Rows).Where(i => group[i] == g).ToArray();
+            int batches = rows.Select(i => batch[i]).Distinct().Count();
             if (rows.Length > maxPerGroup)
             {
                 var rng = Seeding.Rng(seed, $"batch-mixing-{g}");
@@ -175,9 +183,9 @@ public static class Metrics
             }
             var b = rows.Select(i => batch[i]).ToArray();
             int nb = b.Distinct().Count();
-            if (nb < 2 || rows.Length < 3 || nb > rows.Length - 1) { result.Add(new GroupMixing(g, rows.Length, double.NaN, double.NaN)); continue; }
-            var s = SilhouetteSamples(x.SubsetRows(rows), b);
-            result.Add(new GroupMixing(g, rows.Length, s.Average(), s.Average(v => 1 - Math.Abs(v))));
+            if (nb < 2 || rows.Length < 3 || nb > rows.Length - 1) { result.Add(new GroupMixing(g, rows.Length, batches, double.NaN, double.NaN)); continue; }
+            var s = SilhouetteCore(x.SubsetRows(rows), b);
+            result.Add(new GroupMixing(g, rows.Length, batches, s.Average(), s.Average(v => 1 - Math.Abs(v))));
         }
         return result;
     }
@@ -464,5 +472,5 @@ public static class Metrics
     }
 }
 
-/// <summary>Batch mixing of one group: rows scored, mean silhouette of the batch labels, and mean(1 − |s_i|).</summary>
-public readonly record struct GroupMixing(int Group, int N, double Silhouette, double Mixing);
+/// <summary>Batch mixing of one group: rows scored, batches present in the group, mean silhouette of the batch labels, and mean(1 − |s_i|).</summary>
+public readonly record struct GroupMixing(int Group, int N, int Batches, double Silhouette, double Mixing);

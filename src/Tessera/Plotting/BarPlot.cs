@@ -19,16 +19,11 @@ public static class BarPlot
         palette.Register(categories);
         var plot = new Plot();
         Figures.ApplyCleanStyle(plot, title);
-        var ticks = new List<Tick>();
-        for (int i = 0; i < categories.Count; i++)
-        {
-            ticks.Add(new Tick(i, categories[i]));
-            if (!double.IsFinite(values[i])) continue;
-            var bar = new Bar { Position = i, Value = values[i], FillColor = palette[categories[i]], Size = 0.7, Label = values[i].ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) };
-            var bars = plot.Add.Bars(new[] { bar });
-            bars.ValueLabelStyle.FontSize = 13;
-        }
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+        var bars = Enumerable.Range(0, categories.Count).Where(i => double.IsFinite(values[i]))
+            .Select(i => new Bar { Position = i, Value = values[i], FillColor = palette[categories[i]], Size = 0.7, Label = values[i].ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) })
+            .ToList();
+        if (bars.Count > 0) plot.Add.Bars(bars).ValueLabelStyle.FontSize = 13;
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(categories.Select((c, i) => new Tick(i, c)).ToArray());
         if (reference is { } r && double.IsFinite(r))
         {
             var line = plot.Add.HorizontalLine(r, 2, Colors.Black.WithAlpha(0.6), LinePattern.Dashed);

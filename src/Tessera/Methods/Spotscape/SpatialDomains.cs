@@ -119,6 +119,10 @@ public static class SpatialDomains
         };
     }
 
+    /// <summary>The domain clustering protocol: k-means with 10 restarts (the paper's) or GMM with tied covariance (mclust EEE).</summary>
+    public static int[] Cluster(DenseMatrix embedding, ClusterMethod method, int clusters, int seed) =>
+        Clustering.Run(embedding, new ClusteringOptions { Method = method, Clusters = clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed });
+
     /// <summary>Embeds and clusters with one seed.</summary>
     public static DomainRun Run(PreparedSlices p, DomainOptions o, int seed, IProgress<TrainingProgress>? progress = null)
     {
@@ -136,7 +140,7 @@ public static class SpatialDomains
             emb = pca.Scores;
         }
         var seconds = sw.Elapsed.TotalSeconds;
-        var labels = Clustering.Run(emb, new ClusteringOptions { Method = o.ClusterMethod, Clusters = o.Clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed });
+        var labels = Cluster(emb, o.ClusterMethod, o.Clusters, seed);
         return new DomainRun { Seed = seed, Embedding = emb, Labels = labels, Model = model, Seconds = seconds };
     }
 }
