@@ -30,20 +30,21 @@ public static class MapCommand
         var igSteps = new Option<int>("--ig-steps") { Description = "Integrated-gradient steps for spatially dominant genes", DefaultValueFactory = _ => 50 };
         var tangramEpochs = new Option<int>("--tangram-epochs") { Description = "Epochs of the Tangram-style baseline (metrics only)", DefaultValueFactory = _ => 1000 };
         var mmdBatch = new Option<int>("--mmd-batch") { Description = "Cells sampled per step for the MMD", DefaultValueFactory = _ => 1000 };
+        var noNormalize = new Option<bool>("--no-normalize") { Description = "Use expression values as given instead of normalize_total + log1p (already normalised or z-scored data, e.g. seqFISH; negative values are then accepted)" };
         var noBaselines = new Option<bool>("--no-baselines") { Description = "Skip the correlation and Tangram-style baselines" };
         var cmd = new Command("map", "Map single cells onto spatial spots with STEM")
-            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, noBaselines };
+            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, noNormalize, noBaselines };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var options = new StemOptions
             {
                 Epochs = p.GetValue(epochs), Seed = p.GetValue(seed), Sigma = p.GetValue(sigma), Dropout = p.GetValue(dropout),
-                TopK = Math.Max(p.GetValue(topK), 1), MmdBatch = p.GetValue(mmdBatch), Log = r.Info,
+                TopK = Math.Max(p.GetValue(topK), 1), MmdBatch = p.GetValue(mmdBatch), Normalize = !p.GetValue(noNormalize), Log = r.Info,
             };
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             SpatialData sc, st;
-            using (r.Stage("read SC")) sc = DataReader.Read(p.GetValue(scOpt)!, new ReadOptions { Log = r.Info });
-            var stRead = new ReadOptions { Log = r.Info, Coords = p.GetValue(stCoords)?.Split(',', StringSplitOptions.TrimEntries) };
+            using (r.Stage("read SC")) sc = DataReader.Read(p.GetValue(scOpt)!, new ReadOptions { Log = r.Info, AllowNegative = !options.Normalize });
+            var stRead = new ReadOptions { Log = r.Info, AllowNegative = !options.Normalize, Coords = p.GetValue(stCoords)?.Split(',', StringSplitOptions.TrimEntries) };
             using (r.Stage("read ST")) st = DataReader.Read(p.GetValue(stOpt)!, stRead);
             run.Inputs.Add(p.GetValue(scOpt)!); run.Inputs.Add(p.GetValue(stOpt)!);
             string? types = p.GetValue(typeCol), groups = p.GetValue(groupCol) ?? types;
@@ -125,7 +126,7 @@ public static class MapCommand
             run.Commit("map", new
             {
                 options.Epochs, options.Seed, Sigma = model.Sigma, Dropout = model.Dropout, options.LearningRate, options.WeightDecay, options.Alpha,
-                options.MmdBatch, TopK = options.TopK, CellTypeColumn = types, GroupColumn = groups,
+                options.MmdBatch, TopK = options.TopK, options.Normalize, CellTypeColumn = types, GroupColumn = groups,
             }, options.Seed, r);
             r.Info($"results in {run.FinalDir}");
             return 0;

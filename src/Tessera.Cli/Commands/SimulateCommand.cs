@@ -30,9 +30,11 @@ public static class SimulateCommand
         var typeCol = new Option<string?>("--cell-type-column") { Description = "obs column with cell types (true proportions are stored per spot)" };
         var where = new Option<string?>("--where") { Description = "Keep only cells with COLUMN=VALUE (e.g. one MERFISH plane: sdimz=0.26)" };
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
+        var aggregate = new Option<string>("--aggregate") { Description = "Spot expression from its captured cells: sum (counts) or mean (z-scored or normalised values)", DefaultValueFactory = _ => "sum" };
+        aggregate.AcceptOnlyFromAmong("sum", "mean");
         var inputs = new InputOptions();
         var cmd = new Command("pseudo-spots", "Pseudo-spots from single-cell spatial data: sc.h5ad (cells, true coordinates in obsm spatial_true) and st.h5ad")
-            { input, outOpt, overwrite, grid, capture, binFraction, minCells, typeCol, where, seed };
+            { input, outOpt, overwrite, grid, capture, binFraction, minCells, typeCol, where, seed, aggregate };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>
         {
@@ -47,6 +49,7 @@ public static class SimulateCommand
             {
                 GridX = gx, GridY = gy, CaptureMin = cmin, CaptureMax = cmax, BinFraction = p.GetValue(binFraction), MinCells = p.GetValue(minCells),
                 CellTypeColumn = p.GetValue(typeCol), Seed = p.GetValue(seed),
+                Aggregate = p.GetValue(aggregate) == "mean" ? SpotAggregate.Mean : SpotAggregate.Sum,
             };
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             var data = inputs.Load(p, r, p.GetValue(input)!, run);

@@ -3,6 +3,15 @@ using Tessera.Nn;
 
 namespace Tessera.Simulate;
 
+/// <summary>How a pseudo-spot combines the expression of its captured cells.</summary>
+public enum SpotAggregate
+{
+    /// <summary>Sum of counts (what a capture spot measures).</summary>
+    Sum,
+    /// <summary>Mean of the cells' values (for normalised or z-scored input).</summary>
+    Mean,
+}
+
 /// <summary>Settings for <see cref="PseudoSpots.Simulate"/>.</summary>
 public sealed record PseudoSpotOptions
 {
@@ -25,6 +34,11 @@ public sealed record PseudoSpotOptions
     public string? CellTypeColumn { get; init; }
     /// <summary>Seed for the capture draws.</summary>
     public int Seed { get; init; } = 0;
+    /// <summary>
+    /// How a spot's expression is formed from its captured cells: <see cref="SpotAggregate.Sum"/> for counts (STEM's simulation),
+    /// <see cref="SpotAggregate.Mean"/> for values that do not add up, such as z-scores (the seqFISH cortex data).
+    /// </summary>
+    public SpotAggregate Aggregate { get; init; } = SpotAggregate.Sum;
 }
 
 /// <summary>The SC input (all cells, true coordinates in obsm["spatial_true"], none in obsm["spatial"]) and the pseudo-spots.</summary>
@@ -127,7 +141,8 @@ public static class PseudoSpots
                 for (int k = x.IndPtr[c]; k < x.IndPtr[c + 1]; k++) { sum.TryGetValue(x.Indices[k], out var v); sum[x.Indices[k]] = v + x.Data[k]; }
                 if (types != null) tp[types.Codes[c]] += 1.0 / take;
             }
-            foreach (var kv in sum.OrderBy(kv => kv.Key)) { rowsR.Add(s); rowsC.Add(kv.Key); rowsV.Add((float)kv.Value); }
+            double scale = o.Aggregate == SpotAggregate.Mean ? 1.0 / take : 1.0;
+            foreach (var kv in sum.OrderBy(kv => kv.Key)) { rowsR.Add(s); rowsC.Add(kv.Key); rowsV.Add((float)(kv.Value * scale)); }
             props.AddRange(tp);
         }
         if (names.Count == 0)

@@ -35,6 +35,16 @@ public class PseudoSpotsTests
     }
 
     [Fact]
+    public void MeanAggregateAveragesTheCapturedCells()
+    {
+        // Same bins as above: spot_0_0 = cells 0-2 (g0 1, 2, 0; g1 0, 1, 3), spot_1_1 = cells 3-4 (g0 4, 5; g1 4, 0).
+        var r = PseudoSpots.Simulate(Cells(), new PseudoSpotOptions { GridX = 2, GridY = 2, MinCells = 2, CaptureMin = 1, CaptureMax = 1, Aggregate = SpotAggregate.Mean });
+        var v = r.St.X.ToDenseArray();
+        float[] expected = [1, 4 / 3f, 4.5f, 2];
+        for (int i = 0; i < 4; i++) Assert.Equal(expected[i], v[i], 5);
+    }
+
+    [Fact]
     public void CapturesAFractionDeterministically()
     {
         int n = 20;

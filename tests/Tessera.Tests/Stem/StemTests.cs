@@ -72,6 +72,36 @@ public class StemTests
     }
 
     [Fact]
+    public void TiledCycleLossMatchesDenseReferenceFormula()
+    {
+        // 30 x 30 jittered grid (spacing 1), sigma 0.5: the cutoff (6.44 sigma) tiles the spots, so only nearby pairs are
+        // evaluated. Loss and gradients must equal the reference's dense kl_div(log(st2sc sc2st + 1e-7), t).sum(1).mean().
+        var rng = new Random(3);
+        int n = 900, cells = 40;
+        var xy = new float[n * 2];
+        for (int i = 0; i < n; i++) { xy[2 * i] = i % 30 + (float)(rng.NextDouble() * 0.2); xy[2 * i + 1] = i / 30 + (float)(rng.NextDouble() * 0.2); }
+        using var coords = torch.tensor(xy, [n, 2]);
+        using var target = Methods.Stem.Stem.SpatialTarget(coords, 0.5);
+        using var loss = new CycleLoss(coords, target, 0.5, Methods.Stem.Stem.MedianNearestDistance(coords));
+        Assert.True(loss.Tiles > 1, $"expected tiles, got {loss.Tiles}");
+        Assert.True(loss.Pairs < (long)n * n / 4, $"{loss.Pairs} pairs");
+
+        var gen = new torch.Generator(7);
+        using var logits = (torch.randn([n, cells], generator: gen) * 3).requires_grad_(true);
+        using var tiled = loss.Forward(torch.nn.functional.softmax(logits, 1), torch.nn.functional.softmax(logits, 0));
+        tiled.backward();
+        var gTiled = logits.grad!.clone();
+        logits.grad!.zero_();
+        var st2sc = torch.nn.functional.softmax(logits, 1);
+        var sc2st = torch.nn.functional.softmax(logits.t(), 1);
+        var dense = torch.nn.functional.kl_div(torch.log(st2sc.mm(sc2st) + 1e-7f), target, reduction: torch.nn.Reduction.None, log_target: false).sum(1).mean();
+        dense.backward();
+        Assert.Equal(dense.item<float>(), tiled.item<float>(), 4);
+        double maxDiff = (gTiled - logits.grad!).abs().max().item<float>(), scale = logits.grad!.abs().max().item<float>();
+        Assert.True(maxDiff < 1e-4 * scale, $"gradient differs by {maxDiff} (scale {scale})");
+    }
+
+    [Fact]
     public void InputsIntersectGenesAndDeriveDropout()
     {
         var sc = new SpatialData(CsrMatrix.FromDense(new float[,] { { 1, 0, 3 }, { 0, 0, 2 }, { 1, 1, 0 } }), new Table(["a", "b", "c"]), new Table(["g1", "g2", "gx"]));
@@ -88,6 +118,21 @@ public class StemTests
         var other = new SpatialData(CsrMatrix.FromDense(new float[,] { { 1 }, { 2 } }), new Table(["s1", "s2"]), new Table(["zz"]));
         Assert.Equal("SC (3 genes, e.g. g1, g2, gx) and ST (1 genes, e.g. zz) share no gene names",
             Assert.Throws<TesseraException>(() => new StemInputs(sc, other)).Message);
+    }
+
+    [Fact]
+    public void InputsUsedAsGivenWhenNotNormalising()
+    {
+        // z-scored values: negative entries are data, not errors, when normalisation is off; with it on they are rejected.
+        var sc = new SpatialData(CsrMatrix.FromDense(new float[,] { { -1.5f, 0.5f }, { 2, -0.25f } }), new Table(["a", "b"]), new Table(["g1", "g2"]));
+        var st = new SpatialData(CsrMatrix.FromDense(new float[,] { { 0.25f, -2 }, { 1, 1 } }), new Table(["s1", "s2"]), new Table(["g1", "g2"]));
+        var inp = new StemInputs(sc, st, normalize: false);
+        Assert.False(inp.Normalized);
+        Assert.Equal(new float[] { -1.5f, 0.5f, 2, -0.25f }, inp.Sc);
+        Assert.Equal(new float[] { 0.25f, -2, 1, 1 }, inp.St);
+        Assert.True(double.IsNaN(inp.TargetSumSc));
+        Assert.Equal("SC data: 'a' has a negative value (-1.5); STEM normalises counts — for z-scored or normalised input turn normalisation off (--no-normalize)",
+            Assert.Throws<TesseraException>(() => new StemInputs(sc, st)).Message);
     }
 
     [Fact]

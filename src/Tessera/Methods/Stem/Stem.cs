@@ -31,7 +31,7 @@ public static class Stem
         Validate(o);
         ArgumentNullException.ThrowIfNull(sc); ArgumentNullException.ThrowIfNull(st);
         if (!st.HasSpatial) throw new TesseraException("ST data has no spot coordinates (obsm 'spatial'); give them with --coords X,Y");
-        var inputs = new StemInputs(sc, st, o.TargetSumSc, o.TargetSumSt);
+        var inputs = new StemInputs(sc, st, o.TargetSumSc, o.TargetSumSt, o.Normalize);
         double dropout = o.Dropout ?? inputs.DefaultDropout;
         var coords = st.Spatial;
         for (int i = 0; i < coords.Data.Length; i++)
@@ -39,23 +39,25 @@ public static class Stem
 
         using var noGradScope = torch.NewDisposeScope();
         var coordT = torch.tensor(coords.ToFloatArray(), [coords.Rows, coords.Cols]);
-        double sigma = o.Sigma ?? DefaultSigma(coordT);
+        double nearest = MedianNearestDistance(coordT);
+        double sigma = o.Sigma ?? nearest / 2;
         var target = SpatialTarget(coordT, sigma).DetachFromDisposeScope();
+        var cycleLoss = new CycleLoss(coordT, target, sigma, nearest);
         var xsc = torch.tensor(inputs.Sc, [inputs.NCells, inputs.Genes.Length]).DetachFromDisposeScope();
         var xst = torch.tensor(inputs.St, [inputs.NSpots, inputs.Genes.Length]).DetachFromDisposeScope();
         noGradScope.Dispose();
 
         o.Log?.Invoke($"STEM: {inputs.Genes.Length} shared genes (dropped {inputs.DroppedScGenes} SC-only, {inputs.DroppedStGenes} ST-only); " +
-                      $"{inputs.NCells} cells, {inputs.NSpots} spots; targets {inputs.TargetSumSc:G6} (SC) / {inputs.TargetSumSt:G6} (ST); " +
+                      $"{inputs.NCells} cells, {inputs.NSpots} spots; " +
+                      (inputs.Normalized ? $"targets {inputs.TargetSumSc:G6} (SC) / {inputs.TargetSumSt:G6} (ST); " : "values used as given (no normalisation); ") +
                       $"sigma = {sigma:G6}{(o.Sigma == null ? " (half the median nearest-spot distance)" : "")}; ST dropout = {dropout:G4}" +
-                      (o.Dropout == null ? $" (1 - {inputs.MedianGenesSc:G6}/{inputs.MedianGenesSt:G6} detected genes)" : ""));
+                      (o.Dropout == null ? $" (1 - {inputs.MedianGenesSc:G6}/{inputs.MedianGenesSt:G6} detected genes)" : "") +
+                      $"; cycle term over {cycleLoss.Pairs:N0} spot pairs in {cycleLoss.Tiles} tile(s)");
 
         // A private generator (not torch's global one) so that concurrent fits elsewhere in the process cannot change the result.
         using var gen = new torch.Generator((ulong)Seeding.Derive(o.Seed, "stem"));
         var encoder = new StemEncoder(inputs.Genes.Length);
         encoder.ResetParameters(gen);
-        // Per-target constant Σ t log t of the KL, so the cycle loss equals kl_div(log q, t).sum(1).mean().
-        var targetEntropy = (target * torch.log(target.clamp_min(1e-30f))).sum(1).DetachFromDisposeScope();
         var history = new List<StemEpoch>(o.Epochs);
         using (var optimizer = torch.optim.AdamW(encoder.parameters(), o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay))
         {
@@ -79,10 +81,9 @@ public static class Stem
                     {
                         var esc = encoder.forward(xsc);
                         mmd = Mmd(est, esc.index_select(0, idx));
-                        var logits = est.mm(esc.t()); // spots × cells; sc2st uses its transpose
-                        var st2sc = nn.functional.softmax(logits, 1);
-                        var sc2st = nn.functional.softmax(logits.t(), 1);
-                        var cycle = (targetEntropy - (target * torch.log(st2sc.mm(sc2st) + 1e-7f)).sum(1)).mean();
+                        var logits = est.mm(esc.t()); // spots × cells
+                        // st2sc: softmax over cells; sc2st (cells × spots, softmax over spots) is kept transposed as spots × cells.
+                        var cycle = cycleLoss.Forward(nn.functional.softmax(logits, 1), nn.functional.softmax(logits, 0));
                         loss = spatial + o.Alpha * mmd + ratio * cycle;
                         cycleValue = cycle.item<float>();
                     }
@@ -103,7 +104,7 @@ public static class Stem
             }
         }
         encoder.eval();
-        target.Dispose(); targetEntropy.Dispose(); coordT.Dispose();
+        target.Dispose(); cycleLoss.Dispose(); coordT.Dispose();
         return new StemModel(encoder, inputs, xsc, xst, coords.Clone(), st.ObsNames, sc.ObsNames, sigma, dropout, history, o);
     }
 
@@ -127,7 +128,10 @@ public static class Stem
     }
 
     /// <summary>Half the median distance from each spot to its nearest other spot (the README's "half of the adjacent spot distance").</summary>
-    public static double DefaultSigma(Tensor coords)
+    public static double DefaultSigma(Tensor coords) => MedianNearestDistance(coords) / 2;
+
+    /// <summary>Median over spots of the distance to the nearest other spot (in blocks, never spots × spots at once).</summary>
+    public static double MedianNearestDistance(Tensor coords)
     {
         using var scope = torch.NewDisposeScope();
         int n = (int)coords.shape[0];
@@ -141,7 +145,7 @@ public static class Stem
         }
         var m = StemInputs.Median(nearest);
         if (!(m > 0) || double.IsInfinity(m)) throw new TesseraException($"cannot derive sigma: median nearest-spot distance is {m} (duplicate spot coordinates?); give --sigma");
-        return m / 2;
+        return m;
     }
 
     /// <summary>

@@ -12,9 +12,11 @@ public sealed class StemInputs
     public int DroppedScGenes { get; }
     /// <summary>ST genes not in SC.</summary>
     public int DroppedStGenes { get; }
-    /// <summary>normalize_total target used for SC.</summary>
+    /// <summary>Whether the inputs were normalize_total + log1p transformed (false: used as given).</summary>
+    public bool Normalized { get; }
+    /// <summary>normalize_total target used for SC (NaN when not normalised).</summary>
     public double TargetSumSc { get; }
-    /// <summary>normalize_total target used for ST.</summary>
+    /// <summary>normalize_total target used for ST (NaN when not normalised).</summary>
     public double TargetSumSt { get; }
     /// <summary>Median genes detected per cell (shared genes).</summary>
     public double MedianGenesSc { get; }
@@ -29,8 +31,8 @@ public sealed class StemInputs
     /// <summary>Spots.</summary>
     public int NSpots { get; }
 
-    /// <summary>Intersects genes (matched by var name) and normalises each dataset with its own target.</summary>
-    public StemInputs(SpatialData sc, SpatialData st, double? targetSumSc = null, double? targetSumSt = null)
+    /// <summary>Intersects genes (matched by var name) and normalises each dataset with its own target (unless <paramref name="normalize"/> is false).</summary>
+    public StemInputs(SpatialData sc, SpatialData st, double? targetSumSc = null, double? targetSumSt = null, bool normalize = true)
     {
         ArgumentNullException.ThrowIfNull(sc); ArgumentNullException.ThrowIfNull(st);
         if (sc.NObs < 2) throw new TesseraException($"SC data has {sc.NObs} cells; STEM needs at least 2");
@@ -48,11 +50,23 @@ public sealed class StemInputs
         DroppedStGenes = st.NVars - stCols.Count;
         var xsc = sc.X.Subset(null, scCols);
         var xst = st.X.Subset(null, stCols);
-        TargetSumSc = targetSumSc ?? MedianPositive(xsc.RowSums(), "SC");
-        TargetSumSt = targetSumSt ?? MedianPositive(xst.RowSums(), "ST");
         MedianGenesSc = Median(xsc.RowNnzPositive());
         MedianGenesSt = Median(xst.RowNnzPositive());
         NCells = sc.NObs; NSpots = st.NObs;
+        Normalized = normalize;
+        if (!normalize)
+        {
+            TargetSumSc = TargetSumSt = double.NaN;
+            Sc = xsc.ToDenseArray(); St = xst.ToDenseArray();
+            return;
+        }
+        foreach (var (x, what, names) in new[] { (xsc, "SC", sc.ObsNames), (xst, "ST", st.ObsNames) })
+            for (int i = 0; i < x.Rows; i++)
+                for (int k = x.IndPtr[i]; k < x.IndPtr[i + 1]; k++)
+                    if (x.Data[k] < 0)
+                        throw new TesseraException($"{what} data: '{names[i]}' has a negative value ({x.Data[k]}); STEM normalises counts — for z-scored or normalised input turn normalisation off (--no-normalize)");
+        TargetSumSc = targetSumSc ?? MedianPositive(xsc.RowSums(), "SC");
+        TargetSumSt = targetSumSt ?? MedianPositive(xst.RowSums(), "ST");
         Sc = Normalize.Log1p(Normalize.Total(xsc, TargetSumSc)).ToDenseArray();
         St = Normalize.Log1p(Normalize.Total(xst, TargetSumSt)).ToDenseArray();
     }

@@ -25,6 +25,11 @@ public sealed record StemOptions
     public double? Dropout { get; init; }
     /// <summary>Cells sampled (with replacement) per step for the MMD (reference mmdbatch 1000).</summary>
     public int MmdBatch { get; init; } = 1000;
+    /// <summary>
+    /// normalize_total + log1p each dataset (the reference's preprocessing). False: use the values as given, for data that are
+    /// already normalised or are z-scores (seqFISH cortex); then no value needs to be non-negative.
+    /// </summary>
+    public bool Normalize { get; init; } = true;
     /// <summary>normalize_total target for SC; null = median total of the SC cells (scanpy's default).</summary>
     public double? TargetSumSc { get; init; }
     /// <summary>normalize_total target for ST; null = median total of the spots.</summary>
