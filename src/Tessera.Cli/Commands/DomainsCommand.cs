@@ -212,10 +212,7 @@ public static class DomainsCommand
             if (mixingPlot != null) Tessera.Plotting.Figures.SavePng(mixingPlot, run.File("batch_mixing.png"), 1000, 700);
             if (first.Model?.FitReport is { } rep)
             {
-                RunFigures.LossCurves(rep.History, "Spotscape training loss", run);
-                CsvTable.Write(run.File("training.csv"), ["epoch", "total", .. rep.History.Components.Keys],
-                    Enumerable.Range(0, rep.History.Count).Select(e => (IReadOnlyList<string>)[(e + 1).ToString(CultureInfo.InvariantCulture),
-                        rep.History.Total[e].ToString("R", CultureInfo.InvariantCulture), .. rep.History.Components.Values.Select(v => v[e].ToString("R", CultureInfo.InvariantCulture))]));
+                RunFigures.TrainingRecord(rep.History, "Spotscape training loss", run);
             }
         }
         foreach (var dr in runs) dr.Model?.Dispose();

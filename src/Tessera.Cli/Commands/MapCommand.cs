@@ -68,7 +68,7 @@ public static class MapCommand
             scOut.Uns["stem"] = new Dictionary<string, object>
             {
                 ["sigma"] = model.Sigma, ["dropout"] = model.Dropout, ["epochs"] = options.Epochs, ["seed"] = options.Seed,
-                ["genes"] = model.Inputs.Genes, ["final_loss"] = model.History[^1].Total,
+                ["genes"] = model.Inputs.Genes, ["final_loss"] = model.History.Total[^1],
             };
             CategoricalColumn? typeCat = types != null ? CategoricalColumn.FromLabels(sc.Obs.Labels(types)) : null;
             if (typeCat != null)
@@ -121,6 +121,7 @@ public static class MapCommand
                     run.Extra["metrics"] = metrics.DeepClone();
                 }
                 Plots(scOut, stOut, typeCat, run);
+                RunFigures.TrainingRecord(model.History, "STEM training loss", run);
                 if (sdg != null) SdgHeatmap(sdg, run.File("sdg_heatmap.png"));
             }
             run.Commit("map", new

@@ -1,4 +1,5 @@
 using Tessera.Data;
+using Tessera.IO;
 using Tessera.Plotting;
 
 namespace Tessera.Cli.Infrastructure;
@@ -33,6 +34,16 @@ public static class RunFigures
         var series = new Dictionary<string, double[]> { ["total"] = history.Total.ToArray() };
         foreach (var (k, v) in history.Components) series[k] = v.ToArray();
         Tessera.Plotting.Figures.SavePng(CurvePlot.Lines(title, "epoch", series, "loss"), run.File(file), 1000, 650);
+    }
+
+    /// <summary>Loss curves (loss.png) and the per-epoch table (training.csv: epoch, total, one column per component).</summary>
+    public static void TrainingRecord(Tessera.Nn.LossHistory history, string title, RunOutput run)
+    {
+        LossCurves(history, title, run);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        CsvTable.Write(run.File("training.csv"), ["epoch", "total", .. history.Components.Keys],
+            Enumerable.Range(0, history.Count).Select(e => (IReadOnlyList<string>)[(e + 1).ToString(inv),
+                history.Total[e].ToString("R", inv), .. history.Components.Values.Select(v => v[e].ToString("R", inv))]));
     }
 
     /// <summary>Spatial map of any label array.</summary>

@@ -24,6 +24,25 @@ public sealed record PermutationResult(double Observed, double[] Null, double P)
 /// <summary>Statistical tests and multiple-testing corrections (scipy.stats / R p.adjust conventions).</summary>
 public static class Statistics
 {
+    /// <summary>
+    /// Quantile <paramref name="q"/> ∈ [0, 1] of <paramref name="values"/> by linear interpolation between order statistics
+    /// (numpy's default "linear" method); NaN for no values.
+    /// </summary>
+    public static double Quantile(IReadOnlyList<double> values, double q)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (!(q >= 0 && q <= 1)) throw new TesseraException($"quantile must lie in [0, 1], got {q}");
+        if (values.Count == 0) return double.NaN;
+        var sorted = values.ToArray();
+        Array.Sort(sorted);
+        double pos = q * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+    }
+
+    /// <summary>Median (mean of the two middle values for an even count); NaN for no values.</summary>
+    public static double Median(IReadOnlyList<double> values) => Quantile(values, 0.5);
+
     /// <summary>Standard scores (x − mean) / sd with sd using <paramref name="ddof"/> (scipy.stats.zscore; NaN everywhere when sd is 0).</summary>
     public static double[] ZScores(IReadOnlyList<double> values, int ddof = 0)
     {

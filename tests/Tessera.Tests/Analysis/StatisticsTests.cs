@@ -5,6 +5,22 @@ namespace Tessera.Tests.Analysis;
 public class StatisticsTests
 {
     [Fact]
+    public void QuantilesInterpolateAsNumpy()
+    {
+        // numpy.quantile([3, 1, 4, 1, 5], [0.1, 0.25, 0.5, 0.75]) = [1, 1, 3, 4]; numpy.quantile([1, 2, 3, 4], 0.3) = 1.9
+        double[] v = [3, 1, 4, 1, 5];
+        Assert.Equal(1.0, Statistics.Quantile(v, 0.1), 12);
+        Assert.Equal(1.0, Statistics.Quantile(v, 0.25), 12);
+        Assert.Equal(3.0, Statistics.Median(v), 12);
+        Assert.Equal(4.0, Statistics.Quantile(v, 0.75), 12);
+        Assert.Equal(1.9, Statistics.Quantile([1.0, 2, 3, 4], 0.3), 12);
+        Assert.Equal(2.5, Statistics.Median([4.0, 1, 3, 2]), 12);
+        Assert.Equal(new double[] { 3, 1, 4, 1, 5 }, v); // input untouched
+        Assert.True(double.IsNaN(Statistics.Median([])));
+        Assert.Equal("quantile must lie in [0, 1], got 1.5", Assert.Throws<TesseraException>(() => Statistics.Quantile(v, 1.5)).Message);
+    }
+
+    [Fact]
     public void ZScoresMatchScipy()
     {
         double[] expected = { -1.1009637651263606, -0.8257228238447705, -0.27524094128159016, 0.5504818825631803, 1.651445647689541 };

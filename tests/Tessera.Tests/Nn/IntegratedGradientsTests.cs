@@ -24,7 +24,21 @@ public class IntegratedGradientsTests
         Assert.Equal(5.0f, ig.item<float>(), 5);
         // many steps: → x² − 0² = 4 (completeness)
         Assert.Equal(4.0f, IntegratedGradients.Compute(p => p.pow(2).sum(1), x, steps: 2000, chunk: 500).item<float>(), 2);
-        Assert.Equal("integrated gradients take one input (leading dimension 1), got 2",
-            Assert.Throws<TesseraException>(() => IntegratedGradients.Compute(p => p.sum(1), ones(2, 1))).Message);
+        Assert.Equal("integrated gradients need at least 1 path point per pass, got 0",
+            Assert.Throws<TesseraException>(() => IntegratedGradients.Compute(p => p.sum(1), ones(2, 1), chunk: 0)).Message);
+    }
+
+    [Fact]
+    public void BatchRowsAreAttributedIndependently()
+    {
+        // Rows 2 and −3 with f = x² (steps 4, chunk 3 so the last pass is shorter): each row gets 1.25 x², as alone.
+        using var x = tensor(new float[] { 2, -3 }).reshape(2, 1);
+        var seen = new List<long>();
+        var ig = IntegratedGradients.Compute(p => { seen.Add(p.shape[0]); return p.pow(2).sum(1); }, x, steps: 4, chunk: 3);
+        Assert.Equal(new[] { 5.0f, 11.25f }, ig.data<float>().ToArray());
+        Assert.Equal(new long[] { 6, 2 }, seen); // 3 then 1 path points per input, input-major
+        // A score that depends on the row's input index (as STEM's per-cell target): rows 0..m-1 belong to input 0.
+        var ig2 = IntegratedGradients.Compute(p => p.sum(1) * tensor(new float[] { 1, 1, 1, 10, 10, 10 }[..(int)p.shape[0]]), x, steps: 3, chunk: 3);
+        Assert.Equal(new[] { 2.0f, -30.0f }, ig2.data<float>().ToArray());
     }
 }

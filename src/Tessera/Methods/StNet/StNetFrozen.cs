@@ -219,7 +219,7 @@ public static class StNetFrozen
                 scores.AddRange(Score("stnet", t, p, genes));
                 scores.AddRange(Score("colour", t, basePreds[t.Section.Name], genes));
             }
-            log?.Invoke($"fold {g}: trained on {train.Sum(t => t.Targets.Rows)} spots of {train.Length} sections; median ridge λ {Median(head.Lambda):G3}");
+            log?.Invoke($"fold {g}: trained on {train.Sum(t => t.Targets.Rows)} spots of {train.Length} sections; median ridge λ {Statistics.Median(head.Lambda):G3}");
         }
         var final = Ridge.Fit(DenseMatrix.VStack([.. prepared.Select(t => t.Features)]), DenseMatrix.VStack([.. prepared.Select(t => t.Targets)]));
         return new StNetCvResult
@@ -256,8 +256,7 @@ public static class StNetFrozen
     private static (double, double, double, double) Measures(double[] truth, double[] pred)
     {
         var r = Metrics.Pearson(truth, pred); var rho = Metrics.Spearman(truth, pred); var rmse = Metrics.Rmse(truth, pred);
-        var sorted = (double[])truth.Clone(); Array.Sort(sorted);
-        double q1 = Quantile(sorted, 0.25), q3 = Quantile(sorted, 0.75);
+        double q1 = Statistics.Quantile(truth, 0.25), q3 = Statistics.Quantile(truth, 0.75);
         var lab = new List<bool>(); var sc = new List<double>();
         for (int i = 0; i < truth.Length; i++)
         {
@@ -280,7 +279,7 @@ public static class StNetFrozen
             int pos = st.Count(s => s.Pearson > 0);
             var rs = st.Select(s => s.Pearson).Order().ToArray();
             double meanExpr = prepared.Sum(p => p.Targets.Column(g).Sum()) / Math.Max(1, prepared.Sum(p => p.Targets.Rows));
-            raw.Add((genes[g], meanExpr, rs.Length > 0 ? rs.Average() : double.NaN, rs.Length > 0 ? Quantile(rs, 0.5) : double.NaN, pos, rs.Length,
+            raw.Add((genes[g], meanExpr, rs.Length > 0 ? rs.Average() : double.NaN, rs.Length > 0 ? Statistics.Median(rs) : double.NaN, pos, rs.Length,
                 rs.Length > 0 ? Statistics.BinomialTailTest(pos, rs.Length, 0.5) : double.NaN,
                 st.Where(s => double.IsFinite(s.PearsonSmoothed)).Select(s => s.PearsonSmoothed).DefaultIfEmpty(double.NaN).Average(),
                 bl.Length > 0 ? bl.Average(s => s.Pearson) : double.NaN));
@@ -310,14 +309,4 @@ public static class StNetFrozen
         }
         return s;
     }
-
-    private static double Quantile(double[] sorted, double q)
-    {
-        if (sorted.Length == 0) return double.NaN;
-        double pos = q * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
-    }
-
-    private static double Median(double[] v) { var s = (double[])v.Clone(); Array.Sort(s); return Quantile(s, 0.5); }
 }

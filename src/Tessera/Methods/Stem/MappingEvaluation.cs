@@ -127,7 +127,7 @@ public static class MappingEvaluation
             for (int s = 0; s < ns; s++) { truth[s] = trueProportions[s, t]; pred[s] = mass[s * nt + t]; }
             if (truth.Sum() <= 0) continue;
             types.Add(proportionTypes[t]);
-            pearson.Add(Pearson(truth, pred));
+            pearson.Add(Metrics.Pearson(truth, pred));
             double st = truth.Sum(), sp = pred.Sum(), k = 0;
             for (int s = 0; s < ns; s++)
             {
@@ -137,15 +137,6 @@ public static class MappingEvaluation
             kl.Add(k);
         }
         return (pearson.ToArray(), kl.ToArray(), types.ToArray());
-    }
-
-    /// <summary>Pearson correlation; NaN when either vector is constant.</summary>
-    public static double Pearson(IReadOnlyList<double> a, IReadOnlyList<double> b)
-    {
-        if (a.Count != b.Count) throw new TesseraException($"a has {a.Count} values but b has {b.Count}");
-        double ma = a.Average(), mb = b.Average(), sab = 0, saa = 0, sbb = 0;
-        for (int i = 0; i < a.Count; i++) { double x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
-        return saa > 0 && sbb > 0 ? sab / Math.Sqrt(saa * sbb) : double.NaN;
     }
 
     /// <summary>Mean over cells of |kNN_pred(i) ∩ kNN_true(i)| / k (exact kNN, self excluded).</summary>

@@ -1,18 +1,10 @@
+using Tessera.Analysis;
 using Tessera.Data;
 using Tessera.Nn;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tessera.Methods.Stem;
-
-/// <summary>One epoch's losses.</summary>
-/// <param name="Epoch">0-based epoch.</param>
-/// <param name="Total">Weighted total.</param>
-/// <param name="Spatial">Cross-entropy of softmax(e_st e_stᵀ) against the Gaussian spatial target.</param>
-/// <param name="Mmd">Multi-kernel MMD between ST and sampled SC embeddings.</param>
-/// <param name="Cycle">KL(target ‖ st2sc·sc2st) (0 before the ramp starts).</param>
-/// <param name="CycleWeight">Ramp weight of the cycle loss.</param>
-public readonly record struct StemEpoch(int Epoch, double Total, double Spatial, double Mmd, double Cycle, double CycleWeight);
 
 /// <summary>
 /// STEM (Hao et al., WhirlFirst/STEM): a shared encoder embeds single cells and spots so that spot–spot similarities
@@ -58,54 +50,56 @@ public static class Stem
         using var gen = new torch.Generator((ulong)Seeding.Derive(o.Seed, "stem"));
         var encoder = new StemEncoder(inputs.Genes.Length);
         encoder.ResetParameters(gen);
-        var history = new List<StemEpoch>(o.Epochs);
+        LossHistory history;
         using (var optimizer = torch.optim.AdamW(encoder.parameters(), o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay))
         {
             var scheduler = torch.optim.lr_scheduler.StepLR(optimizer, o.StepSize, o.StepGamma);
-            encoder.train();
-            for (int epoch = 0; epoch < o.Epochs; epoch++)
+            var progress = o.Log is { } log ? new LogEvery(log, o.LogEvery) : null;
+            history = TrainingLoop.Run(encoder, optimizer, o.Epochs, ep =>
             {
-                int ep = epoch;
-                var rec = TorchGuard.Run(() =>
+                // StepLR steps after each finished epoch; stepping it before the next epoch's update is the same schedule.
+                if (ep > 0) scheduler.step();
+                var est = encoder.forward(Dropout(xst, dropout, gen));
+                var spatial = -(target * nn.functional.log_softmax(est.mm(est.t()), 1)).sum(1).mean();
+                var idx = torch.randint(0, inputs.NCells, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
+                double ratio = CycleWeight(ep, o);
+                if (ratio <= 0)
                 {
-                    using var scope = torch.NewDisposeScope();
-                    var est = encoder.forward(Dropout(xst, dropout, gen));
-                    var spatial = -(target * nn.functional.log_softmax(est.mm(est.t()), 1)).sum(1).mean();
-                    var idx = torch.randint(0, inputs.NCells, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
-                    double ratio = o.Epochs > o.CycleStart ? Math.Max((double)(ep - o.CycleStart) / (o.Epochs - o.CycleStart), 0) : 0;
                     // Before the cycle ramp only the MMD sample of cells is needed; LayerNorm is per row, so encoding just those
                     // rows gives the same loss and gradients as encoding all cells (5x less work on MERFISH).
-                    Tensor mmd, loss;
-                    double cycleValue = 0;
-                    if (ratio > 0)
-                    {
-                        var esc = encoder.forward(xsc);
-                        mmd = Mmd(est, esc.index_select(0, idx));
-                        var logits = est.mm(esc.t()); // spots × cells
-                        // st2sc: softmax over cells; sc2st (cells × spots, softmax over spots) is kept transposed as spots × cells.
-                        var cycle = cycleLoss.Forward(nn.functional.softmax(logits, 1), nn.functional.softmax(logits, 0));
-                        loss = spatial + o.Alpha * mmd + ratio * cycle;
-                        cycleValue = cycle.item<float>();
-                    }
-                    else
-                    {
-                        mmd = Mmd(est, encoder.forward(xsc.index_select(0, idx)));
-                        loss = spatial + o.Alpha * mmd;
-                    }
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                    scheduler.step();
-                    return new StemEpoch(ep, loss.item<float>(), spatial.item<float>(), mmd.item<float>(), cycleValue, ratio);
-                });
-                history.Add(rec);
-                if (o.Log != null && (epoch % o.LogEvery == 0 || epoch == o.Epochs - 1))
-                    o.Log($"epoch {epoch + 1}/{o.Epochs}: loss {rec.Total:F4} (spatial {rec.Spatial:F4}, mmd {rec.Mmd:F4}, cycle {rec.Cycle:F4} x {rec.CycleWeight:F3})");
-            }
+                    var mmd0 = Mmd(est, encoder.forward(xsc.index_select(0, idx)));
+                    return new StepLoss(spatial + o.Alpha * mmd0, new Dictionary<string, Tensor> { ["spatial"] = spatial, ["mmd"] = mmd0 });
+                }
+                var esc = encoder.forward(xsc);
+                var mmd = Mmd(est, esc.index_select(0, idx));
+                var logits = est.mm(esc.t()); // spots × cells
+                // st2sc: softmax over cells; sc2st (cells × spots, softmax over spots) is kept transposed as spots × cells.
+                var cycle = cycleLoss.Forward(nn.functional.softmax(logits, 1), nn.functional.softmax(logits, 0));
+                return new StepLoss(spatial + o.Alpha * mmd + ratio * cycle,
+                    new Dictionary<string, Tensor> { ["spatial"] = spatial, ["mmd"] = mmd, ["cycle"] = cycle });
+            }, progress);
         }
         encoder.eval();
         target.Dispose(); cycleLoss.Dispose(); coordT.Dispose();
         return new StemModel(encoder, inputs, xsc, xst, coords.Clone(), st.ObsNames, sc.ObsNames, sigma, dropout, history, o);
+    }
+
+    /// <summary>Weight of the cycle loss at 0-based <paramref name="epoch"/>: 0 until <see cref="StemOptions.CycleStart"/>, then (epoch − start) / (epochs − start), as the reference (so the last epoch has 1 − 1/(epochs − start)).</summary>
+    public static double CycleWeight(int epoch, StemOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Epochs > options.CycleStart ? Math.Max((double)(epoch - options.CycleStart) / (options.Epochs - options.CycleStart), 0) : 0;
+    }
+
+    /// <summary>Logs every n-th epoch (and the last) with its loss components.</summary>
+    private sealed class LogEvery(Action<string> log, int every) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p)
+        {
+            if ((p.Epoch - 1) % every != 0 && p.Epoch != p.Epochs) return;
+            p.Components.TryGetValue("cycle", out double cycle);
+            log($"epoch {p.Epoch}/{p.Epochs}: loss {p.Loss:F4} (spatial {p.Components["spatial"]:F4}, mmd {p.Components["mmd"]:F4}, cycle {cycle:F4}) {p.Elapsed.TotalSeconds:F1} s");
+        }
     }
 
     /// <summary>Inverted dropout (as nn.Dropout in train mode) drawing its mask from <paramref name="gen"/>.</summary>
@@ -143,7 +137,7 @@ public static class Stem
             for (int i = b; i < e; i++) d[i - b, i] = torch.tensor(float.PositiveInfinity);
             nearest.AddRange(d.min(1).values.data<float>().ToArray().Select(v => (double)v));
         }
-        var m = StemInputs.Median(nearest);
+        var m = Statistics.Median(nearest);
         if (!(m > 0) || double.IsInfinity(m)) throw new TesseraException($"cannot derive sigma: median nearest-spot distance is {m} (duplicate spot coordinates?); give --sigma");
         return m;
     }

@@ -1,3 +1,4 @@
+using Tessera.Analysis;
 using Tessera.Data;
 using Tessera.Preprocess;
 
@@ -50,8 +51,8 @@ public sealed class StemInputs
         DroppedStGenes = st.NVars - stCols.Count;
         var xsc = sc.X.Subset(null, scCols);
         var xst = st.X.Subset(null, stCols);
-        MedianGenesSc = Median(xsc.RowNnzPositive());
-        MedianGenesSt = Median(xst.RowNnzPositive());
+        MedianGenesSc = Statistics.Median(xsc.RowNnzPositive());
+        MedianGenesSt = Statistics.Median(xst.RowNnzPositive());
         NCells = sc.NObs; NSpots = st.NObs;
         Normalized = normalize;
         if (!normalize)
@@ -77,16 +78,9 @@ public sealed class StemInputs
     private static double MedianPositive(double[] totals, string what)
     {
         // scanpy normalize_total takes the median over all rows; rows with zero total stay zero either way.
-        var m = Median(totals);
+        var m = Statistics.Median(totals);
         if (!(m > 0)) throw new TesseraException($"{what} data: median total count over the shared genes is {m}; give a normalisation target explicitly");
         return m;
-    }
-
-    internal static double Median(IReadOnlyList<double> v)
-    {
-        var s = v.OrderBy(a => a).ToArray();
-        if (s.Length == 0) return double.NaN;
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 }
 

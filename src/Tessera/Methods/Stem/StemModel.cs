@@ -1,4 +1,5 @@
 using Tessera.Data;
+using Tessera.Nn;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,7 +23,7 @@ public sealed class StemModel : IDisposable
     private const int Block = 2048;
 
     internal StemModel(StemEncoder encoder, StemInputs inputs, Tensor xsc, Tensor xst, DenseMatrix spotCoords, string[] spotNames,
-        string[] cellNames, double sigma, double dropout, List<StemEpoch> history, StemOptions options)
+        string[] cellNames, double sigma, double dropout, LossHistory history, StemOptions options)
     {
         Encoder = encoder; Inputs = inputs; _xsc = xsc; _xst = xst; SpotCoords = spotCoords; SpotNames = spotNames; CellNames = cellNames;
         Sigma = sigma; Dropout = dropout; History = history; Options = options;
@@ -45,8 +46,8 @@ public sealed class StemModel : IDisposable
     public double Sigma { get; }
     /// <summary>ST input dropout rate used.</summary>
     public double Dropout { get; }
-    /// <summary>Per-epoch losses.</summary>
-    public IReadOnlyList<StemEpoch> History { get; }
+    /// <summary>Per-epoch losses: total and the components spatial, mmd, cycle (NaN before the cycle ramp starts).</summary>
+    public LossHistory History { get; }
     /// <summary>Options used.</summary>
     public StemOptions Options { get; }
     /// <summary>Cells × 128 embedding (eval mode).</summary>
@@ -202,8 +203,7 @@ public sealed class StemModel : IDisposable
         var result = new double[(long)nc * g];
         using var scope = torch.NewDisposeScope();
         var est = Est();
-        int batch = Math.Max(1, 16384 / steps);
-        var alphas = torch.arange(1, steps + 1, dtype: ScalarType.Float32) / steps;
+        int batch = Math.Max(1, 16384 / steps); // cells per pass: about 16k path points
         for (int b = 0; b < nc; b += batch)
         {
             using var s = torch.NewDisposeScope();
@@ -211,11 +211,11 @@ public sealed class StemModel : IDisposable
             var x = _xsc.narrow(0, b, len);
             Tensor target;
             using (torch.no_grad()) target = Encoder.forward(x).mm(est.t()).argmax(1);
-            var path = (alphas.view(1, steps, 1) * x.unsqueeze(1)).reshape(len * steps, g).detach().requires_grad_(true);
-            var p = nn.functional.softmax(Encoder.forward(path).mm(est.t()), 1);
-            var picked = p.gather(1, target.unsqueeze(1).expand(len, steps).reshape(-1, 1));
-            var grad = torch.autograd.grad([picked.sum()], [path])[0];
-            var ig = (grad.view(len, steps, g).mean([1]) * x).contiguous().data<float>().ToArray();
+            var ig = Nn.IntegratedGradients.Compute(path =>
+            {
+                var p = nn.functional.softmax(Encoder.forward(path).mm(est.t()), 1);
+                return p.gather(1, target.repeat_interleave(path.shape[0] / len).unsqueeze(1)).squeeze(1);
+            }, x, null, steps, steps).contiguous().data<float>().ToArray();
             for (int i = 0; i < ig.Length; i++) result[(long)b * g + i] = ig[i];
         }
         return new DenseMatrix(nc, g, result);

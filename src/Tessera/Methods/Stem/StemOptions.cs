@@ -13,7 +13,7 @@ public sealed record StemOptions
     public double WeightDecay { get; init; } = 0.01;
     /// <summary>Weight of the MMD term.</summary>
     public double Alpha { get; init; } = 0.8;
-    /// <summary>Epoch at which the cycle (KL) loss starts its linear ramp to weight 1 at the last epoch.</summary>
+    /// <summary>Epoch at which the cycle (KL) loss starts its linear ramp (weight (epoch − start)/(epochs − start), as the reference).</summary>
     public int CycleStart { get; init; } = 50;
     /// <summary>StepLR step size in epochs.</summary>
     public int StepSize { get; init; } = 200;
