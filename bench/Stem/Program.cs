@@ -7,8 +7,8 @@ using Tessera.Methods.Stem;
 using Tessera.Simulate;
 using TorchSharp;
 
-// STEM_HEAP=default leaves glibc's heap as it is (to measure what NativeHeap changes).
-if (Environment.GetEnvironmentVariable("STEM_HEAP") != "default") Tessera.Nn.NativeHeap.LimitFragmentation();
+// STEM_HEAP=mmap sets the stricter NativeHeap.LimitFragmentation (the training loop trims the heap every 10 epochs regardless).
+if (Environment.GetEnvironmentVariable("STEM_HEAP") == "mmap") Tessera.Nn.NativeHeap.LimitFragmentation();
 var data = Environment.GetEnvironmentVariable("TESSERA_SHARED_DATA") ?? "/work/shared/data";
 string which = args.Length > 0 ? args[0] : "merfish";
 int epochs = args.Length > 1 ? int.Parse(args[1]) : 400;

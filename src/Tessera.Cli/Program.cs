@@ -30,9 +30,5 @@ public static class Program
     }
 
     /// <summary>Entry point; returns the exit code (0 ok, 1 internal error, 2 user error).</summary>
-    public static int Main(string[] args)
-    {
-        Tessera.Nn.NativeHeap.LimitFragmentation();
-        return CommandHost.Invoke(BuildRoot(), args);
-    }
+    public static int Main(string[] args) => CommandHost.Invoke(BuildRoot(), args);
 }

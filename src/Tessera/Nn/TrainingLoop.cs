@@ -62,6 +62,9 @@ public sealed class LossHistory
 /// </summary>
 public static class TrainingLoop
 {
+    /// <summary>Epochs between returns of freed native memory to the system (<see cref="NativeHeap.Trim"/>).</summary>
+    public const int TrimEvery = 10;
+
     /// <summary>
     /// Runs <paramref name="epochs"/> epochs. <paramref name="step"/> receives the 0-based epoch and builds the loss
     /// (its tensors are disposed at the end of the epoch). Throws a <see cref="TesseraException"/> if the loss is not finite.
@@ -96,6 +99,7 @@ public static class TrainingLoop
             if (!double.IsFinite(loss))
                 throw new TesseraException($"training diverged: loss is {loss} at epoch {epoch + 1}; lower the learning rate");
             history.Add(loss, parts, sw.Elapsed.TotalSeconds);
+            if (epoch % TrimEvery == TrimEvery - 1) NativeHeap.Trim();
             progress?.Report(new TrainingProgress(epoch + 1, epochs, loss, parts, total.Elapsed));
         }
         return history;
@@ -140,6 +144,7 @@ public static class TrainingLoop
             }
             double mean = nb > 0 ? sum / nb : double.NaN;
             history.Add(mean, new Dictionary<string, double>(), sw.Elapsed.TotalSeconds);
+            if (epoch % TrimEvery == TrimEvery - 1) NativeHeap.Trim();
             onEpoch?.Invoke(epoch, mean);
         }
         return history;
