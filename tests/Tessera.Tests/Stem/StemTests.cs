@@ -202,5 +202,11 @@ public class StemTests
         Assert.Equal("epochs must be at least 1, got 0", Assert.Throws<TesseraException>(() => Methods.Stem.Stem.Fit(sc, st, new StemOptions { Epochs = 0 })).Message);
         Assert.Equal("ST data has no spot coordinates (obsm 'spatial'); give them with --coords X,Y",
             Assert.Throws<TesseraException>(() => Methods.Stem.Stem.Fit(sc, sc, new StemOptions())).Message);
+        // Duplicate spot coordinates: no default sigma can be derived, but a given sigma works.
+        st.SetObsm(SpatialData.SpatialKey, new DenseMatrix(st.NObs, 2, new double[st.NObs * 2]));
+        Assert.Equal("cannot derive sigma: median nearest-spot distance is 0 (duplicate spot coordinates?); give --sigma",
+            Assert.Throws<TesseraException>(() => Methods.Stem.Stem.Fit(sc, st, new StemOptions { Epochs = 2 })).Message);
+        using var m = Methods.Stem.Stem.Fit(sc, st, new StemOptions { Epochs = 2, Sigma = 5, MmdBatch = 10 });
+        Assert.Equal(5, m.Sigma);
     }
 }

@@ -31,7 +31,8 @@ public static class Stem
 
         using var noGradScope = torch.NewDisposeScope();
         var coordT = torch.tensor(coords.ToFloatArray(), [coords.Rows, coords.Cols]);
-        double nearest = MedianNearestDistance(coordT);
+        // Sigma's default and the cycle tiles' size; duplicate coordinates (median 0) only matter when sigma is not given.
+        double nearest = o.Sigma is null ? MedianNearestDistance(coordT) : MedianNearestRaw(coordT);
         double sigma = o.Sigma ?? nearest / 2;
         var target = SpatialTarget(coordT, sigma).DetachFromDisposeScope();
         var cycleLoss = new CycleLoss(coordT, target, sigma, nearest);
@@ -127,6 +128,13 @@ public static class Stem
     /// <summary>Median over spots of the distance to the nearest other spot (in blocks, never spots × spots at once).</summary>
     public static double MedianNearestDistance(Tensor coords)
     {
+        var m = MedianNearestRaw(coords);
+        if (!(m > 0) || double.IsInfinity(m)) throw new TesseraException($"cannot derive sigma: median nearest-spot distance is {m} (duplicate spot coordinates?); give --sigma");
+        return m;
+    }
+
+    private static double MedianNearestRaw(Tensor coords)
+    {
         using var scope = torch.NewDisposeScope();
         int n = (int)coords.shape[0];
         var nearest = new List<double>(n);
@@ -137,9 +145,7 @@ public static class Stem
             for (int i = b; i < e; i++) d[i - b, i] = torch.tensor(float.PositiveInfinity);
             nearest.AddRange(d.min(1).values.data<float>().ToArray().Select(v => (double)v));
         }
-        var m = Statistics.Median(nearest);
-        if (!(m > 0) || double.IsInfinity(m)) throw new TesseraException($"cannot derive sigma: median nearest-spot distance is {m} (duplicate spot coordinates?); give --sigma");
-        return m;
+        return Statistics.Median(nearest);
     }
 
     /// <summary>
