@@ -133,52 +133,46 @@ public sealed class Costa
         o.Log?.Invoke($"epoch 0: features {tFeat:F1}s, UMAP {tU:F1}s, GMM {tG:F1}s");
         var rng = Seeding.Rng(o.Seed, "costa-batches");
         int nTrain = (int)Math.Round(n * o.TrainFraction);
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        int steps = nTrain / o.BatchSize; // drop_last
+        int[] perm = [];
+        Tensor? targetT = null;
+        try
         {
-            sw.Restart();
-            var perm = Permutation(n, rng);
-            double lossSum = 0; int steps = 0;
-            using (var targetT = tensor(targets, [n, o.Clusters]))
+            TrainingLoop.RunBatches(net, opt, o.Epochs, _ =>
             {
-                for (int b = 0; b + o.BatchSize <= nTrain; b += o.BatchSize)
-                {
-                    int start = b;
-                    lossSum += TorchGuard.Run(() =>
-                {
-                    using var scope = NewDisposeScope();
-                    var idx = tensor(perm.AsSpan(start, o.BatchSize).ToArray().Select(i => (long)i).ToArray());
-                    var xb = x.index_select(0, idx);
-                    var yb = targetT.index_select(0, idx);
-                    opt.zero_grad();
-                    Tensor loss;
-                    if (centers is null) loss = BiTemperedLoss.Loss(net.call(xb), yb, o.T1, o.T2, o.NormalizerIterations);
-                    else
-                    {
-                        var (f, logits) = net.ForwardBoth(xb);
-                        var c = centers.index_select(0, yb.argmax(1));
-                        // Wen et al.'s center loss as in the authors' Center_loss_pytorch (sum of squared distances / batch).
-                        var center = (f - c).pow(2).sum(1).clamp(1e-12, 1e12).mean();
-                        loss = BiTemperedLoss.Loss(logits, yb, o.T1, o.T2, o.NormalizerIterations) + o.CenterLossWeight * center;
-                    }
-                    loss.backward();
-                    opt.step();
-                    return (double)loss.item<float>();
-                });
-                    steps++;
-                }
-            }
-            double tTrain = sw.Elapsed.TotalSeconds;
-            sw.Restart();
-            feats = FeaturePass(net, x, chunkOrder, o.FeatureChunk);
-            tFeat = sw.Elapsed.TotalSeconds;
-            var (newTargets, newLabels, tU2, tG2) = Targets(feats, n, net.FeatureDim, o, epoch);
-            double nmi = Metrics.NormalizedMutualInfo(labels, newLabels);
-            if (o.Realign) (newTargets, newLabels) = Realign(labels, newLabels, newTargets, o.Clusters);
-            targets = newTargets; labels = newLabels;
-            double meanLoss = steps > 0 ? lossSum / steps : double.NaN;
-            history.Add(new CostaEpoch(epoch, meanLoss, nmi, steps, tTrain, tFeat, tU2, tG2));
-            o.Log?.Invoke($"epoch {epoch}: loss {meanLoss:F4}, NMI(prev) {nmi:F3}; train {tTrain:F1}s, features {tFeat:F1}s, UMAP {tU2:F1}s, GMM {tG2:F1}s");
+                // A fresh order of all genes each epoch; the first TrainFraction of it is trained on.
+                sw.Restart();
+                perm = Permutation(n, rng);
+                targetT?.Dispose();
+                targetT = tensor(targets, [n, o.Clusters]);
+                return steps;
+            }, (_, b) =>
+            {
+                var idx = tensor(perm.AsSpan(b * o.BatchSize, o.BatchSize).ToArray().Select(i => (long)i).ToArray());
+                var xb = x.index_select(0, idx);
+                var yb = targetT!.index_select(0, idx);
+                if (centers is null) return BiTemperedLoss.Loss(net.call(xb), yb, o.T1, o.T2, o.NormalizerIterations);
+                var (f, logits) = net.ForwardBoth(xb);
+                var c = centers.index_select(0, yb.argmax(1));
+                // Wen et al.'s center loss as in the authors' Center_loss_pytorch (sum of squared distances / batch).
+                var center = (f - c).pow(2).sum(1).clamp(1e-12, 1e12).mean();
+                return BiTemperedLoss.Loss(logits, yb, o.T1, o.T2, o.NormalizerIterations) + o.CenterLossWeight * center;
+            }, (e, meanLoss) =>
+            {
+                int epoch = e + 1;
+                double tTrain = sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                feats = FeaturePass(net, x, chunkOrder, o.FeatureChunk);
+                tFeat = sw.Elapsed.TotalSeconds;
+                var (newTargets, newLabels, tU2, tG2) = Targets(feats, n, net.FeatureDim, o, epoch);
+                double nmi = Metrics.NormalizedMutualInfo(labels, newLabels);
+                if (o.Realign) (newTargets, newLabels) = Realign(labels, newLabels, newTargets, o.Clusters);
+                targets = newTargets; labels = newLabels;
+                history.Add(new CostaEpoch(epoch, meanLoss, nmi, steps, tTrain, tFeat, tU2, tG2));
+                o.Log?.Invoke($"epoch {epoch}: loss {meanLoss:F4}, NMI(prev) {nmi:F3}; train {tTrain:F1}s, features {tFeat:F1}s, UMAP {tU2:F1}s, GMM {tG2:F1}s");
+            });
         }
+        finally { targetT?.Dispose(); }
         centers?.Dispose();
         return new CostaModel { Net = net, Embedding = feats, Dim = net.FeatureDim, Labels = labels, History = history, Options = o, ChunkOrder = chunkOrder };
     }
