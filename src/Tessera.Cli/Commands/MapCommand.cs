@@ -43,8 +43,9 @@ public static class MapCommand
             };
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             SpatialData sc, st;
-            using (r.Stage("read SC")) sc = DataReader.Read(p.GetValue(scOpt)!, new ReadOptions { Log = r.Info, AllowNegative = !options.Normalize });
-            var stRead = new ReadOptions { Log = r.Info, AllowNegative = !options.Normalize, Coords = p.GetValue(stCoords)?.Split(',', StringSplitOptions.TrimEntries) };
+            using (r.Stage("read SC")) sc = DataReader.Read(p.GetValue(scOpt)!, new ReadOptions { Log = r.Info, AllowNegative = true });
+            // Negative values are judged by STEM's input step, whose message points to --no-normalize; the reader still rejects NaN/Inf.
+            var stRead = new ReadOptions { Log = r.Info, AllowNegative = true, Coords = p.GetValue(stCoords)?.Split(',', StringSplitOptions.TrimEntries) };
             using (r.Stage("read ST")) st = DataReader.Read(p.GetValue(stOpt)!, stRead);
             run.Inputs.Add(p.GetValue(scOpt)!); run.Inputs.Add(p.GetValue(stOpt)!);
             string? types = p.GetValue(typeCol), groups = p.GetValue(groupCol) ?? types;

@@ -36,9 +36,48 @@ public class StemCliTests
         Assert.Equal(60 * 3 + 1, File.ReadAllLines(tmp.File("map/mapping_topk.csv")).Length);
         Assert.StartsWith("group,gene,rank,z,", File.ReadAllLines(tmp.File("map/sdg.csv"))[0]);
         Assert.True(File.Exists(tmp.File("map/cells_predicted.png")) && File.Exists(tmp.File("map/cells_true.png")) && File.Exists(tmp.File("map/sdg_heatmap.png")));
+        var training = File.ReadAllLines(tmp.File("map/training.csv"));
+        Assert.Equal("epoch,total,spatial,mmd", training[0]); // 20 epochs end before the cycle ramp (epoch 50)
+        Assert.Equal(21, training.Length);
+        Assert.True(File.Exists(tmp.File("map/loss.png")));
 
         var bad = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--cell-type-column", "kind", "--out", tmp.File("bad"));
         Assert.Equal(2, bad.Code);
         Assert.Contains("SC obs column 'kind' not found; available: type, pseudo_spot", bad.Out + bad.Err);
+    }
+
+    [Fact]
+    public void ZScoredInputNeedsNoNormalize()
+    {
+        using var tmp = new TempDir();
+        var (sc, _, _, xy) = StemTests.Tissue();
+        // Centre each gene: z-score-like values with negatives, as the seqFISH cortex data.
+        var dense = sc.X.ToDenseArray();
+        int g = sc.NVars, n = sc.NObs;
+        var x = new float[n, g];
+        for (int j = 0; j < g; j++)
+        {
+            double mean = Enumerable.Range(0, n).Average(i => dense[i * g + j]);
+            for (int i = 0; i < n; i++) x[i, j] = (float)(dense[i * g + j] - mean);
+        }
+        var cells = new SpatialData(CsrMatrix.FromDense(x), sc.Obs, sc.Var);
+        cells.SetObsm(SpatialData.SpatialKey, xy);
+        H5ad.Write(cells, tmp.File("z.h5ad"));
+        var sim = CliRunner.Run("simulate", "pseudo-spots", tmp.File("z.h5ad"), "--allow-negative", "--aggregate", "mean", "--grid", "4x3",
+            "--capture", "1-1", "--min-cells", "2", "--cell-type-column", "type", "--out", tmp.File("sim"));
+        Assert.True(sim.Code == 0, sim.Out + sim.Err);
+        var st = H5ad.Read(tmp.File("sim/st.h5ad"));
+        Assert.True(st.X.Data.Min() < 0);
+
+        var bad = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--epochs", "5", "--out", tmp.File("bad"));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("has a negative value", bad.Out + bad.Err);
+        Assert.Contains("(--no-normalize)", bad.Out + bad.Err);
+        Assert.DoesNotContain("   at ", bad.Out + bad.Err); // no stack trace
+
+        var ok = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--no-normalize", "--epochs", "5",
+            "--mmd-batch", "20", "--out", tmp.File("map"));
+        Assert.True(ok.Code == 0, ok.Out + ok.Err);
+        Assert.Contains("values used as given", ok.Out + ok.Err);
     }
 }
