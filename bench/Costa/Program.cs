@@ -30,7 +30,7 @@ if (mode == "sim" || mode == "timing")
     Log($"NMI(kmeans5(raw pixels{(scale ? ", scaled" : "")}), truth) = {Metrics.NormalizedMutualInfo(truth, rawKm.Labels):F4}");
     if (args.Contains("rawonly")) return;
     var before = Process.GetCurrentProcess();
-    using var model = new Costa(new CostaOptions { Epochs = epochs, Seed = 3, Log = Log, UmapEpochs = Opt(4),
+    using var model = new Costa(new CostaOptions { Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), Log = Log, UmapEpochs = Opt(4), CenterLossWeight = args.Contains("center") ? 0.01 : 0,
         Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }).Fit(images);
     var km = new KMeans(new KMeansOptions { K = 5, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
     Log($"NMI(kmeans5(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM30 labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
@@ -51,7 +51,7 @@ else if (mode == "mnist")
     var px = new float[n * 784];
     for (int i = 0; i < n; i++) for (int p = 0; p < 784; p++) px[i * 784 + p] = img[16 + idx[i] * 784 + p] / 255f;
     var truth = idx.Select(i => (int)lab[8 + i]).ToArray();
-    using var model = new Costa(new CostaOptions { Clusters = 10, Epochs = epochs, Seed = 3, Log = Log, UmapEpochs = Opt(3),
+    using var model = new Costa(new CostaOptions { Clusters = 10, Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), Log = Log, UmapEpochs = Opt(3),
         Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }).Fit(px, n, 28, 28);
     var km = new KMeans(new KMeansOptions { K = 10, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
     Log($"MNIST n={n}: NMI(GeneClusters umap-gmm 10, truth) = {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(model.EmbeddingMatrix, 10, seed: 0)):F4}");

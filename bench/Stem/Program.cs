@@ -1,4 +1,4 @@
-// Usage: StemBench merfish [epochs] [plane] | seqfish [epochs]
+// Usage: StemBench merfish [epochs] [plane] [tangramEpochs] [sigma] | scale CELLS EPOCHS
 // Prints seconds/epoch, peak working set, and STEM / correlation / Tangram-style metrics side by side.
 using System.Diagnostics;
 using Tessera.Data;
@@ -26,6 +26,33 @@ if (which == "merfish")
     var z = all.Obs.Get<NumericColumn>("sdimz").Values;
     cells = all.SubsetObs(z.Select(v => Math.Abs(v - plane) < 1e-9).ToArray());
     typeCol = "Cell_class";
+}
+else if (which == "scale")
+{
+    // Cell scaling: the MERFISH Bregma 0.26 pseudo-spots with the SC side resampled to CELLS cells (whole permutations of
+    // the 5,584 cells, so copies repeat; names made unique), EPOCHS epochs with the cycle term on from the first epoch.
+    int nCells = int.Parse(args[1]), scaleEpochs = int.Parse(args[2]);
+    var dir = Path.Combine(data, "merfish_hypothalamus_animal1");
+    var all = DataReader.Read(Path.Combine(dir, "expression.csv.gz"), new ReadOptions { ObsFile = Path.Combine(dir, "cells.csv.gz"), Coords = ["sdimx", "sdimy"] });
+    var zs = all.Obs.Get<NumericColumn>("sdimz").Values;
+    var plane26 = all.SubsetObs(zs.Select(v => Math.Abs(v - 0.26) < 1e-9).ToArray());
+    var simS = PseudoSpots.Simulate(plane26, new PseudoSpotOptions { CellTypeColumn = "Cell_class", Seed = 0 });
+    var rng = new Random(0);
+    var parts = new List<SpatialData>();
+    for (int left = nCells; left > 0; left -= simS.Sc.NObs)
+        parts.Add(simS.Sc.Subset(Enumerable.Range(0, simS.Sc.NObs).OrderBy(_ => rng.Next()).Take(Math.Min(left, simS.Sc.NObs)).ToArray(), null));
+    var sc = parts.Count == 1 ? parts[0] : SpatialData.Concat(parts, Enumerable.Range(0, parts.Count).Select(i => $"r{i}").ToArray());
+    Console.WriteLine($"scale: {sc.NObs} cells (resampled from {simS.Sc.NObs}) x {simS.St.NObs} spots, {scaleEpochs} epochs, cycle term from epoch 0");
+    var swS = Stopwatch.StartNew();
+    using var m = Stem.Fit(sc, simS.St, new StemOptions { Epochs = scaleEpochs, CycleStart = 0, Log = x => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {x}"), LogEvery = 5 });
+    double fitS = swS.Elapsed.TotalSeconds;
+    Process.GetCurrentProcess().Refresh();
+    Console.WriteLine($"scale {sc.NObs} cells: fit {fitS:F1} s = {fitS / scaleEpochs:F3} s/epoch; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+    swS.Restart();
+    var mapS = m.Map();
+    Process.GetCurrentProcess().Refresh();
+    Console.WriteLine($"scale {sc.NObs} cells: map (top-k, coordinates, cell graph) {swS.Elapsed.TotalSeconds:F1} s, adjacency nnz {mapS.Adjacency.Nnz}; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+    return;
 }
 else throw new ArgumentException(which);
 Console.WriteLine($"{which}: {cells.NObs} cells x {cells.NVars} genes");
