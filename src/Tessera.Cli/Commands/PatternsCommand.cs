@@ -33,6 +33,8 @@ public static class PatternsCommand
         var query = new Option<string?>("--query") { Description = "Comma-separated genes whose correlated genes are reported" };
         var umapEpochs = new Option<int?>("--umap-epochs") { Description = "UMAP optimisation epochs in the target step (default: umap-learn's)" };
         var shuffle = new Option<bool>("--shuffle-pixels") { Description = "Control: one random pixel permutation applied to every gene" };
+        var logNorm = new Option<bool>("--log-normalize") { Description = "Scale spots to the median total and log1p before imaging (not the authors' raw counts; for low-count spot arrays)" };
+        var standardize = new Option<bool>("--standardize") { Description = "Z-score each gene image over the tissue, so images differ only in pattern" };
         var scaleMax = new Option<bool>("--scale-max") { Description = "Divide each gene image by its largest absolute pixel (recommended when genes differ widely in level)" };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd (lr 0.01, momentum 0.9: the Slide-seq notebook) or adam (lr 0.001: the authors' MNIST/MERFISH scripts)", DefaultValueFactory = _ => "sgd" };
         optimizer.AcceptOnlyFromAmong("sgd", "adam");
@@ -41,7 +43,7 @@ public static class PatternsCommand
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var inputs = new InputOptions();
         var cmd = new Command("patterns", "CoSTA: learn gene embeddings from gene images; SE genes, correlated genes and gene clusters")
-            { input, outOpt, overwrite, size, layout, bin, noRegress, minSpots, clusters, geneClusters, geneClusterMethod, epochs, models, query, umapEpochs, shuffle, scaleMax, optimizer, lr, batch, seed };
+            { input, outOpt, overwrite, size, layout, bin, noRegress, minSpots, clusters, geneClusters, geneClusterMethod, epochs, models, query, umapEpochs, shuffle, scaleMax, logNorm, standardize, optimizer, lr, batch, seed };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>
         {
@@ -51,6 +53,7 @@ public static class PatternsCommand
             var imgOpt = new GeneImageOptions
             {
                 Size = p.GetValue(size), BinSize = p.GetValue(bin), RegressOutTotal = !p.GetValue(noRegress), MinSpots = p.GetValue(minSpots), ScaleToMax = p.GetValue(scaleMax),
+                LogNormalize = p.GetValue(logNorm), Standardize = p.GetValue(standardize),
                 Layout = Enum.Parse<ImageLayout>(p.GetValue(layout)!, ignoreCase: true),
             };
             var ens = new CostaEnsembleOptions
@@ -129,7 +132,7 @@ public static class PatternsCommand
             }
             foreach (var q in queries)
                 r.Info($"{q}: correlated {string.Join(", ", sims.Where(x => x.Query == q && x.Correlated).Select(x => x.Gene).Take(20))}");
-            run.Commit("patterns", new { imgOpt.Size, imgOpt.Layout, imgOpt.BinSize, imgOpt.RegressOutTotal, imgOpt.MinSpots, imgOpt.ScaleToMax, ens.Model.BatchSize, ens.Models,
+            run.Commit("patterns", new { imgOpt.Size, imgOpt.Layout, imgOpt.BinSize, imgOpt.RegressOutTotal, imgOpt.MinSpots, imgOpt.ScaleToMax, imgOpt.LogNormalize, imgOpt.Standardize, ens.Model.BatchSize, ens.Models,
                 ens.Model.Clusters, ens.Model.Epochs, ens.Model.UmapEpochs, GeneClusters = k, Queries = queries }, s, r);
             r.Info($"results in {run.FinalDir}");
             return 0;

@@ -1,5 +1,6 @@
 using Tessera.Data;
 using Tessera.Nn;
+using Tessera.Preprocess;
 
 namespace Tessera.Simulate;
 
@@ -31,6 +32,14 @@ public sealed record GeneImageOptions
     public int MinSpots { get; init; }
     /// <summary>Divide each gene's image by its largest absolute pixel (the authors' commented-out variant); off by default.</summary>
     public bool ScaleToMax { get; init; }
+    /// <summary>
+    /// Before rasterising, scale every spot to the median total count and take log1p (scanpy's normalize_total + log1p).
+    /// Not in the authors' pipeline (raw counts); for low-count spot arrays, where raw-count images mostly encode a gene's
+    /// expression level.
+    /// </summary>
+    public bool LogNormalize { get; init; }
+    /// <summary>Centre and scale each gene's in-tissue pixels to mean 0, variance 1 (after any regress-out), so images differ only in pattern.</summary>
+    public bool Standardize { get; init; }
 }
 
 /// <summary>A stack of single-channel gene images (gene-major, row-major pixels) with a tissue mask.</summary>
@@ -143,7 +152,7 @@ public static class GeneImages
 
         var grid = new float[(long)n * gp];
         var gridMask = new float[gp];
-        var x = data.X;
+        var x = o.LogNormalize ? LogNormalized(data.X) : data.X;
         for (int s = 0; s < data.NObs; s++)
         {
             int pix = pixelOf[s];
@@ -165,6 +174,7 @@ public static class GeneImages
             for (int i = 0; i < p; i++) if (!mask[i]) pixels[g * p + i] = 0f;
         if (o.RegressOutTotal) RegressOutTotal(pixels, n, p, mask);
         if (o.ScaleToMax) ScaleToMax(pixels, n, p);
+        if (o.Standardize) Standardize(pixels, n, p, mask);
         return new GeneImageSet(genes.Select(g => data.VarNames[g]).ToArray(), h, w, pixels, mask);
     }
 
@@ -280,6 +290,31 @@ public static class GeneImages
             foreach (var v in img) m = Math.Max(m, Math.Abs(v));
             if (m > 0) foreach (ref var v in img) v /= m;
         }
+    }
+
+    // normalize_total to the median spot total (scanpy's default target), then log1p.
+    private static CsrMatrix LogNormalized(CsrMatrix x)
+    {
+        var totals = x.RowSums().Where(t => t > 0).ToArray();
+        if (totals.Length == 0) throw new TesseraException("every spot has zero total count: nothing to normalise");
+        return Normalize.Log1p(Normalize.Total(x, Analysis.Statistics.Median(totals)));
+    }
+
+    /// <summary>Per gene: in-mask pixels to mean 0 and (population) variance 1; constant images become 0; pixels outside the mask are left as they are. In place.</summary>
+    public static void Standardize(float[] pixels, int genes, int pixelsPerImage, bool[] mask)
+    {
+        int p = pixelsPerImage, m = mask.Count(v => v);
+        if (m == 0) return;
+        Parallel.For(0, genes, g =>
+        {
+            var img = pixels.AsSpan((int)((long)g * p), p);
+            double sum = 0, sq = 0;
+            for (int i = 0; i < p; i++) if (mask[i]) sum += img[i];
+            double mean = sum / m;
+            for (int i = 0; i < p; i++) if (mask[i]) sq += (img[i] - mean) * (img[i] - mean);
+            double sd = Math.Sqrt(sq / m);
+            for (int i = 0; i < p; i++) if (mask[i]) img[i] = sd > 0 ? (float)((img[i] - mean) / sd) : 0f;
+        });
     }
 
     /// <summary>

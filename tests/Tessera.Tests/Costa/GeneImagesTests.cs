@@ -60,6 +60,36 @@ public class GeneImagesTests
     }
 
     [Fact]
+    public void LogNormalizeScalesSpotsToTheMedianTotalThenLog1p()
+    {
+        // Spot totals 1, 2, 3, 4, 15, 6 -> median 3.5. Gene A = s + 1 in spot s, so A/total*3.5 = 3.5 except spot 4 (5/15*3.5).
+        var img = GeneImages.FromSpatial(StGrid(), new GeneImageOptions { Size = 8, RegressOutTotal = false, LogNormalize = true });
+        var a = img.Image(0);
+        Assert.Equal(Math.Log(4.5), a[0], 5);   // spot (1,1)
+        Assert.Equal(Math.Log(4.5), a[63], 5);  // spot (3,2)
+        Assert.Equal(0f, img.Image(1)[0]);      // gene B is absent from spot (1,1)
+    }
+
+    [Fact]
+    public void StandardizeGivesEachGeneZeroMeanUnitVarianceInsideTheTissue()
+    {
+        var img = GeneImages.FromSpatial(StGrid(), new GeneImageOptions { Size = 8, RegressOutTotal = false, Standardize = true });
+        for (int g = 0; g < 2; g++)
+        {
+            var v = img.Image(g).ToArray().Select(x => (double)x).ToArray();
+            double mean = v.Average();
+            Assert.Equal(0, mean, 5);
+            Assert.Equal(1, v.Select(x => (x - mean) * (x - mean)).Average(), 4);
+        }
+        // a constant image has nothing to scale: it becomes 0 rather than NaN
+        float[] px = [2, 2, 2, 2, 1, 2, 3, 9];
+        GeneImages.Standardize(px, 2, 4, [true, true, true, false]);
+        Assert.Equal(new float[] { 0, 0, 0, 2 }, px[..4]);
+        Assert.Equal(-1.224745, px[4], 5);
+        Assert.Equal(9f, px[7]); // outside the mask: untouched
+    }
+
+    [Fact]
     public void PointLayoutBinsCounts()
     {
         var d = StGrid();
