@@ -29,5 +29,31 @@ public class CostaCliTests
         var bad = CliRunner.Run("patterns", sim, "--query", "NoSuchGene", "--out", tmp.File("bad"));
         Assert.Equal(2, bad.Code);
         Assert.Contains("gene 'NoSuchGene' is not among the 40 gene images", bad.Err + bad.Out);
+
+        // --log-normalize --standardize: recorded in run.json, and every gene image in result.h5ad has mean 0, sd 1 in tissue
+        var out2 = tmp.File("out2");
+        var r3 = CliRunner.Run("patterns", sim, "--image-size", "24", "--clusters", "4", "--gene-clusters", "5", "--epochs", "1", "--models", "1",
+            "--batch-size", "8", "--umap-epochs", "20", "--min-spots", "1", "--log-normalize", "--no-regress", "--standardize", "--out", out2);
+        Assert.True(r3.Code == 0, r3.Err + r3.Out);
+        using (var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(out2, "run.json"))))
+        {
+            var prm = run.RootElement.GetProperty("parameters");
+            Assert.True(prm.GetProperty("LogNormalize").GetBoolean());
+            Assert.True(prm.GetProperty("Standardize").GetBoolean());
+            Assert.False(prm.GetProperty("RegressOutTotal").GetBoolean());
+        }
+        var img = H5ad.Read(Path.Combine(out2, "result.h5ad"));
+        var inTissue = img.Var.Labels("in_tissue").Select(v => v == "True" || v == "true" || v == "1").ToArray();
+        Assert.Contains(true, inTissue);
+        var x = img.X;
+        for (int g = 0; g < img.NObs; g++)
+        {
+            var v = new double[img.NVars];
+            for (int k = x.IndPtr[g]; k < x.IndPtr[g + 1]; k++) v[x.Indices[k]] = x.Data[k];
+            var t = v.Where((_, j) => inTissue[j]).ToArray();
+            double mean = t.Average();
+            Assert.Equal(0, mean, 4);
+            Assert.Equal(1, Math.Sqrt(t.Select(a => (a - mean) * (a - mean)).Average()), 3);
+        }
     }
 }
