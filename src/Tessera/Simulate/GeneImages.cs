@@ -295,6 +295,8 @@ public static class GeneImages
     // normalize_total to the median spot total (scanpy's default target), then log1p.
     private static CsrMatrix LogNormalized(CsrMatrix x)
     {
+        foreach (var v in x.Data)
+            if (v < 0) throw new TesseraException("log-normalising gene images needs non-negative counts, but the data has negative values (z-scored input?)");
         var totals = x.RowSums().Where(t => t > 0).ToArray();
         if (totals.Length == 0) throw new TesseraException("every spot has zero total count: nothing to normalise");
         return Normalize.Log1p(Normalize.Total(x, Analysis.Statistics.Median(totals)));

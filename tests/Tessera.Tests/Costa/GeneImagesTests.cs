@@ -68,6 +68,10 @@ public class GeneImagesTests
         Assert.Equal(Math.Log(4.5), a[0], 5);   // spot (1,1)
         Assert.Equal(Math.Log(4.5), a[63], 5);  // spot (3,2)
         Assert.Equal(0f, img.Image(1)[0]);      // gene B is absent from spot (1,1)
+        var neg = StGrid();
+        neg.X.Data[0] = -1;
+        var ex = Assert.Throws<TesseraException>(() => GeneImages.FromSpatial(neg, new GeneImageOptions { Size = 8, LogNormalize = true }));
+        Assert.Equal("log-normalising gene images needs non-negative counts, but the data has negative values (z-scored input?)", ex.Message);
     }
 
     [Fact]
