@@ -18,7 +18,8 @@ internal sealed class CycleLoss : IDisposable
     /// <summary>Kernel values exp(−d²/2σ²) below this are dropped (d > 6.44 σ).</summary>
     public const double KernelFloor = 1e-9;
 
-    private readonly List<(Tensor Rows, Tensor Halo, Tensor Target)> _tiles = [];
+    // Target block of each tile (rows × halo), or the whole target when dense.
+    private readonly List<Tensor> _targets = [];
     // All tiles' row and halo indices concatenated, and the per-tile lengths: one gather per operand and a split, so the
     // backward writes one spots × cells gradient per operand instead of one per tile (25 × 834 MB at 200k cells).
     private readonly Tensor? _allRows, _allHalo;
@@ -29,7 +30,7 @@ internal sealed class CycleLoss : IDisposable
     /// <summary>Pairs (spot, spot) evaluated per epoch.</summary>
     public long Pairs { get; }
     /// <summary>Tiles used (1 = the dense reference computation).</summary>
-    public int Tiles => _tiles.Count;
+    public int Tiles => _targets.Count;
 
     public CycleLoss(Tensor coords, Tensor target, double sigma, double medianNearest)
     {
@@ -44,8 +45,7 @@ internal sealed class CycleLoss : IDisposable
         long pairs = plan?.Sum(t => (long)t.Rows.Length * t.Halo.Length) ?? long.MaxValue;
         if (plan is null || pairs > (long)n * n / 2)
         {
-            var all = torch.arange(n, dtype: ScalarType.Int64);
-            _tiles.Add((all.DetachFromDisposeScope(), all.alias().DetachFromDisposeScope(), target.alias().DetachFromDisposeScope()));
+            _targets.Add(target.alias().DetachFromDisposeScope());
             Pairs = (long)n * n;
             _dense = true;
             return;
@@ -54,13 +54,12 @@ internal sealed class CycleLoss : IDisposable
         {
             var r = torch.tensor(rows.Select(i => (long)i).ToArray());
             var h = torch.tensor(halo.Select(i => (long)i).ToArray());
-            var t = target.index_select(0, r).index_select(1, h);
-            _tiles.Add((r.DetachFromDisposeScope(), h.DetachFromDisposeScope(), t.DetachFromDisposeScope()));
+            _targets.Add(target.index_select(0, r).index_select(1, h).DetachFromDisposeScope());
         }
-        _allRows = torch.cat(_tiles.Select(t => t.Rows).ToArray(), 0).DetachFromDisposeScope();
-        _allHalo = torch.cat(_tiles.Select(t => t.Halo).ToArray(), 0).DetachFromDisposeScope();
-        _rowSizes = _tiles.Select(t => t.Rows.shape[0]).ToArray();
-        _haloSizes = _tiles.Select(t => t.Halo.shape[0]).ToArray();
+        _allRows = torch.tensor(plan.SelectMany(t => t.Rows).Select(i => (long)i).ToArray()).DetachFromDisposeScope();
+        _allHalo = torch.tensor(plan.SelectMany(t => t.Halo).Select(i => (long)i).ToArray()).DetachFromDisposeScope();
+        _rowSizes = plan.Select(t => (long)t.Rows.Length).ToArray();
+        _haloSizes = plan.Select(t => (long)t.Halo.Length).ToArray();
         Pairs = pairs;
     }
 
@@ -109,15 +108,15 @@ internal sealed class CycleLoss : IDisposable
         if (_dense)
         {
             var p = st2sc.mm(sc2stT.t());
-            return (_entropy - (_tiles[0].Target * torch.log(p + 1e-7f)).sum()) / (double)st2sc.shape[0];
+            return (_entropy - (_targets[0] * torch.log(p + 1e-7f)).sum()) / (double)st2sc.shape[0];
         }
         var rowParts = st2sc.index_select(0, _allRows!).split(_rowSizes, 0);
         var haloParts = sc2stT.index_select(0, _allHalo!).split(_haloSizes, 0);
         Tensor? cross = null;
-        for (int k = 0; k < _tiles.Count; k++)
+        for (int k = 0; k < _targets.Count; k++)
         {
             var p = rowParts[k].mm(haloParts[k].t());
-            var c = (_tiles[k].Target * torch.log(p + 1e-7f)).sum();
+            var c = (_targets[k] * torch.log(p + 1e-7f)).sum();
             cross = cross is null ? c : cross + c;
         }
         return (_entropy - cross!) / (double)st2sc.shape[0];
@@ -125,7 +124,7 @@ internal sealed class CycleLoss : IDisposable
 
     public void Dispose()
     {
-        foreach (var (r, h, t) in _tiles) { r.Dispose(); h.Dispose(); t.Dispose(); }
+        foreach (var t in _targets) t.Dispose();
         _allRows?.Dispose(); _allHalo?.Dispose();
         _entropy.Dispose();
     }
