@@ -302,20 +302,20 @@ public static class GeneImages
         return Normalize.Log1p(Normalize.Total(x, Analysis.Statistics.Median(totals)));
     }
 
-    /// <summary>Per gene: in-mask pixels to mean 0 and (population) variance 1; constant images become 0; pixels outside the mask are left as they are. In place.</summary>
+    /// <summary>Per gene: in-mask pixels to mean 0 and (population) variance 1 (<see cref="Analysis.Statistics.ZScores(IReadOnlyList{double}, int)"/>); constant images become 0; pixels outside the mask are left as they are. In place.</summary>
     public static void Standardize(float[] pixels, int genes, int pixelsPerImage, bool[] mask)
     {
-        int p = pixelsPerImage, m = mask.Count(v => v);
-        if (m == 0) return;
+        int p = pixelsPerImage;
+        var inside = Enumerable.Range(0, p).Where(i => mask[i]).ToArray();
+        if (inside.Length == 0) return;
         Parallel.For(0, genes, g =>
         {
-            var img = pixels.AsSpan((int)((long)g * p), p);
-            double sum = 0, sq = 0;
-            for (int i = 0; i < p; i++) if (mask[i]) sum += img[i];
-            double mean = sum / m;
-            for (int i = 0; i < p; i++) if (mask[i]) sq += (img[i] - mean) * (img[i] - mean);
-            double sd = Math.Sqrt(sq / m);
-            for (int i = 0; i < p; i++) if (mask[i]) img[i] = sd > 0 ? (float)((img[i] - mean) / sd) : 0f;
+            var img = pixels.AsSpan(g * p, p);
+            var values = new double[inside.Length];
+            for (int j = 0; j < inside.Length; j++) values[j] = img[inside[j]];
+            var z = Analysis.Statistics.ZScores(values);
+            // ZScores gives NaN for a constant image: nothing to scale, so it becomes 0.
+            for (int j = 0; j < inside.Length; j++) img[inside[j]] = double.IsNaN(z[j]) ? 0f : (float)z[j];
         });
     }
 
