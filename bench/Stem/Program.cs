@@ -20,11 +20,7 @@ double? target = Environment.GetEnvironmentVariable("STEM_TARGET") is { } ts ? d
 SpatialData cells; string typeCol;
 if (which == "merfish")
 {
-    var dir = Path.Combine(data, "merfish_hypothalamus_animal1");
-    var all = DataReader.Read(Path.Combine(dir, "expression.csv.gz"), new ReadOptions { ObsFile = Path.Combine(dir, "cells.csv.gz"), Coords = ["sdimx", "sdimy"] });
-    double plane = args.Length > 2 ? double.Parse(args[2]) : 0.26;
-    var z = all.Obs.Get<NumericColumn>("sdimz").Values;
-    cells = all.SubsetObs(z.Select(v => Math.Abs(v - plane) < 1e-9).ToArray());
+    cells = MerfishPlane(args.Length > 2 ? double.Parse(args[2]) : 0.26);
     typeCol = "Cell_class";
 }
 else if (which == "scale")
@@ -32,10 +28,7 @@ else if (which == "scale")
     // Cell scaling: the MERFISH Bregma 0.26 pseudo-spots with the SC side resampled to CELLS cells (whole permutations of
     // the 5,584 cells, so copies repeat; names made unique), EPOCHS epochs with the cycle term on from the first epoch.
     int nCells = int.Parse(args[1]), scaleEpochs = int.Parse(args[2]);
-    var dir = Path.Combine(data, "merfish_hypothalamus_animal1");
-    var all = DataReader.Read(Path.Combine(dir, "expression.csv.gz"), new ReadOptions { ObsFile = Path.Combine(dir, "cells.csv.gz"), Coords = ["sdimx", "sdimy"] });
-    var zs = all.Obs.Get<NumericColumn>("sdimz").Values;
-    var plane26 = all.SubsetObs(zs.Select(v => Math.Abs(v - 0.26) < 1e-9).ToArray());
+    var plane26 = MerfishPlane(0.26);
     var simS = PseudoSpots.Simulate(plane26, new PseudoSpotOptions { CellTypeColumn = "Cell_class", Seed = 0 });
     var rng = new Random(0);
     var parts = new List<SpatialData>();
@@ -88,3 +81,12 @@ Console.WriteLine($"IG + SDG {sw.Elapsed.TotalSeconds:F1} s");
 foreach (var g in sdg.GroupBy(r => r.Group)) Console.WriteLine($"SDG {g.Key}: {string.Join(", ", g.Take(6).Select(r => $"{r.Gene}({r.Z:F1})"))}");
 Process.GetCurrentProcess().Refresh();
 Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+
+// MERFISH animal 1 cells of one Bregma plane, coordinates sdimx/sdimy.
+SpatialData MerfishPlane(double plane)
+{
+    var dir = Path.Combine(data, "merfish_hypothalamus_animal1");
+    var all = DataReader.Read(Path.Combine(dir, "expression.csv.gz"), new ReadOptions { ObsFile = Path.Combine(dir, "cells.csv.gz"), Coords = ["sdimx", "sdimy"] });
+    var z = all.Obs.Get<NumericColumn>("sdimz").Values;
+    return all.SubsetObs(z.Select(v => Math.Abs(v - plane) < 1e-9).ToArray());
+}
