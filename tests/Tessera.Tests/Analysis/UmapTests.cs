@@ -101,6 +101,24 @@ public class UmapTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void LobpcgIsBitwiseReproducible()
+    {
+        // Before MKL_CBWR was set (Nn.MklReproducibility), the same call gave different eigenvectors in one process
+        // (10,000 genes, 30 components: coordinates differed by up to 0.17): MKL chose alignment-dependent code paths.
+        Assert.True(Tessera.Nn.MklReproducibility.IsSet);
+        int n = 6000, d = 20;
+        var x = NeighborsTests.RandomData(n, d, 5, clusters: 8, spread: 0.4);
+        var g = Umap.FuzzySimplicialSet(NearestNeighbors.Exact(x, n, d, 20, includeSelf: true));
+        Assert.Equal(1, g.ConnectedComponents().Count);
+        var first = Umap.SpectralLayout(g, 15, 0)!;
+        for (int run = 0; run < 2; run++)
+        {
+            var again = Umap.SpectralLayout(g, 15, 0)!;
+            Assert.True(first.SequenceEqual(again), $"run {run}: max difference {first.Zip(again).Max(t => Math.Abs(t.First - t.Second)):G3}");
+        }
+    }
+
+    [Fact]
     public void LobpcgSpansTheSameEigenvectorsAsDenseEigh()
     {
         int n = 800, d = 5;
