@@ -219,6 +219,8 @@ public sealed class Costa
             f.data<float>().CopyTo(buf.AsSpan(0, m * d));
             for (int i = 0; i < m; i++) Array.Copy(buf, (long)i * d, result, (long)idxArr[i] * d, d);
         }
+        // The chunks' activations (hundreds of MB, freed in varying order) fragment glibc's heap; hand the pages back.
+        NativeHeap.Trim();
         return result;
     }
 
