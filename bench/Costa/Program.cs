@@ -9,7 +9,11 @@ using Tessera.Simulate;
 var mode = args[0];
 var data = "/work/shared/data";
 var sw = Stopwatch.StartNew();
-void Log(string s) => Console.WriteLine($"[{sw.Elapsed.TotalSeconds,7:F1}s] {s}");
+void Log(string s)
+{
+    var proc = Process.GetCurrentProcess();
+    Console.WriteLine($"[{sw.Elapsed.TotalSeconds,7:F1}s, peak {proc.PeakWorkingSet64 / 1048576.0:F0} MiB] {s}");
+}
 int? Opt(int i) => args.Length > i && int.TryParse(args[i], out var v) && v > 0 ? v : null;
 
 if (mode == "sim" || mode == "timing")
@@ -30,10 +34,11 @@ if (mode == "sim" || mode == "timing")
     Log($"NMI(kmeans5(raw pixels{(scale ? ", scaled" : "")}), truth) = {Metrics.NormalizedMutualInfo(truth, rawKm.Labels):F4}");
     if (args.Contains("rawonly")) return;
     var before = Process.GetCurrentProcess();
-    using var model = new Costa(new CostaOptions { Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), Log = Log, UmapEpochs = Opt(4), CenterLossWeight = args.Contains("center") ? 0.01 : 0,
+    int k = int.Parse(Environment.GetEnvironmentVariable("COSTA_K") ?? "30");
+    using var model = new Costa(new CostaOptions { Clusters = k, Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), Log = Log, UmapEpochs = Opt(4), CenterLossWeight = args.Contains("center") ? 0.01 : 0,
         Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }).Fit(images);
     var km = new KMeans(new KMeansOptions { K = 5, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
-    Log($"NMI(kmeans5(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM30 labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
+    Log($"NMI(kmeans5(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM{k} labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
     // the final gene clusters of `tessera patterns`: UMAP (5-d, n_neighbors 20, min_dist 0) of the embedding → GMM(5, 10 restarts)
     Log($"NMI(GeneClusters umap-gmm 5, truth) = {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(model.EmbeddingMatrix, 5, seed: 0)):F4}");
     if (Environment.GetEnvironmentVariable("COSTA_SAVE") is { } save) { using var bw = new BinaryWriter(File.Create(save)); foreach (var v in model.Embedding) bw.Write(v); File.WriteAllLines(save + ".labels", truth.Select(t => t.ToString())); }
@@ -92,6 +97,39 @@ else if (mode == "cluster-emb")
     }
     for (int s = 0; s < (args.Length > 4 ? int.Parse(args[4]) : 1); s++)
         Log($"seed {s}: NMI umap-gmm {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(m, k, GeneClusterMethod.UmapGmm, s)):F4}, kmeans {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(m, k, GeneClusterMethod.KMeans, s)):F4}");
+}
+else if (mode == "umap-time")
+{
+    // Stage timings of CoSTA's per-epoch UMAP on a saved embedding: umap-time FILE DIM COMPONENTS
+    var raw = File.ReadAllBytes(args[1]); int dim = int.Parse(args[2]), comps = int.Parse(args[3]);
+    var f = new float[raw.Length / 4]; Buffer.BlockCopy(raw, 0, f, 0, raw.Length);
+    int n = f.Length / dim;
+    var knn = NearestNeighbors.Compute(f, n, dim, new NearestNeighborsOptions { K = 20, IncludeSelf = true, Seed = 0 });
+    Log($"kNN (k 20) of {n} x {dim}");
+    if (Environment.GetEnvironmentVariable("DETCHECK") == "1")
+    {
+        var knn2 = NearestNeighbors.Compute(f, n, dim, new NearestNeighborsOptions { K = 20, IncludeSelf = true, Seed = 0 });
+        Log($"kNN identical: {knn.Indices.SequenceEqual(knn2.Indices)}");
+        var r1 = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Seed = 0, Init = UmapInit.Random, NEpochs = 20 }).FitFromKnn(knn, n);
+        var r2 = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Seed = 0, Init = UmapInit.Random, NEpochs = 20 }).FitFromKnn(knn, n);
+        Log($"graph identical: {r1.Graph.Weights.SequenceEqual(r2.Graph.Weights)}; random-init UMAP identical: {r1.Embedding.Data.SequenceEqual(r2.Embedding.Data)}");
+        var s1 = Umap.SpectralLayout(r1.Graph, comps, 5)!; var s2 = Umap.SpectralLayout(r1.Graph, comps, 5)!;
+        Log($"spectral identical: {s1.SequenceEqual(s2)}; max diff {s1.Zip(s2).Max(t => Math.Abs(t.First - t.Second)):G3}");
+        var u1 = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Seed = 0 }).FitFromKnn(knn, n).Embedding.Data;
+        var u2 = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Seed = 0 }).FitFromKnn(knn, n).Embedding.Data;
+        Log($"UMAP identical: {u1.SequenceEqual(u2)}; checksum {u1.Select((v, i) => v * (i % 97 + 1)).Sum():R}; spectral checksum {s1.Select((v, i) => v * (i % 97 + 1)).Sum():R}");
+        var e1 = new Tessera.Data.DenseMatrix(n, comps, u1);
+        var g1 = new GaussianMixture(new GaussianMixtureOptions { K = comps, Seed = 1 }).Fit(e1).Predict(e1);
+        var g2 = new GaussianMixture(new GaussianMixtureOptions { K = comps, Seed = 1 }).Fit(e1).Predict(e1);
+        Log($"GMM identical: {g1.SequenceEqual(g2)}");
+        return;
+    }
+    foreach (var init in new[] { UmapInit.Random, UmapInit.Spectral })
+    {
+        var t0 = sw.Elapsed.TotalSeconds;
+        new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Init = init, Seed = 0 }).FitFromKnn(knn, n);
+        Log($"UMAP {comps}-d from the kNN, init {init}: {sw.Elapsed.TotalSeconds - t0:F1}s");
+    }
 }
 else if (mode == "mnist-raw")
 {

@@ -49,8 +49,19 @@ else if (which == "scale")
 }
 else throw new ArgumentException(which);
 Console.WriteLine($"{which}: {cells.NObs} cells x {cells.NVars} genes");
-var sim = PseudoSpots.Simulate(cells, new PseudoSpotOptions { CellTypeColumn = typeCol, Seed = 0 });
+// STEM_GRID=XxY changes the 30x40 grid (e.g. 15x20: ~4x the cells per spot).
+var grid = (Environment.GetEnvironmentVariable("STEM_GRID") ?? "30x40").Split('x').Select(int.Parse).ToArray();
+var sim = PseudoSpots.Simulate(cells, new PseudoSpotOptions { CellTypeColumn = typeCol, Seed = 0, GridX = grid[0], GridY = grid[1] });
 Console.WriteLine($"pseudo-spots: {sim.St.NObs} spots; mean cells/spot {sim.St.Obs.Get<NumericColumn>("n_captured").Values.Average():F2}");
+// STEM_EXPORT=DIR writes the simulated inputs (sc.h5ad, st.h5ad) for a cross-check against an independent implementation.
+if (Environment.GetEnvironmentVariable("STEM_EXPORT") is { } exportDir)
+{
+    Directory.CreateDirectory(exportDir);
+    H5ad.Write(sim.Sc, Path.Combine(exportDir, "sc.h5ad"));
+    H5ad.Write(sim.St, Path.Combine(exportDir, "st.h5ad"));
+    Console.WriteLine($"exported {exportDir}/sc.h5ad, st.h5ad");
+    if (epochs == 0) return;
+}
 var sw = Stopwatch.StartNew();
 using var model = Stem.Fit(sim.Sc, sim.St, new StemOptions { Epochs = epochs, Sigma = sigma, TargetSumSc = target, TargetSumSt = target, Log = m => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {m}"), LogEvery = 10 });
 double fit = sw.Elapsed.TotalSeconds;
