@@ -32,6 +32,13 @@ if (mode == "sim" || mode == "timing")
     var truth = ((Tessera.Data.CategoricalColumn)sim.Var["pattern"]).Codes;
     var rawKm = new KMeans(new KMeansOptions { K = 5, NInit = 3, Seed = 0 }).Fit(Tessera.Data.DenseMatrix.FromFloat(images.Count, images.PixelCount, images.Pixels));
     Log($"NMI(kmeans5(raw pixels{(scale ? ", scaled" : "")}), truth) = {Metrics.NormalizedMutualInfo(truth, rawKm.Labels):F4}");
+    // COSTA_EXPORT=FILE writes the images (float32, genes x H x W) and FILE.labels (true pattern) for pytorch_costa.py.
+    if (Environment.GetEnvironmentVariable("COSTA_EXPORT") is { } export)
+    {
+        using (var bw = new BinaryWriter(File.Create(export))) foreach (var v in images.Pixels) bw.Write(v);
+        File.WriteAllLines(export + ".labels", truth.Select(t => t.ToString()));
+        Log($"exported {images.Count} images to {export}");
+    }
     if (args.Contains("rawonly")) return;
     var before = Process.GetCurrentProcess();
     int k = int.Parse(Environment.GetEnvironmentVariable("COSTA_K") ?? "30");
