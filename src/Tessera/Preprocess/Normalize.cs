@@ -24,6 +24,19 @@ public static class Normalize
         return new CsrMatrix(x.Rows, x.Cols, (int[])x.IndPtr.Clone(), (int[])x.Indices.Clone(), data);
     }
 
+    /// <summary>
+    /// scanpy normalize_total's default target when none is given: the median of the <b>positive</b> row totals
+    /// (<c>np.median(counts[counts &gt; 0])</c>), so empty rows do not pull the target down.
+    /// </summary>
+    /// <exception cref="TesseraException">When every row total is zero.</exception>
+    public static double MedianTarget(CsrMatrix x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var totals = x.RowSums().Where(t => t > 0).ToArray();
+        if (totals.Length == 0) throw new TesseraException("every row has a zero total count: nothing to normalise");
+        return Analysis.Statistics.Median(totals);
+    }
+
     /// <summary>Copy of <paramref name="data"/> whose X is <see cref="Total(CsrMatrix, double)"/> of its X (layers untouched).</summary>
     public static SpatialData Total(SpatialData data, double targetSum = 1e4)
     {

@@ -297,9 +297,7 @@ public static class GeneImages
     {
         foreach (var v in x.Data)
             if (v < 0) throw new TesseraException("log-normalising gene images needs non-negative counts, but the data has negative values (z-scored input?)");
-        var totals = x.RowSums().Where(t => t > 0).ToArray();
-        if (totals.Length == 0) throw new TesseraException("every spot has zero total count: nothing to normalise");
-        return Normalize.Log1p(Normalize.Total(x, Analysis.Statistics.Median(totals)));
+        return Normalize.Log1p(Normalize.Total(x, Normalize.MedianTarget(x)));
     }
 
     /// <summary>Per gene: in-mask pixels to mean 0 and (population) variance 1 (<see cref="Analysis.Statistics.ZScores(IReadOnlyList{double}, int)"/>); constant images become 0; pixels outside the mask are left as they are. In place.</summary>

@@ -83,6 +83,19 @@ public class QcNormalizeTests
     }
 
     [Fact]
+    public void MedianTargetIgnoresEmptyRows()
+    {
+        // scanpy normalize_total without target_sum: np.median(counts[counts > 0]). Totals 0, 3, 5, 10, 0 -> median of 3, 5, 10 = 5
+        // (over all five rows it would be 3).
+        var x = CsrMatrix.FromDense(new float[,] { { 0, 0 }, { 1, 2 }, { 5, 0 }, { 4, 6 }, { 0, 0 } });
+        Assert.Equal(5.0, Normalize.MedianTarget(x));
+        var even = CsrMatrix.FromDense(new float[,] { { 0, 1 }, { 0, 0 }, { 2, 0 } });
+        Assert.Equal(1.5, Normalize.MedianTarget(even));
+        var ex = Assert.Throws<TesseraException>(() => Normalize.MedianTarget(CsrMatrix.FromDense(new float[,] { { 0, 0 } })));
+        Assert.Equal("every row has a zero total count: nothing to normalise", ex.Message);
+    }
+
+    [Fact]
     public void BadNormalizeInputIsReported()
     {
         var ex = Assert.Throws<TesseraException>(() => Normalize.Total(Small().X, 0));

@@ -110,7 +110,7 @@ public class StemTests
         Assert.Equal(["g2", "g1"], inp.Genes);
         Assert.Equal(1, inp.DroppedScGenes);
         Assert.Equal(0, inp.DroppedStGenes);
-        Assert.Equal(1.0, inp.TargetSumSc); // SC totals over shared genes 1, 0, 2
+        Assert.Equal(1.5, inp.TargetSumSc); // SC totals over shared genes 1, 0, 2: scanpy takes the median of the positive ones
         Assert.Equal(6.0, inp.TargetSumSt); // ST totals 10, 2
         Assert.Equal(1 - 1.0 / 1.5, inp.DefaultDropout, 12); // medians of detected genes: SC 1, ST 1.5
         Assert.Equal((float)Math.Log(1 + 3.0), inp.St[0], 5); // 5 / 10 * 6 = 3

@@ -66,8 +66,8 @@ public sealed class StemInputs
                 for (int k = x.IndPtr[i]; k < x.IndPtr[i + 1]; k++)
                     if (x.Data[k] < 0)
                         throw new TesseraException($"{what} data: '{names[i]}' has a negative value ({x.Data[k]}); STEM normalises counts — for z-scored or normalised input turn normalisation off (--no-normalize)");
-        TargetSumSc = targetSumSc ?? MedianPositive(xsc.RowSums(), "SC");
-        TargetSumSt = targetSumSt ?? MedianPositive(xst.RowSums(), "ST");
+        TargetSumSc = targetSumSc ?? MedianTarget(xsc, "SC");
+        TargetSumSt = targetSumSt ?? MedianTarget(xst, "ST");
         Sc = Normalize.Log1p(Normalize.Total(xsc, TargetSumSc)).ToDenseArray();
         St = Normalize.Log1p(Normalize.Total(xst, TargetSumSt)).ToDenseArray();
     }
@@ -75,12 +75,12 @@ public sealed class StemInputs
     /// <summary>The reference's default ST input dropout: 1 − median genes per cell / median genes per spot, clamped to [0, 0.95].</summary>
     public double DefaultDropout => MedianGenesSt > 0 ? Math.Clamp(1 - MedianGenesSc / MedianGenesSt, 0, 0.95) : 0;
 
-    private static double MedianPositive(double[] totals, string what)
+    private static double MedianTarget(CsrMatrix x, string what)
     {
-        // scanpy normalize_total takes the median over all rows; rows with zero total stay zero either way.
-        var m = Statistics.Median(totals);
-        if (!(m > 0)) throw new TesseraException($"{what} data: median total count over the shared genes is {m}; give a normalisation target explicitly");
-        return m;
+        // scanpy's default target: the median of the positive totals (cells with no count of the shared genes do not lower it).
+        if (!x.RowSums().Any(t => t > 0))
+            throw new TesseraException($"{what} data: every row has a zero total count over the shared genes; give a normalisation target explicitly");
+        return Normalize.MedianTarget(x);
     }
 }
 
