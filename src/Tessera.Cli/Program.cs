@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(SimulateCommand.Create());
         root.Subcommands.Add(MapCommand.Create());
         root.Subcommands.Add(PatternsCommand.Create());
+        root.Subcommands.Add(CorrelatedCommand.Create());
         root.Subcommands.Add(HistologyCommand.Create());
         return root;
     }

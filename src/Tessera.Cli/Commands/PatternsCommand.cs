@@ -83,10 +83,6 @@ public static class PatternsCommand
             }
             var seIdx = Enumerable.Range(0, images.Count).Where(i => res.Se[i]).ToArray();
             r.Info(nModels >= 2 ? $"{seIdx.Length} SE genes (stability >= 0.2) of {images.Count}" : "one model: no stability score, every gene is a candidate");
-            IReadOnlyList<GeneSimilarity> sims = [];
-            if (queries.Length > 0)
-                sims = CostaAnalysis.Similarities(res.Embeddings, res.Dim, images.Genes, queries, seIdx, minModels: Math.Min(3, nModels));
-
             using (r.Stage("write results"))
             {
                 var obs = new Table(images.Genes, "gene");
@@ -105,8 +101,6 @@ public static class PatternsCommand
                 var inv = CultureInfo.InvariantCulture;
                 CsvTable.Write(run.File("genes.csv"), ["gene", "cluster", "se", "stability"], images.Genes.Select((g, i) =>
                     (IReadOnlyList<string>)[g, geneCluster[i].ToString(inv), res.Se[i] ? "True" : "False", res.Stability[i].ToString("R", inv)]));
-                CsvTable.Write(run.File("correlated.csv"), ["query", "gene", "z", "models", "correlated"], sims.Select(x =>
-                    (IReadOnlyList<string>)[x.Query, x.Gene, x.MeanZ.ToString("F4", inv), x.Models.ToString(inv), x.Correlated ? "True" : "False"]));
                 CsvTable.Write(run.File("training.csv"), ["model", "epoch", "loss", "nmi", "train_s", "feature_s", "umap_s", "gmm_s"],
                     res.Histories.SelectMany((h, m) => h.Select(e => (IReadOnlyList<string>)[(m + 1).ToString(inv), e.Epoch.ToString(inv),
                         e.Loss.ToString("R", inv), e.Nmi.ToString("R", inv), e.TrainSeconds.ToString("F2", inv), e.FeatureSeconds.ToString("F2", inv),
@@ -119,19 +113,8 @@ public static class PatternsCommand
                 if (series.Values.First().Length > 0)
                     Tessera.Plotting.Figures.SavePng(CurvePlot.Lines("NMI between consecutive epochs' labels", "epoch", series, "NMI"), run.File("nmi.png"), 900, 600);
                 if (queries.Length > 0)
-                {
-                    var tiles = new List<float[]>(); var caps = new List<string>();
-                    foreach (var q in queries)
-                    {
-                        tiles.Add(images.Image(images.IndexOf(q)).ToArray()); caps.Add(q);
-                        foreach (var x in sims.Where(x => x.Query == q).Take(5)) { tiles.Add(images.Image(images.IndexOf(x.Gene)).ToArray()); caps.Add($"{x.Gene} z={x.MeanZ:F1}"); }
-                    }
-                    Tessera.Plotting.Figures.SavePng(CostaPlots.Mosaic(tiles, caps, images.Height, images.Width, images.Mask, 6, "Query genes (left) and their most similar genes"),
-                        run.File("query_images.png"), 1200, Math.Max(300, 260 * queries.Length));
-                }
+                    CorrelatedCommand.WriteOutputs(run, r, images, res.Embeddings, res.Dim, queries, seIdx, -2.325, Math.Min(3, nModels));
             }
-            foreach (var q in queries)
-                r.Info($"{q}: correlated {string.Join(", ", sims.Where(x => x.Query == q && x.Correlated).Select(x => x.Gene).Take(20))}");
             run.Commit("patterns", new { imgOpt.Size, imgOpt.Layout, imgOpt.BinSize, imgOpt.RegressOutTotal, imgOpt.MinSpots, imgOpt.ScaleToMax, imgOpt.LogNormalize, imgOpt.Standardize, ens.Model.BatchSize, ens.Models,
                 ens.Model.Clusters, ens.Model.Epochs, ens.Model.UmapEpochs, GeneClusters = k, Queries = queries }, s, r);
             r.Info($"results in {run.FinalDir}");

@@ -26,6 +26,27 @@ public class CostaCliTests
         Assert.Equal(128, res.Obsm["X_costa"].Cols);
         Assert.True(res.Obsm.ContainsKey("X_costa_2"));
         Assert.Equal(5, File.ReadAllLines(Path.Combine(outDir, "training.csv")).Length); // header + 2 models × 2 rows
+        foreach (var f in new[] { "correlated_set.csv" }) Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+
+        // `correlated` on the saved result reproduces the run's query outputs without training
+        var q = tmp.File("q");
+        var rq = CliRunner.Run("correlated", outDir, "--query", "pattern1_0001", "--out", q);
+        Assert.True(rq.Code == 0, rq.Err + rq.Out);
+        foreach (var f in new[] { "correlated.csv", "correlated_set.csv" })
+            Assert.Equal(File.ReadAllText(Path.Combine(outDir, f)), File.ReadAllText(Path.Combine(q, f)));
+        Assert.True(File.Exists(Path.Combine(q, "query_images.png")));
+        var se = res.Obs.Labels("se").Select(v => v is "True" or "true").ToArray();
+        int candidates = se.Count(b => b) - (se[Array.IndexOf(res.ObsNames, "pattern1_0001")] ? 1 : 0); // SE genes other than the query
+        Assert.Equal(candidates + 1, File.ReadAllLines(Path.Combine(q, "correlated.csv")).Length);
+        var rBad = CliRunner.Run("correlated", sim, "--query", "pattern1_0001", "--out", tmp.File("qbad"));
+        Assert.Equal(2, rBad.Code);
+        Assert.Contains("has no obsm 'X_costa': not a `tessera patterns` result", rBad.Err + rBad.Out);
+        rBad = CliRunner.Run("correlated", outDir, "--query", "Nope", "--out", tmp.File("qbad2"));
+        Assert.Equal(2, rBad.Code);
+        Assert.Contains("gene 'Nope' is not among the 40 gene images", rBad.Err + rBad.Out);
+        rBad = CliRunner.Run("correlated", outDir, "--query", "pattern1_0001", "--min-models", "3", "--out", tmp.File("qbad3"));
+        Assert.Equal(2, rBad.Code);
+        Assert.Contains("min models must be between 1 and the 2 models but is 3", rBad.Err + rBad.Out);
         var bad = CliRunner.Run("patterns", sim, "--query", "NoSuchGene", "--out", tmp.File("bad"));
         Assert.Equal(2, bad.Code);
         Assert.Contains("gene 'NoSuchGene' is not among the 40 gene images", bad.Err + bad.Out);

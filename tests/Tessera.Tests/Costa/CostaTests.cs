@@ -157,6 +157,45 @@ public class CostaTests
     }
 
     [Fact]
+    public void CorrelatedGenesMatchNumpyReference()
+    {
+        // 30 genes in 5 groups (g % 5) over 5 models, 3-d; candidates ("SE") are the genes with g % 4 != 3, so query g07 is
+        // not a candidate. Expected values from numpy (scipy-style z-scores with the self distance, threshold -1.15, >= 3
+        // models; the authors' list = per model the union over queries, then >= 3 of 5 models).
+        int g = 30, dim = 3;
+        var embs = Enumerable.Range(0, 5).Select(m =>
+        {
+            var e = new float[g * dim];
+            for (int i = 0; i < g; i++)
+                for (int j = 0; j < dim; j++) e[i * dim + j] = (float)(3 * Math.Sin(1.3 * (i % 5) + 0.9 * j + 0.4 * m) + 0.9 * Math.Sin(1.7 * i + 2.1 * j + 2.3 * m));
+            return e;
+        }).ToList();
+        var genes = Enumerable.Range(0, g).Select(i => $"g{i:D2}").ToArray();
+        var cand = Enumerable.Range(0, g).Where(i => i % 4 != 3).ToArray();
+        string[] queries = ["g00", "g05", "g07"];
+        var sims = CostaAnalysis.Similarities(embs, dim, genes, queries, cand, threshold: -1.15, minModels: 3);
+        var top = sims.Where(x => x.Query == "g00").Take(4).ToArray();
+        Assert.Equal(["g25", "g10", "g05", "g20"], top.Select(x => x.Gene));
+        Assert.Equal([-1.397837, -1.278257, -1.183692, -1.119326], top.Select(x => Math.Round(x.MeanZ, 6)));
+        Assert.Equal([5, 5, 3, 1], top.Select(x => x.Models));
+        Assert.Equal([true, true, true, false], top.Select(x => x.Correlated));
+        var g05 = sims.Where(x => x.Query == "g05").Take(3).ToArray();
+        Assert.Equal([("g20", 5), ("g10", 1), ("g00", 1)], g05.Select(x => (x.Gene, x.Models)));
+        Assert.Equal(cand.Length - 1, sims.Count(x => x.Query == "g00")); // every candidate but the query itself
+        Assert.Equal(cand.Length, sims.Count(x => x.Query == "g07"));
+
+        var set = CostaAnalysis.CorrelatedSet(embs, dim, genes, queries, cand, threshold: -1.15, minModels: 3);
+        Assert.Equal(["g02", "g10", "g12", "g17", "g20", "g22", "g25", "g05"], set.Select(x => x.Gene));
+        Assert.Equal([5, 5, 5, 5, 5, 5, 5, 3], set.Select(x => x.Models));
+        Assert.Equal(["g00", "g05"], set[1].Queries); // g10: g00 in 5 models, g05 in 1
+        Assert.Equal(["g00"], set[7].Queries);       // query g05 listed because g00 flags it (never for itself); g00 only in 1 model
+        Assert.Equal("query gene 'gX' is not among the 30 genes",
+            Assert.Throws<TesseraException>(() => CostaAnalysis.CorrelatedSet(embs, dim, genes, ["gX"], cand)).Message);
+        Assert.Equal("min models must be between 1 and the 5 models but is 6",
+            Assert.Throws<TesseraException>(() => CostaAnalysis.Similarities(embs, dim, genes, queries, cand, minModels: 6)).Message);
+    }
+
+    [Fact]
     public void BadOptionsHaveClearMessages()
     {
         var px = new float[10 * 24 * 24];

@@ -15,6 +15,9 @@ public enum GeneClusterMethod
 /// <summary>A query gene's similarity to one other gene across the ensemble.</summary>
 public sealed record GeneSimilarity(string Query, string Gene, double MeanZ, int Models, bool Correlated);
 
+/// <summary>A gene of the authors' correlated-gene list: in how many models it was flagged, and by which queries.</summary>
+public sealed record CorrelatedGene(string Gene, int Models, string[] Queries);
+
 /// <summary>
 /// CoSTA's downstream analysis on an ensemble of embeddings (the authors' notebook cells 6–7): stable ("SE") genes by
 /// neighbour-list Jaccard across models, and correlated genes of query genes by z-scored distances.
@@ -93,40 +96,90 @@ public static class CostaAnalysis
     public static IReadOnlyList<GeneSimilarity> Similarities(IReadOnlyList<float[]> embeddings, int dim, string[] genes,
         IReadOnlyList<string> queries, IReadOnlyList<int> candidates, double threshold = -2.325, int minModels = 3)
     {
-        ArgumentNullException.ThrowIfNull(embeddings);
-        ArgumentNullException.ThrowIfNull(genes);
-        int n = genes.Length;
-        if (minModels > embeddings.Count) throw new TesseraException($"min models {minModels} exceeds the {embeddings.Count} models");
+        CheckQueryArgs(embeddings, genes, queries, minModels);
         var result = new List<GeneSimilarity>();
         foreach (var q in queries)
         {
-            int qi = Array.IndexOf(genes, q);
-            if (qi < 0) throw new TesseraException($"query gene '{q}' is not among the {n} genes");
-            var set = candidates.Where(c => c != qi).ToArray();
+            var (set, z) = QueryZ(embeddings, dim, genes, q, candidates);
             var zSum = new double[set.Length];
             var hits = new int[set.Length];
-            foreach (var e in embeddings)
-            {
-                var d = new double[set.Length + 1]; // last = self distance 0, included in the z-scoring as the authors do
+            foreach (var zm in z)
                 for (int c = 0; c < set.Length; c++)
                 {
-                    double s = 0;
-                    for (int j = 0; j < dim; j++) { double t = e[(long)qi * dim + j] - e[(long)set[c] * dim + j]; s += t * t; }
-                    d[c] = Math.Sqrt(s);
+                    zSum[c] += zm[c];
+                    if (zm[c] < threshold) hits[c]++;
                 }
-                double mean = d.Average(), sd = Math.Sqrt(d.Sum(v => (v - mean) * (v - mean)) / d.Length);
-                for (int c = 0; c < set.Length; c++)
-                {
-                    double z = sd > 0 ? (d[c] - mean) / sd : 0;
-                    zSum[c] += z;
-                    if (z < threshold) hits[c]++;
-                }
-            }
             result.AddRange(Enumerable.Range(0, set.Length)
                 .Select(c => new GeneSimilarity(q, genes[set[c]], zSum[c] / embeddings.Count, hits[c], hits[c] >= minModels))
                 .OrderBy(s => s.MeanZ).ThenBy(s => s.Gene, StringComparer.Ordinal));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The authors' final correlated-gene list for a set of genes of interest (notebook cell 7): in each model, the union over
+    /// the queries of the candidates with z &lt; threshold (a query counts when another query flags it, never for itself);
+    /// a gene is listed when it is in that union in at least minModels models. Most models first, then by name.
+    /// </summary>
+    public static IReadOnlyList<CorrelatedGene> CorrelatedSet(IReadOnlyList<float[]> embeddings, int dim, string[] genes,
+        IReadOnlyList<string> queries, IReadOnlyList<int> candidates, double threshold = -2.325, int minModels = 3)
+    {
+        CheckQueryArgs(embeddings, genes, queries, minModels);
+        var inUnion = new bool[embeddings.Count, genes.Length];
+        var flaggedBy = new SortedSet<string>[genes.Length];
+        foreach (var q in queries.Distinct())
+        {
+            var (set, z) = QueryZ(embeddings, dim, genes, q, candidates);
+            for (int m = 0; m < z.Length; m++)
+                for (int c = 0; c < set.Length; c++)
+                    if (z[m][c] < threshold)
+                    {
+                        inUnion[m, set[c]] = true;
+                        (flaggedBy[set[c]] ??= new SortedSet<string>(StringComparer.Ordinal)).Add(q);
+                    }
+        }
+        var result = new List<CorrelatedGene>();
+        for (int g = 0; g < genes.Length; g++)
+        {
+            int models = 0;
+            for (int m = 0; m < embeddings.Count; m++) if (inUnion[m, g]) models++;
+            if (models >= minModels) result.Add(new CorrelatedGene(genes[g], models, [.. flaggedBy[g]!]));
+        }
+        return [.. result.OrderByDescending(x => x.Models).ThenBy(x => x.Gene, StringComparer.Ordinal)];
+    }
+
+    private static void CheckQueryArgs(IReadOnlyList<float[]> embeddings, string[] genes, IReadOnlyList<string> queries, int minModels)
+    {
+        ArgumentNullException.ThrowIfNull(embeddings);
+        ArgumentNullException.ThrowIfNull(genes);
+        ArgumentNullException.ThrowIfNull(queries);
+        if (minModels < 1 || minModels > embeddings.Count) throw new TesseraException($"min models must be between 1 and the {embeddings.Count} models but is {minModels}");
+        foreach (var q in queries)
+            if (Array.IndexOf(genes, q) < 0) throw new TesseraException($"query gene '{q}' is not among the {genes.Length} genes");
+    }
+
+    // Per model, z-scored distances from the query to the candidates other than itself; the self distance 0 takes part in
+    // the z-scoring as in the authors' code.
+    private static (int[] Set, double[][] Z) QueryZ(IReadOnlyList<float[]> embeddings, int dim, string[] genes, string q, IReadOnlyList<int> candidates)
+    {
+        int qi = Array.IndexOf(genes, q);
+        var set = candidates.Where(c => c != qi).ToArray();
+        var z = new double[embeddings.Count][];
+        for (int m = 0; m < embeddings.Count; m++)
+        {
+            var e = embeddings[m];
+            var d = new double[set.Length + 1]; // last = self distance 0
+            for (int c = 0; c < set.Length; c++)
+            {
+                double s = 0;
+                for (int j = 0; j < dim; j++) { double t = e[(long)qi * dim + j] - e[(long)set[c] * dim + j]; s += t * t; }
+                d[c] = Math.Sqrt(s);
+            }
+            double mean = d.Average(), sd = Math.Sqrt(d.Sum(v => (v - mean) * (v - mean)) / d.Length);
+            z[m] = new double[set.Length];
+            for (int c = 0; c < set.Length; c++) z[m][c] = sd > 0 ? (d[c] - mean) / sd : 0;
+        }
+        return (set, z);
     }
 }
 
