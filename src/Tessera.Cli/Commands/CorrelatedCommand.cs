@@ -42,9 +42,8 @@ public static partial class CorrelatedCommand
             var embs = Embeddings(data, path, out int dim);
             var images = ImagesOf(data, path);
             foreach (var q in queries) images.IndexOf(q);
-            int[] candidates;
-            if (p.GetValue(allGenes) || !data.Obs.Contains("se")) candidates = Enumerable.Range(0, images.Count).ToArray();
-            else candidates = Enumerable.Range(0, images.Count).Where(Flags(data.Obs["se"], "se", path).ElementAt).ToArray();
+            var se = p.GetValue(allGenes) || !data.Obs.Contains("se") ? null : Flags(data.Obs["se"], "se", path);
+            var candidates = Enumerable.Range(0, images.Count).Where(i => se == null || se[i]).ToArray();
             if (candidates.Length == 0) throw new TesseraException($"{path} flags no SE gene to compare with; use --all-genes");
             int mm = p.GetValue(minModels) ?? Math.Min(3, embs.Count);
             r.Info($"{images.Count} genes, {embs.Count} model(s), {candidates.Length} candidate genes" + (candidates.Length < images.Count ? " (SE)" : ""));
@@ -93,36 +92,28 @@ public static partial class CorrelatedCommand
     // The gene images stored in X (genes x pixels, var names px{row}_{col}, var in_tissue).
     private static GeneImageSet ImagesOf(SpatialData data, string path)
     {
+        var rc = new (int Row, int Col)[data.NVars];
         int h = 0, w = 0;
-        foreach (var name in data.VarNames)
+        for (int j = 0; j < data.NVars; j++)
         {
-            var m = PixelName().Match(name);
-            if (!m.Success) throw new TesseraException($"{path} is not a `tessera patterns` result: column '{name}' is not a pixel (px<row>_<col>)");
-            h = Math.Max(h, int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1);
-            w = Math.Max(w, int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) + 1);
+            var m = PixelName().Match(data.VarNames[j]);
+            if (!m.Success) throw new TesseraException($"{path} is not a `tessera patterns` result: column '{data.VarNames[j]}' is not a pixel (px<row>_<col>)");
+            rc[j] = (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+            h = Math.Max(h, rc[j].Row + 1);
+            w = Math.Max(w, rc[j].Col + 1);
         }
-        if (h * w != data.NVars) throw new TesseraException($"{path} is not a `tessera patterns` result: {data.NVars} pixel columns do not fill a {h}x{w} image");
-        var pixels = new float[data.NObs * data.NVars];
+        if ((long)h * w != data.NVars) throw new TesseraException($"{path} is not a `tessera patterns` result: {data.NVars} pixel columns do not fill a {h}x{w} image");
+        var at = rc.Select(p => p.Row * w + p.Col).ToArray(); // image position of each column
+        var pixels = new float[(long)data.NObs * data.NVars];
         var x = data.X;
         for (int g = 0; g < x.Rows; g++)
-            for (int k = x.IndPtr[g]; k < x.IndPtr[g + 1]; k++)
-            {
-                var name = data.VarNames[x.Indices[k]];
-                var m = PixelName().Match(name);
-                int row = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), col = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
-                pixels[(long)g * data.NVars + row * w + col] = x.Data[k];
-            }
-        bool[]? mask = data.Var.Contains("in_tissue") ? Flags(data.Var["in_tissue"], "in_tissue", path) : null;
-        if (mask != null)
+            for (int k = x.IndPtr[g]; k < x.IndPtr[g + 1]; k++) pixels[(long)g * data.NVars + at[x.Indices[k]]] = x.Data[k];
+        bool[]? mask = null;
+        if (data.Var.Contains("in_tissue"))
         {
-            // mask is in var order; put it in image order
-            var ordered = new bool[data.NVars];
-            for (int j = 0; j < data.NVars; j++)
-            {
-                var m = PixelName().Match(data.VarNames[j]);
-                ordered[int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * w + int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)] = mask[j];
-            }
-            mask = ordered;
+            var inTissue = Flags(data.Var["in_tissue"], "in_tissue", path);
+            mask = new bool[data.NVars];
+            for (int j = 0; j < data.NVars; j++) mask[at[j]] = inTissue[j];
         }
         return new GeneImageSet(data.ObsNames, h, w, pixels, mask);
     }
