@@ -26,9 +26,10 @@ if (mode == "sim" || mode == "timing")
     var sim = PatternSimulator.Simulate(mob, new PatternSimulatorOptions { GenesPerPattern = gpp, Noise = s2, Seed = 1 });
     Log($"simulated {sim.NObs} spots x {sim.NVars} genes, sigma2 {s2}");
     bool scale = args.Contains("scale");
-    var images = GeneImages.FromSpatial(sim, new GeneImageOptions { ScaleToMax = scale, RegressOutTotal = !args.Contains("noregress") });
+    var images = GeneImages.FromSpatial(sim, new GeneImageOptions { ScaleToMax = scale, RegressOutTotal = !args.Contains("noregress"),
+        LogNormalize = args.Contains("lognorm"), Standardize = args.Contains("standardize") });
     if (shuffle) images = images.ShufflePixels(7);
-    Log($"images {images.Count} x {images.Height}x{images.Width}, mask {images.Mask.Count(m => m)} px{(shuffle ? ", pixel-shuffled" : "")}");
+    Log($"images {images.Count} x {images.Height}x{images.Width}, mask {images.Mask.Count(m => m)} px{(shuffle ? ", pixel-shuffled" : "")}{(args.Contains("lognorm") ? ", log-normalised" : "")}{(args.Contains("standardize") ? ", standardised" : "")}");
     var truth = ((Tessera.Data.CategoricalColumn)sim.Var["pattern"]).Codes;
     var rawKm = new KMeans(new KMeansOptions { K = 5, NInit = 3, Seed = 0 }).Fit(Tessera.Data.DenseMatrix.FromFloat(images.Count, images.PixelCount, images.Pixels));
     Log($"NMI(kmeans5(raw pixels{(scale ? ", scaled" : "")}), truth) = {Metrics.NormalizedMutualInfo(truth, rawKm.Labels):F4}");
