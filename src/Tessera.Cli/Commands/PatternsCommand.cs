@@ -69,6 +69,8 @@ public static class PatternsCommand
             if (p.GetValue(shuffle)) images = images.ShufflePixels(s);
             foreach (var q in queries) images.IndexOf(q);
             r.Info($"{images.Count} genes (detected in >= {imgOpt.MinSpots} spots), {images.Mask.Count(m => m)} of {images.PixelCount} pixels in tissue");
+            if (!imgOpt.LogNormalize && !imgOpt.Standardize)
+                r.Info("images are raw counts, as in the authors' code; on spot arrays (ST, Visium) and simulated counts, --log-normalize --no-regress --standardize separates spatial patterns far better (README, CoSTA)");
             CostaEnsembleResult res;
             using (r.Stage($"train {nModels} CoSTA model(s)")) res = CostaEnsemble.Fit(images, ens);
 
