@@ -36,10 +36,10 @@ float[] x = ReadArray<float>(Path.Combine(dir, "x.f32"));
 int[] src = ReadArray<int>(Path.Combine(dir, "src.i32")), dst = ReadArray<int>(Path.Combine(dir, "dst.i32"));
 var input = new SpotscapeInput(x, n, g, src, dst);
 var opts = new SpotscapeOptions { Seed = seed, Epochs = epochs, Threads = threads };
-var progress = new Progress<TrainingProgress>(p =>
+var progress = new Progress<Tessera.Progress>(p =>
 {
-    if (p.Epoch % 50 == 0 || p.Epoch <= 3)
-        Console.WriteLine($"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:F5} re {p.Components["reconstruction"]:F5} sc {p.Components["telescope"]:F6} elapsed {p.Elapsed.TotalSeconds:F1}s");
+    if (p.Done % 50 == 0 || p.Done <= 3)
+        Console.WriteLine($"epoch {p.Done}/{p.Total} loss {p.Loss:F5} re {p.Values!["reconstruction"]:F5} sc {p.Values!["telescope"]:F6} elapsed {p.Elapsed.TotalSeconds:F1}s");
 });
 var proc = Process.GetCurrentProcess();
 var cpu0 = proc.TotalProcessorTime;

@@ -20,7 +20,7 @@ var bg = new Thread(() =>
 }) { IsBackground = true };
 if (garbage > 0) bg.Start();
 var sw = Stopwatch.StartNew();
-var progress = new Progress<Tessera.Nn.TrainingProgress>(p => { if (p.Epoch % 50 == 0) Console.WriteLine($"epoch {p.Epoch} loss {p.Loss:F4} {sw.Elapsed.TotalSeconds:F0}s gc0={GC.CollectionCount(0)}"); });
+var progress = new Progress<Tessera.Progress>(p => { if (p.Done % 50 == 0) Console.WriteLine($"epoch {p.Done} loss {p.Loss:F4} {sw.Elapsed.TotalSeconds:F0}s gc0={GC.CollectionCount(0)}"); });
 using (var model = new SpotscapeTrainer(new SpotscapeOptions { Epochs = epochs, Threads = threads, LearningRate = 1e-3, Seed = 1 }).Fit(prep.Input, progress))
     Console.WriteLine($"done {epochs} epochs in {sw.Elapsed.TotalSeconds:F1} s, gen0 GCs {GC.CollectionCount(0)}, gen2 {GC.CollectionCount(2)}");
 stop.Cancel();

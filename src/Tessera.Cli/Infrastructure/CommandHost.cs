@@ -17,12 +17,24 @@ public static class CommandHost
     /// <summary>Exit code for user errors.</summary>
     public const int UserError = 2;
 
-    /// <summary>Wires a body into a command's action.</summary>
-    public static void SetBody(Command command, Func<ParseResult, Reporter, int> body) =>
-        command.SetAction(parse => Run(parse, body));
+    /// <summary>
+    /// Wires a body into a command's action. <paramref name="flagNames"/> maps the library's option property names (which
+    /// its error messages name, e.g. "Epochs must be at least 1") to this command's flags ("--epochs"), so that a user
+    /// reads the flag they typed: the library never names CLI flags itself.
+    /// </summary>
+    public static void SetBody(Command command, Func<ParseResult, Reporter, int> body, IReadOnlyDictionary<string, string>? flagNames = null) =>
+        command.SetAction(parse => Run(parse, body, flagNames));
+
+    /// <summary>Replaces whole-word property names in a library message by the flags that set them.</summary>
+    public static string TranslateMessage(string message, IReadOnlyDictionary<string, string>? flagNames)
+    {
+        if (flagNames is null || flagNames.Count == 0) return message;
+        return System.Text.RegularExpressions.Regex.Replace(message, @"(?<![\w-])[A-Z][A-Za-z0-9]*(?![\w-]|\.\w)",
+            m => flagNames.TryGetValue(m.Value, out var flag) ? flag : m.Value);
+    }
 
     /// <summary>Runs the body with error handling.</summary>
-    public static int Run(ParseResult parse, Func<ParseResult, Reporter, int> body)
+    public static int Run(ParseResult parse, Func<ParseResult, Reporter, int> body, IReadOnlyDictionary<string, string>? flagNames = null)
     {
         var reporter = new Reporter(parse.GetValue(Quiet), parse.GetValue(Verbose));
         try
@@ -31,7 +43,7 @@ public static class CommandHost
         }
         catch (Exception e) when (Unwrap(e) is TesseraException te)
         {
-            Console.Error.WriteLine($"error: {te.Message}");
+            Console.Error.WriteLine($"error: {TranslateMessage(te.Message, flagNames)}");
             return UserError;
         }
         catch (Exception e) when (Unwrap(e) is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)

@@ -91,11 +91,11 @@ public sealed class Reporter
     }
 
     /// <summary>Progress of a training loop shown on a live line (epoch and loss).</summary>
-    public IProgress<Tessera.Nn.TrainingProgress> Training(string task, int epochs) => new TrainingLine(Progress(task, epochs));
+    public IProgress<Tessera.Progress> Training(string task, int epochs) => new TrainingLine(Progress(task, epochs));
 
-    private sealed class TrainingLine(ProgressLine bar) : IProgress<Tessera.Nn.TrainingProgress>
+    private sealed class TrainingLine(ProgressLine bar) : IProgress<Tessera.Progress>
     {
-        public void Report(Tessera.Nn.TrainingProgress v) => bar.Report(v.Epoch, $"loss {v.Loss:G4}");
+        public void Report(Tessera.Progress v) => bar.Report((int)v.Done, v.Loss is { } l ? $"loss {l:G4}" : null);
     }
 
     /// <summary>One live progress line.</summary>

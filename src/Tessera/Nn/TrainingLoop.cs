@@ -4,14 +4,6 @@ using static TorchSharp.torch;
 
 namespace Tessera.Nn;
 
-/// <summary>Progress of one finished epoch, as reported by <see cref="TrainingLoop.Run"/>.</summary>
-/// <param name="Epoch">1-based epoch just finished.</param>
-/// <param name="Epochs">Total epochs.</param>
-/// <param name="Loss">Total (weighted) loss of the epoch.</param>
-/// <param name="Components">Unweighted loss components by name.</param>
-/// <param name="Elapsed">Wall time since training started.</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, double Loss, IReadOnlyDictionary<string, double> Components, TimeSpan Elapsed);
-
 /// <summary>What one training step returns: the total loss to backpropagate and named components for the history.</summary>
 /// <param name="Total">Scalar loss tensor to minimise.</param>
 /// <param name="Components">Named scalar tensors logged each epoch (not backpropagated separately).</param>
@@ -67,10 +59,11 @@ public static class TrainingLoop
 
     /// <summary>
     /// Runs <paramref name="epochs"/> epochs. <paramref name="step"/> receives the 0-based epoch and builds the loss
-    /// (its tensors are disposed at the end of the epoch). Throws a <see cref="TesseraException"/> if the loss is not finite.
+    /// (its tensors are disposed at the end of the epoch). Each finished epoch is reported as <paramref name="stage"/> with its
+    /// loss and named components. Throws a <see cref="TesseraException"/> if the loss is not finite.
     /// </summary>
     public static LossHistory Run(nn.Module module, optim.Optimizer optimizer, int epochs, Func<int, StepLoss> step,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<Progress>? progress = null, CancellationToken cancellationToken = default, string stage = "training")
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -100,7 +93,7 @@ public static class TrainingLoop
                 throw new TesseraException($"training diverged: loss is {loss} at epoch {epoch + 1}; lower the learning rate");
             history.Add(loss, parts, sw.Elapsed.TotalSeconds);
             if (epoch % TrimEvery == TrimEvery - 1) NativeHeap.Trim();
-            progress?.Report(new TrainingProgress(epoch + 1, epochs, loss, parts, total.Elapsed));
+            progress?.Report(new Progress(stage, epoch + 1, epochs, total.Elapsed) { Loss = loss, Values = parts });
         }
         return history;
     }

@@ -287,7 +287,7 @@ public class TrainingLoopTests
         using var x = tensor(new float[] { 0, 1, 2, 3 }, [4, 1]);
         using var y = tensor(new float[] { 1, 3, 5, 7 }, [4, 1]);
         var opt = optim.SGD(lin.parameters(), 0.05);
-        var reports = new List<TrainingProgress>();
+        var reports = new List<Tessera.Progress>();
         var progress = new SyncProgress(reports.Add);
         var h = TrainingLoop.Run(lin, opt, 300, _ =>
         {
@@ -296,7 +296,10 @@ public class TrainingLoopTests
         }, progress);
         Assert.Equal(300, h.Count);
         Assert.Equal(300, reports.Count);
-        Assert.Equal(300, reports[^1].Epoch);
+        Assert.Equal(300, reports[^1].Done);
+        Assert.Equal(300, reports[^1].Total);
+        Assert.Equal(h.Total[^1], reports[^1].Loss);
+        Assert.Equal(h.Total[^1], reports[^1].Values!["mse"]);
         Assert.Equal(h.Total, h.Components["mse"]);
         Assert.True(h.Total[^1] < 1e-3 && h.Total[^1] < h.Total[0]);
     }
@@ -311,8 +314,8 @@ public class TrainingLoopTests
         Assert.Equal("training diverged: loss is NaN at epoch 1; lower the learning rate", e.Message);
     }
 
-    private sealed class SyncProgress(Action<TrainingProgress> a) : IProgress<TrainingProgress>
+    private sealed class SyncProgress(Action<Tessera.Progress> a) : IProgress<Tessera.Progress>
     {
-        public void Report(TrainingProgress value) => a(value);
+        public void Report(Tessera.Progress value) => a(value);
     }
 }

@@ -124,7 +124,7 @@ public static class SpatialDomains
         Clustering.Run(embedding, new ClusteringOptions { Method = method, Clusters = clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed });
 
     /// <summary>Embeds and clusters with one seed.</summary>
-    public static DomainRun Run(PreparedSlices p, DomainOptions o, int seed, IProgress<TrainingProgress>? progress = null)
+    public static DomainRun Run(PreparedSlices p, DomainOptions o, int seed, IProgress<Progress>? progress = null)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         DenseMatrix emb; SpotscapeModel? model = null;

@@ -49,7 +49,7 @@ public sealed class SpotscapeTrainer
     public SpotscapeTrainer(SpotscapeOptions? options = null) => this.options = options ?? new SpotscapeOptions();
 
     /// <summary>Trains on the input (full batch). Same seed, same thread count, CPU → bitwise identical model.</summary>
-    public SpotscapeModel Fit(SpotscapeInput input, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    public SpotscapeModel Fit(SpotscapeInput input, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = options;

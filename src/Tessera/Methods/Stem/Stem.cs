@@ -93,13 +93,14 @@ public static class Stem
     }
 
     /// <summary>Logs every n-th epoch (and the last) with its loss components.</summary>
-    private sealed class LogEvery(Action<string> log, int every) : IProgress<TrainingProgress>
+    private sealed class LogEvery(Action<string> log, int every) : IProgress<Progress>
     {
-        public void Report(TrainingProgress p)
+        public void Report(Progress p)
         {
-            if ((p.Epoch - 1) % every != 0 && p.Epoch != p.Epochs) return;
-            p.Components.TryGetValue("cycle", out double cycle);
-            log($"epoch {p.Epoch}/{p.Epochs}: loss {p.Loss:F4} (spatial {p.Components["spatial"]:F4}, mmd {p.Components["mmd"]:F4}, cycle {cycle:F4}) {p.Elapsed.TotalSeconds:F1} s");
+            if ((p.Done - 1) % every != 0 && p.Done != p.Total) return;
+            var c = p.Values!;
+            c.TryGetValue("cycle", out double cycle);
+            log($"epoch {p.Done}/{p.Total}: loss {p.Loss:F4} (spatial {c["spatial"]:F4}, mmd {c["mmd"]:F4}, cycle {cycle:F4}) {p.Elapsed.TotalSeconds:F1} s");
         }
     }
 
