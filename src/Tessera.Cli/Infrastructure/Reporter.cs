@@ -98,6 +98,28 @@ public sealed class Reporter
         public void Report(Tessera.Progress v) => bar.Report((int)v.Done, v.Loss is { } l ? $"loss {l:G4}" : null);
     }
 
+    /// <summary>
+    /// Adapts the library's <see cref="Tessera.Progress"/> reports to this reporter: a report with a message becomes an
+    /// info line, step reports drive one live progress line per stage (with ETA), prefixed by <paramref name="task"/>.
+    /// </summary>
+    public IProgress<Tessera.Progress> Library(string? task = null) => new LibraryProgress(this, task);
+
+    private sealed class LibraryProgress(Reporter r, string? task) : IProgress<Tessera.Progress>
+    {
+        private readonly Dictionary<string, ProgressLine> _lines = [];
+
+        public void Report(Tessera.Progress v)
+        {
+            var stage = task is null ? v.Stage : $"{task}: {v.Stage}";
+            if (v.Message is { } m) { r.Info(v.Stage.Length > 0 ? $"{stage}: {m}" : m); return; }
+            if (v.Total <= 0) return;
+            ProgressLine line;
+            lock (_lines)
+                if (!_lines.TryGetValue(stage, out line!) || v.Done <= 1) _lines[stage] = line = r.Progress(stage, (int)Math.Min(int.MaxValue, v.Total));
+            line.Report((int)Math.Min(int.MaxValue, v.Done), v.Loss is { } l ? $"loss {l:G4}" : null);
+        }
+    }
+
     /// <summary>One live progress line.</summary>
     public sealed class ProgressLine
     {
