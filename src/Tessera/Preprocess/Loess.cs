@@ -39,20 +39,7 @@ public static class Loess
             double x0 = xs[p];
             // slide the window of the nf nearest neighbours (x sorted, x0 increasing)
             while (lo + nf < n && x0 - xs[lo] > xs[lo + nf] - x0) lo++;
-            double far = Math.Max(x0 - xs[lo], xs[lo + nf - 1] - x0);
-            double rho = far * far * Math.Max(1.0, span);
-            if (!(rho > 0)) throw new TesseraException($"loess span {span} is too small: all {nf} neighbours of x = {x0} have the same x");
-            for (int i = 0; i < nf; i++)
-            {
-                double dx = xs[lo + i] - x0;
-                double r = Math.Sqrt(dx * dx / rho);
-                double t = 1 - r * r * r;
-                double w = t > 0 ? Math.Sqrt(t * t * t) : 0;
-                b[i * k] = w;
-                if (k > 1) b[i * k + 1] = w * dx;
-                if (k > 2) b[i * k + 2] = w * dx * dx;
-                eta[i] = w * ys[lo + i];
-            }
+            WeightedDesign(xs, ys, lo, nf, k, x0, span, b, eta);
             fitted[order[p]] = Solve(b, eta, nf, k, eps).Value;
         }
         return fitted;
@@ -138,20 +125,7 @@ public static class Loess
                 else right++;
             }
             int wlo = left + 1;
-            double far = Math.Max(x0 - xs[wlo], xs[wlo + nf - 1] - x0);
-            double rho = far * far * Math.Max(1.0, span);
-            if (!(rho > 0)) throw new TesseraException($"loess span {span} is too small: all {nf} neighbours of x = {x0} have the same x");
-            for (int i = 0; i < nf; i++)
-            {
-                double dx = xs[wlo + i] - x0;
-                double r = Math.Sqrt(dx * dx / rho);
-                double tt = 1 - r * r * r;
-                double w = tt > 0 ? Math.Sqrt(tt * tt * tt) : 0;
-                b[i * k] = w;
-                b[i * k + 1] = w * dx;
-                if (k > 2) b[i * k + 2] = w * dx * dx;
-                eta[i] = w * ys[wlo + i];
-            }
+            WeightedDesign(xs, ys, wlo, nf, k, x0, span, b, eta);
             (val[t], slope[t]) = Solve(b, eta, nf, k, eps);
         }
         // ehg128: descend to the leaf, cubic Hermite between its two vertices
@@ -168,6 +142,29 @@ public static class Loess
             fitted[order[i]] = phi0 * val[cv0[p]] + phi1 * val[cv1[p]] + (psi0 * slope[cv0[p]] + psi1 * slope[cv1[p]]) * (v1 - v0);
         }
         return fitted;
+    }
+
+    /// <summary>
+    /// The weighted local design at <paramref name="x0"/> over the <paramref name="nf"/> sorted points from
+    /// <paramref name="lo"/>: tricube weights of the distance scaled by the farthest neighbour (R's ehg127, span &gt; 1
+    /// widening it), rows w·(1, dx, dx²) into <paramref name="b"/> (nf × k) and w·y into <paramref name="eta"/>.
+    /// </summary>
+    private static void WeightedDesign(double[] xs, double[] ys, int lo, int nf, int k, double x0, double span, double[] b, double[] eta)
+    {
+        double far = Math.Max(x0 - xs[lo], xs[lo + nf - 1] - x0);
+        double rho = far * far * Math.Max(1.0, span);
+        if (!(rho > 0)) throw new TesseraException($"loess span {span} is too small: all {nf} neighbours of x = {x0} have the same x");
+        for (int i = 0; i < nf; i++)
+        {
+            double dx = xs[lo + i] - x0;
+            double r = Math.Sqrt(dx * dx / rho);
+            double t = 1 - r * r * r;
+            double w = t > 0 ? Math.Sqrt(t * t * t) : 0;
+            b[i * k] = w;
+            if (k > 1) b[i * k + 1] = w * dx;
+            if (k > 2) b[i * k + 2] = w * dx * dx;
+            eta[i] = w * ys[lo + i];
+        }
     }
 
     private static int LowerBound(double[] xs, double v)
