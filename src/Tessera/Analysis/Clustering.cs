@@ -2,7 +2,7 @@ using Tessera.Data;
 
 namespace Tessera.Analysis;
 
-/// <summary>Clustering algorithms offered to users (the CLI's --method).</summary>
+/// <summary>Clustering algorithms offered to users (<see cref="ClusteringOptions.Method"/>).</summary>
 public enum ClusterMethod
 {
     /// <summary>k-means (k-means++ init, restarts).</summary>
@@ -40,7 +40,7 @@ public static class Clustering
     {
         if (x.Rows == 0) throw new TesseraException("nothing to cluster: the embedding has no rows");
         if (o.Method != ClusterMethod.Leiden && (o.Clusters < 1 || o.Clusters > x.Rows))
-            throw new TesseraException($"--clusters must be between 1 and the {x.Rows} spots, got {o.Clusters}");
+            throw new TesseraException($"Clusters must be between 1 and the {x.Rows} observations but is {o.Clusters}");
         for (int i = 0; i < x.Data.Length; i++)
             if (!double.IsFinite(x.Data[i])) throw new TesseraException($"the embedding has a non-finite value at row {i / x.Cols}, column {i % x.Cols}");
         return o.Method switch
@@ -54,8 +54,8 @@ public static class Clustering
 
     private static int[] LeidenLabels(DenseMatrix x, ClusteringOptions o)
     {
-        if (o.Resolution <= 0) throw new TesseraException($"--resolution must be positive, got {o.Resolution}");
-        if (o.Neighbors < 2 || o.Neighbors >= x.Rows) throw new TesseraException($"Leiden needs 2 <= neighbours < {x.Rows} spots, got {o.Neighbors}");
+        if (!(o.Resolution > 0)) throw new TesseraException($"Resolution must be positive but is {o.Resolution}");
+        if (o.Neighbors < 2 || o.Neighbors >= x.Rows) throw new TesseraException($"Neighbors must be at least 2 and below the {x.Rows} observations but is {o.Neighbors}");
         return Leiden.Cluster(x, o.Neighbors, o.Resolution, o.Seed);
     }
 }

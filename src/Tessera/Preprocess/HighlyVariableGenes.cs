@@ -107,8 +107,8 @@ public static class HighlyVariableGenes
         if (layer == null) x = data.X;
         else if (!data.Layers.TryGetValue(layer, out x!))
             throw new TesseraException($"unknown layer '{layer}'; available: {(data.Layers.Count == 0 ? "(none)" : string.Join(", ", data.Layers.Keys))}");
-        if (nTop <= 0) throw new TesseraException($"--hvg must be positive, got {nTop}");
-        if (nTop > data.NVars) throw new TesseraException($"--hvg {nTop} is larger than the {data.NVars} genes");
+        if (nTop <= 0) throw new TesseraException($"the number of highly variable genes must be positive but is {nTop}");
+        if (nTop > data.NVars) throw new TesseraException($"{nTop} highly variable genes were asked for but the data has {data.NVars} genes");
         if (data.NObs < 2) throw new TesseraException($"highly variable genes need at least 2 spots, the data has {data.NObs}");
         int[] batch; string[] batchNames;
         if (batchKey == null) { batch = new int[data.NObs]; batchNames = ["0"]; }

@@ -38,9 +38,9 @@ public static class PreprocessPipeline
     /// <summary>Runs the chain; <paramref name="log"/> receives one line per step.</summary>
     public static SpatialData Run(SpatialData data, PreprocessOptions options, Action<string>? log = null)
     {
-        if (options.Hvg < 0) throw new TesseraException($"--hvg must not be negative, got {options.Hvg}");
-        if (options.Pca < 0) throw new TesseraException($"--pca must not be negative, got {options.Pca}");
-        if (options.Hvg > data.NVars) throw new TesseraException($"--hvg {options.Hvg} is larger than the {data.NVars} genes");
+        if (options.Hvg < 0) throw new TesseraException($"Hvg must not be negative but is {options.Hvg}");
+        if (options.Pca < 0) throw new TesseraException($"Pca must not be negative but is {options.Pca}");
+        if (options.Hvg > data.NVars) throw new TesseraException($"Hvg is {options.Hvg} but the data has {data.NVars} genes");
         var (d, report) = Qc.Filter(data, new QcOptions { MinCounts = options.MinCounts, MinGenes = options.MinGenes, MinSpots = options.MinSpots });
         log?.Invoke($"QC: {report}");
         d.Layers["counts"] = d.X;

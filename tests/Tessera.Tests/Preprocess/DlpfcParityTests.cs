@@ -44,7 +44,7 @@ public class DlpfcParityTests
         Assert.Equal([0.0, 4, 1], new[] { r.Rank![0], r.Rank[1], r.Rank[2] });
         Assert.True(double.IsNaN(r.Rank[4999]));
         var ex = Assert.Throws<TesseraException>(() => HighlyVariableGenes.Select(d, 6000, HvgFlavor.SeuratV3));
-        Assert.Equal("--hvg 6000 is larger than the 5000 genes", ex.Message);
+        Assert.Equal("6000 highly variable genes were asked for but the data has 5000 genes", ex.Message);
         // the 3000th gene sits in a group of exactly tied low-count genes whose neighbours differ from it by a few ulps,
         // so rounding-level differences can swap a boundary gene; the tie order itself costs one gene against scanpy
         int overlapInterp = Overlap(r.Mask, InterpolateMask);

@@ -132,9 +132,9 @@ public class HighlyVariableGenesTests
     {
         var d = Fixtures.Counts60x40();
         var ex = Assert.Throws<TesseraException>(() => HighlyVariableGenes.Select(d, 60, HvgFlavor.SeuratV3));
-        Assert.Equal("--hvg 60 is larger than the 40 genes", ex.Message);
+        Assert.Equal("60 highly variable genes were asked for but the data has 40 genes", ex.Message);
         ex = Assert.Throws<TesseraException>(() => HighlyVariableGenes.Select(d, 0, HvgFlavor.Seurat));
-        Assert.Equal("--hvg must be positive, got 0", ex.Message);
+        Assert.Equal("the number of highly variable genes must be positive but is 0", ex.Message);
         var logd = Normalize.Log1p(Normalize.Total(d));
         ex = Assert.Throws<TesseraException>(() => HighlyVariableGenes.Select(logd, 10, HvgFlavor.SeuratV3));
         Assert.Equal("seurat_v3 needs raw counts but X has non-integer value 5.6147237 (spot 'spot0', gene 'g1'); pass the count layer", ex.Message);
