@@ -45,11 +45,17 @@ if (mode == "speed")
 var manifest = "bench/StNet/her2st_C.csv";
 bool tta = args.Length > 1 && args[1] == "1";
 var sw0 = Stopwatch.StartNew();
-var sections = HistologyManifest.Read(manifest).Select(s => HistologySection.Load(s, Console.WriteLine)).ToList();
-var genes = StNetTargets.TopGenes(sections, 250);
-var o = new StNetOptions { CacheDir = "/tmp/tessera-cache", TestTimeAugmentation = tta, Log = Console.WriteLine };
-var prep = StNetFrozen.Prepare(sections, StNetBackbones.Create("resnet18-imagenet"), genes, o);
-Console.WriteLine($"prepared {prep.Sum(p => p.Targets.Rows)} patches in {sw0.Elapsed.TotalSeconds:F1}s");
-var res = StNetFrozen.CrossValidate(prep, genes, Console.WriteLine);
+var log = new LogProgress();
+var sections = HistologyManifest.Read(manifest).Select(s => HistologySection.Load(s, log)).ToList();
+var o = new StNetOptions { Genes = 250, CacheDir = "/tmp/tessera-cache", TestTimeAugmentation = tta };
+using var model = StNetTrainer.Fit(sections, o, log);
+var res = model.Result!;
+Console.WriteLine($"prepared {res.Sections.Sum(p => p.Targets.Rows)} patches and cross-validated in {sw0.Elapsed.TotalSeconds:F1}s");
 var top50 = res.Summary.Take(50).ToArray();
 Console.WriteLine($"mean Pearson top-50 genes: {top50.Average(s => s.MeanPearson):F3} (colour {top50.Average(s => s.BaselineMeanPearson):F3}); beats colour on {res.Summary.Count(s => s.BeatsBaseline)}/250");
+
+/// <summary>Prints the library's messages.</summary>
+sealed class LogProgress : IProgress<Tessera.Progress>
+{
+    public void Report(Tessera.Progress value) { if (value.Message is { } m) Console.WriteLine(m); }
+}

@@ -17,22 +17,7 @@ public class HistologyCliTests
         foreach (var sec in new[] { "S1", "S2", "S3" })
         {
             var png = dir.File($"{sec}.png");
-            using (var bmp = new SkiaSharp.SKBitmap(700, 700, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque))
-            {
-                for (int y = 0; y < 700; y++)
-                    for (int x = 0; x < 700; x++)
-                    {
-                        bool tissue = x >= 50 && x < 650 && y >= 50 && y < 650;
-                        double dark = (x - 50) / 600.0;
-                        int noise = rng.Next(-12, 13);
-                        var c = tissue
-                            ? new SkiaSharp.SKColor((byte)Math.Clamp(230 - 130 * dark + noise, 0, 255), (byte)Math.Clamp(170 - 120 * dark + noise, 0, 255), (byte)Math.Clamp(210 - 40 * dark + noise, 0, 255))
-                            : new SkiaSharp.SKColor(245, 245, 245);
-                        bmp.SetPixel(x, y, c);
-                    }
-                using var data = bmp.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
-                File.WriteAllBytes(png, data.ToArray());
-            }
+            SyntheticSlide.Write(png, 700, 50, rng);
             var spots = new List<string> { "x\ty\tpixel_x\tpixel_y\tselected" };
             var counts = new List<string> { "\tG1\tG2\tG3\tG4\tG5" };
             for (int ax = 1; ax <= 6; ax++)

@@ -49,10 +49,10 @@ public class StNetFineTuneTests
     public void LossFalls_StartsFromTheMeanPredictor_AndIsDeterministic()
     {
         var prep = Sections();
-        var none = StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Epochs = 0, Folds = ["B"], Seed = 1 });
+        var none = StNetFineTune.CrossValidate(prep, Tiny, new StNetOptions { Epochs = 0, Folds = ["B"], Seed = 1, InnerFolds = 0 });
         var meanA = prep[0].Targets.Data.Concat(prep[2].Targets.Data).Average();
         Assert.All(none[0].Predictions["B"].Data, v => Assert.Equal(meanA, v, 5)); // zero weights, bias = training mean
-        var o = new StNetFineTuneOptions { Epochs = 8, BatchSize = 8, LearningRate = 1e-3, Folds = ["B"], Seed = 1 };
+        var o = new StNetOptions { Epochs = 8, BatchSize = 8, LearningRate = 1e-3, Folds = ["B"], Seed = 1, InnerFolds = 0 };
         var a = StNetFineTune.CrossValidate(prep, Tiny, o);
         var b = StNetFineTune.CrossValidate(prep, Tiny, o);
         Assert.Equal(a[0].TrainLoss, b[0].TrainLoss);
@@ -60,19 +60,31 @@ public class StNetFineTuneTests
         Assert.True(a[0].TrainLoss[^1] < 0.7 * a[0].TrainLoss[0], $"train loss {string.Join(", ", a[0].TrainLoss)}");
         Assert.True(a[0].HeldOutMse[^1] < a[0].HeldOutMse[0], $"held-out MSE {string.Join(", ", a[0].HeldOutMse)}");
         Assert.Equal(8, a[0].SelectedEpoch); // no inner folds: the last epoch
-        Assert.Equal("fold 'D' is not a section or patient of the manifest (A, B, C)",
-            Assert.Throws<TesseraException>(() => StNetFineTune.CrossValidate(prep, Tiny, new StNetFineTuneOptions { Folds = ["D"] })).Message);
+        Assert.Equal("Folds names 'D', which is not a section or patient of the data (A, B, C)",
+            Assert.Throws<TesseraException>(() => StNetFineTune.CrossValidate(prep, Tiny, new StNetOptions { Folds = ["D"] })).Message);
     }
 
     [Fact]
     public void InnerFolds_PickTheEpochWithTheLeastPooledError()
     {
         var prep = Sections();
-        var o = new StNetFineTuneOptions { Epochs = 4, BatchSize = 8, LearningRate = 3e-2, Folds = ["B"], Seed = 1, InnerFolds = 4 };
+        var o = new StNetOptions { Epochs = 4, BatchSize = 8, LearningRate = 3e-2, Folds = ["B"], Seed = 1, InnerFolds = 4 };
         var f = StNetFineTune.CrossValidate(prep, Tiny, o)[0];
         Assert.NotNull(f.InnerSse); // training groups A and C: two inner folds
         Assert.Equal(4, f.InnerSse!.Length);
         Assert.Equal(Array.IndexOf(f.InnerSse, f.InnerSse.Min()) + 1, f.SelectedEpoch);
+    }
+
+    [Fact]
+    public void Cancellation_StopsBetweenBatches()
+    {
+        var prep = Sections();
+        using var cts = new CancellationTokenSource();
+        var steps = new List<long>();
+        var progress = new SyncProgress(p => { if (p.Message is null) { steps.Add(p.Done); cts.Cancel(); } });
+        var o = new StNetOptions { Epochs = 4, BatchSize = 8, LearningRate = 1e-3, Folds = ["B"], Seed = 1, InnerFolds = 0 };
+        Assert.ThrowsAny<OperationCanceledException>(() => StNetFineTune.CrossValidate(prep, Tiny, o, progress, cts.Token));
+        Assert.Equal([1L], steps); // one batch, then the token stopped the loop
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace Tessera.Methods.StNet;
 /// <param name="Patient">Patient, for leave-one-patient-out cross-validation (null: leave one section out).</param>
 public sealed record HistologySectionSpec(string Section, string Counts, string Spots, string Image, string? Patient);
 
-/// <summary>Reads the manifest CSV of <c>tessera histology train</c>: columns <c>section,counts,spots,image</c> and optional <c>patient</c>.</summary>
+/// <summary>Reads a histology manifest CSV: columns <c>section,counts,spots,image</c> and optional <c>patient</c>.</summary>
 public static class HistologyManifest
 {
     /// <summary>Reads a manifest; relative paths are resolved against the manifest's folder.</summary>
@@ -146,7 +146,7 @@ public sealed class HistologySection
     public int NSpots => Counts.NObs;
 
     /// <summary>Loads counts and spot positions and keeps the spots present in both (counts ids = spot-file ids).</summary>
-    public static HistologySection Load(HistologySectionSpec spec, Action<string>? log = null)
+    public static HistologySection Load(HistologySectionSpec spec, IProgress<Progress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var counts = DataReader.Read(spec.Counts);
@@ -158,7 +158,7 @@ public sealed class HistologySection
             if (where.TryGetValue(counts.ObsNames[s], out var r)) { keep.Add(s); rows.Add(r); }
         if (keep.Count == 0)
             throw new TesseraException($"section '{spec.Section}': no spot of the counts ('{counts.ObsNames[0]}', ...) is in the spot file ('{pos.Ids[0]}', ...); ids must match ({{x}}x{{y}} from the array coordinates, or the spot file's first column)");
-        if (keep.Count < counts.NObs) log?.Invoke($"section {spec.Section}: {counts.NObs - keep.Count} of {counts.NObs} spots have no position and are left out");
+        if (keep.Count < counts.NObs) progress.Note("read sections", $"section {spec.Section}: {counts.NObs - keep.Count} of {counts.NObs} spots have no position and are left out");
         var sub = keep.Count == counts.NObs ? counts : counts.Subset(keep);
         return new HistologySection
         {
@@ -174,4 +174,14 @@ public sealed class HistologySection
     /// spot file has no array coordinates, the median nearest-neighbour pixel distance.
     /// </summary>
     public double PixelsPerArrayStep() => SpotPositions.PixelsPerArrayStep(PixelX, PixelY, ArrayX, ArrayY);
+}
+
+/// <summary>A slide to predict with a trained ST-Net model: an H&amp;E image, and spot positions unless the whole slide is tiled.</summary>
+/// <param name="ImagePath">H&amp;E image (JPEG/PNG) that the spot pixels index.</param>
+/// <param name="Spots">Spots to predict; null tiles the tissue of the whole slide with patch-sized tiles.</param>
+/// <param name="UmPerPixel">Image resolution; null: from the spot pitch when spots are given, else the training slides' median.</param>
+public sealed record HistologySlide(string ImagePath, SpotPositions? Spots = null, double? UmPerPixel = null)
+{
+    /// <summary>Name in outputs and messages (default: the image's file name without extension).</summary>
+    public string Name { get; init; } = Path.GetFileNameWithoutExtension(ImagePath);
 }

@@ -46,7 +46,7 @@ public static class Patches
     /// content hash, the centres, the window and the size, so later runs skip decoding.
     /// </summary>
     public static PatchSet Extract(string imagePath, double[] pixelX, double[] pixelY, double windowPx, int size = 224,
-        string? cacheDir = null, Action<string>? log = null)
+        string? cacheDir = null, IProgress<Progress>? progress = null)
     {
         if (!File.Exists(imagePath)) throw new TesseraException($"image '{imagePath}' does not exist");
         if (pixelX.Length != pixelY.Length) throw new ArgumentException("pixelX and pixelY differ in length");
@@ -58,12 +58,12 @@ public static class Patches
             if (File.Exists(cachePath))
             {
                 var cached = TryReadCache(cachePath, size);
-                if (cached != null) { log?.Invoke($"{Path.GetFileName(imagePath)}: {cached.Count} patches from the cache"); return cached; }
+                if (cached != null) { progress.Note("patches", $"{Path.GetFileName(imagePath)}: {cached.Count} patches from the cache"); return cached; }
             }
         }
         var img = SpaceRanger.LoadImage(imagePath, Path.GetFileNameWithoutExtension(imagePath), 1.0);
         var set = FromImage(img, pixelX, pixelY, windowPx, size);
-        log?.Invoke($"{Path.GetFileName(imagePath)} ({img.Width}x{img.Height}): {set.Count} of {pixelX.Length} spots give a {windowPx:F0}-px patch inside the image");
+        progress.Note("patches", $"{Path.GetFileName(imagePath)} ({img.Width}x{img.Height}): {set.Count} of {pixelX.Length} spots give a {windowPx:F0}-px patch inside the image");
         if (cachePath != null) WriteCache(cachePath, set);
         return set;
     }

@@ -20,7 +20,7 @@ public static class StNetBackbones
         var (net, dim) = Load(name, weights);
         // ResNet18Imagenet.Features checks the input shape and guards the call itself
         Func<Tensor, Tensor> features = net is ResNet18Imagenet r ? r.Features : x => Nn.TorchGuard.Run(() => net.call(x));
-        return new Featurizer(name, dim, features);
+        return new Featurizer(name, dim, features, net);
     }
 
     /// <summary>A fresh, trainable copy of a backbone (RGB 0..255 in, features out, differentiable) for fine-tuning.</summary>
@@ -31,21 +31,32 @@ public static class StNetBackbones
         return (net, dim);
     }
 
-    /// <summary>The backbone as a module from RGB 0..255 to features, in eval mode (loaded frozen where the backbone has a switch).</summary>
-    private static (Module<Tensor, Tensor> Net, int Dim) Load(string name, string? weights)
+    /// <summary>Throws a <see cref="TesseraException"/> when <paramref name="name"/> is unknown or its weights setting does not fit it.</summary>
+    internal static void Check(string name, string? weights)
     {
         switch (name)
         {
             case "resnet18-imagenet":
-                if (weights is not null) throw new TesseraException("--weights is for densenet121; resnet18-imagenet ships its own ImageNet weights");
-                var r = ResNet18Imagenet.Load();
-                return (r, r.FeatureDim);
+                if (weights is not null) throw new TesseraException("Weights is for densenet121; resnet18-imagenet ships its own ImageNet weights");
+                break;
             case "densenet121":
-                if (weights is null) throw new TesseraException("densenet121 needs --weights FILE (.pt or .safetensors, a torchvision state dict); no DenseNet weights ship with Tessera");
-                return (new NormalisedDenseNet(DenseNet121.Load(weights)), DenseNet121.FeatureDim);
+                if (weights is null) throw new TesseraException("densenet121 needs Weights (a .pt or .safetensors torchvision state dict); no DenseNet weights ship with Tessera");
+                break;
             default:
-                throw new TesseraException($"backbone '{name}' is unknown ({string.Join(", ", Names)})");
+                throw new TesseraException($"Backbone '{name}' is unknown ({string.Join(", ", Names)})");
         }
+    }
+
+    /// <summary>The backbone as a module from RGB 0..255 to features, in eval mode (loaded frozen where the backbone has a switch).</summary>
+    private static (Module<Tensor, Tensor> Net, int Dim) Load(string name, string? weights)
+    {
+        Check(name, weights);
+        if (name == "resnet18-imagenet")
+        {
+            var r = ResNet18Imagenet.Load();
+            return (r, r.FeatureDim);
+        }
+        return (new NormalisedDenseNet(DenseNet121.Load(weights!)), DenseNet121.FeatureDim);
     }
 
     /// <summary>DenseNet-121 features after torchvision's ImageNet normalisation, which its pretrained weights expect.</summary>
@@ -65,11 +76,13 @@ public static class StNetBackbones
         public override Tensor forward(Tensor rgb) => net.Features((rgb / 255 - mean) / std);
     }
 
-    private sealed class Featurizer(string name, int dim, Func<Tensor, Tensor> features) : IPatchFeaturizer
+    /// <summary>A backbone module as a featurizer; disposing it frees the module's tensors.</summary>
+    private sealed class Featurizer(string name, int dim, Func<Tensor, Tensor> features, IDisposable module) : IPatchFeaturizer, IDisposable
     {
         public string Name => name;
         public int FeatureDim => dim;
         public Tensor Features(Tensor rgb) => features(rgb);
+        public void Dispose() => module.Dispose();
     }
 }
 

@@ -8,30 +8,6 @@ using static TorchSharp.torch.nn;
 
 namespace Tessera.Methods.StNet;
 
-/// <summary>Options of ST-Net's fine-tuning mode (the paper's protocol: every layer trained).</summary>
-public sealed class StNetFineTuneOptions
-{
-    /// <summary>Epochs (the paper trains 50 and picks the epoch by inner cross-validation).</summary>
-    public int Epochs { get; init; } = 50;
-    /// <summary>Batch size (32 as the paper).</summary>
-    public int BatchSize { get; init; } = 32;
-    /// <summary>SGD learning rate (1e-6 as the paper, paired with a loss summed over the batch).</summary>
-    public double LearningRate { get; init; } = 1e-6;
-    /// <summary>SGD momentum (0.9 as the paper).</summary>
-    public double Momentum { get; init; } = 0.9;
-    /// <summary>Seed of the initial head, the batch order and the augmentation.</summary>
-    public int Seed { get; init; }
-    /// <summary>
-    /// Inner folds for choosing the epoch (the authors' 4: the training groups, sorted, split as groups[f::k]; the epoch with
-    /// the least held-out squared error pooled over the inner folds is used). 0 or 1: the last epoch.
-    /// </summary>
-    public int InnerFolds { get; init; }
-    /// <summary>Held-out groups to run (null: every group), e.g. one fold for a short check.</summary>
-    public IReadOnlyList<string>? Folds { get; init; }
-    /// <summary>Log sink.</summary>
-    public Action<string>? Log { get; init; }
-}
-
 /// <summary>One fine-tuned fold: loss per epoch, the epoch used and the held-out predictions at that epoch.</summary>
 public sealed record FineTuneFold(string HeldOut, double[] TrainLoss, double[] HeldOutMse, int SelectedEpoch, double[]? InnerSse,
     IReadOnlyDictionary<string, DenseMatrix> Predictions);
@@ -41,17 +17,20 @@ public sealed record FineTuneFold(string HeldOut, double[] TrainLoss, double[] H
 /// (the authors' <c>set_out_features</c> + mean initialisation, so training starts from the mean predictor), SGD with
 /// momentum, loss Σ_batch mean_genes (pred − y)² (the authors' sum over the batch), random flips and 90° rotations.
 /// </summary>
-public static class StNetFineTune
+internal static class StNetFineTune
 {
-    /// <summary>Runs the cross-validation folds of <paramref name="o"/> (leave one patient, else section, out).</summary>
+    /// <summary>
+    /// Runs the cross-validation folds of <see cref="StNetOptions.Folds"/> (leave one patient, else section, out) with the
+    /// fine-tuning settings of <paramref name="o"/>; <paramref name="backbone"/> makes a fresh trainable backbone per run.
+    /// </summary>
     public static IReadOnlyList<FineTuneFold> CrossValidate(IReadOnlyList<PreparedSection> prepared, Func<(Module<Tensor, Tensor> Net, int Dim)> backbone,
-        StNetFineTuneOptions o, Action<string, int, int, double>? progress = null)
+        StNetOptions o, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
     {
         var groups = prepared.Select(p => p.Group).Distinct(StringComparer.Ordinal).ToArray();
         if (groups.Length < 2) throw new TesseraException($"cross-validation needs at least 2 patients or sections, got {groups.Length}");
         var run = o.Folds ?? groups;
         foreach (var f in run)
-            if (!groups.Contains(f)) throw new TesseraException($"fold '{f}' is not a section or patient of the manifest ({string.Join(", ", groups)})");
+            if (!groups.Contains(f)) throw new TesseraException($"Folds names '{f}', which is not a section or patient of the data ({string.Join(", ", groups)})");
         var folds = new List<FineTuneFold>();
         foreach (var g in run)
         {
@@ -66,13 +45,13 @@ public static class StNetFineTune
                 for (int f = 0; f < k; f++)
                 {
                     var held = tg.Where((_, i) => i % k == f).ToHashSet(StringComparer.Ordinal);
-                    var innerRun = Fold($"{g}/inner{f + 1}", [.. train.Where(t => !held.Contains(t.Group))], [.. train.Where(t => held.Contains(t.Group))], backbone, o, progress);
+                    var innerRun = Fold($"{g}/inner{f + 1}", [.. train.Where(t => !held.Contains(t.Group))], [.. train.Where(t => held.Contains(t.Group))], backbone, o, progress, cancellationToken);
                     long n = train.Where(t => held.Contains(t.Group)).Sum(t => (long)t.Targets.Data.Length);
                     for (int e = 0; e < o.Epochs; e++) inner[e] += innerRun.Mse[e] * n;
                 }
-                o.Log?.Invoke($"fold {g}: inner {k}-fold squared error by epoch {string.Join(", ", inner.Select(v => v.ToString("G5")))}");
+                progress.Note("fine-tune", $"fold {g}: inner {k}-fold squared error by epoch {string.Join(", ", inner.Select(v => v.ToString("G5")))}");
             }
-            var outer = Fold(g, train, test, backbone, o, progress);
+            var outer = Fold(g, train, test, backbone, o, progress, cancellationToken);
             int best = inner is null || o.Epochs == 0 ? o.Epochs : Array.IndexOf(inner, inner.Min()) + 1;
             folds.Add(new FineTuneFold(g, outer.Loss, outer.Mse, best, inner, best == 0 ? outer.Initial : outer.PerEpoch[best - 1]));
         }
@@ -82,8 +61,10 @@ public static class StNetFineTune
     private sealed record FoldRun(double[] Loss, double[] Mse, IReadOnlyDictionary<string, DenseMatrix> Initial, List<Dictionary<string, DenseMatrix>> PerEpoch);
 
     private static FoldRun Fold(string heldOut, PreparedSection[] train, PreparedSection[] test, Func<(Module<Tensor, Tensor> Net, int Dim)> backbone,
-        StNetFineTuneOptions o, Action<string, int, int, double>? progress)
+        StNetOptions o, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Seeding.SeedTorch(Seeding.Derive(o.Seed, "stnet.finetune." + heldOut));
         var (net, dim) = backbone();
         int genes = train[0].Targets.Cols;
@@ -111,15 +92,15 @@ public static class StNetFineTune
             var target = tensor(idx.SelectMany(t => Enumerable.Range(0, genes).Select(gi => (float)train[t.si].Targets[t.r, gi])).ToArray(), [idx.Length, genes]);
             var pred = model.call(x);
             var loss = (pred - target).pow(2).mean([1]).sum(); // the authors' loss: summed over the batch
-            progress?.Invoke(heldOut, epoch * nb + b + 1, o.Epochs * nb, loss.item<float>());
+            progress?.Report(new Progress($"fine-tune fold {heldOut}", epoch * nb + b + 1, (long)o.Epochs * nb, clock.Elapsed) { Loss = loss.item<float>() });
             return loss;
         }, (epoch, l) =>
         {
             var (ep, mse) = Evaluate(model, test, o.BatchSize);
             heldMse.Add(mse);
             perEpoch.Add(ep);
-            o.Log?.Invoke($"fold {heldOut} epoch {epoch + 1}/{o.Epochs}: train loss {l:F4} (per patch {l / o.BatchSize:F5}), held-out MSE {mse:F5}");
-        });
+            progress.Note("fine-tune", $"fold {heldOut} epoch {epoch + 1}/{o.Epochs}: train loss {l:F4} (per patch {l / o.BatchSize:F5}), held-out MSE {mse:F5}");
+        }, cancellationToken);
         return new FoldRun([.. history.Total], [.. heldMse], initial, perEpoch);
     }
 

@@ -19,35 +19,6 @@ public interface IPatchFeaturizer
     Tensor Features(Tensor rgb);
 }
 
-/// <summary>Options of ST-Net's frozen-backbone mode (features once, ridge head).</summary>
-public sealed class StNetOptions
-{
-    /// <summary>Genes to predict: the most expressed (mean raw count), 250 as the paper.</summary>
-    public int Genes { get; init; } = 250;
-    /// <summary>Target transform.</summary>
-    public TargetTransform Transform { get; init; } = TargetTransform.StNetLog;
-    /// <summary>Patch side in µm (the paper's window is 150 µm ≈ 224 px at their resolution).</summary>
-    public double WindowUm { get; init; } = 150;
-    /// <summary>Spot centre-to-centre distance in µm: 200 on ST arrays (HER2ST), 100 on Visium.</summary>
-    public double PitchUm { get; init; } = 200;
-    /// <summary>Image resolution in µm per pixel; null estimates it from the spot pitch.</summary>
-    public double? UmPerPixel { get; init; }
-    /// <summary>Network input side.</summary>
-    public int PatchSize { get; init; } = 224;
-    /// <summary>Average features over the 8 dihedral symmetries (ST-Net's --average).</summary>
-    public bool TestTimeAugmentation { get; init; } = true;
-    /// <summary>Patches per forward pass.</summary>
-    public int BatchSize { get; init; } = 32;
-    /// <summary>The cache folder the CLI uses unless told otherwise: ~/.cache/tessera/histology.</summary>
-    public static string DefaultCacheDir => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "tessera", "histology");
-    /// <summary>Folder for patch and feature caches (null: no cache).</summary>
-    public string? CacheDir { get; init; }
-    /// <summary>Log sink.</summary>
-    public Action<string>? Log { get; init; }
-    /// <summary>Progress of feature extraction: (section, patches done, patches total).</summary>
-    public Action<string, int, int>? Progress { get; init; }
-}
-
 /// <summary>Patches, features and targets of one section (rows = spots with a patch).</summary>
 public sealed class PreparedSection
 {
@@ -78,7 +49,7 @@ public sealed record GeneSummary(string Gene, double MeanExpression, double Mean
     int Sections, double SignTestP, double HolmP, double MeanPearsonSmoothed, double BaselineMeanPearson, bool BeatsBaseline);
 
 /// <summary>Result of a cross-validated frozen-backbone run.</summary>
-public sealed class StNetCvResult
+internal sealed class StNetCvResult
 {
     /// <summary>Predicted genes (by decreasing mean expression).</summary>
     public required string[] Genes { get; init; }
@@ -97,7 +68,7 @@ public sealed class StNetCvResult
 }
 
 /// <summary>ST-Net's fast CPU path: backbone features extracted once (8-symmetry averaged), ridge head, cross-validated.</summary>
-public static class StNetFrozen
+internal static class StNetFrozen
 {
     /// <summary>Patch window in image pixels for a section.</summary>
     public static double WindowPixels(HistologySection section, StNetOptions o) =>
@@ -110,21 +81,23 @@ public static class StNetFrozen
     public static double WindowPixels(double pixelsPerArrayStep, string what, StNetOptions o)
     {
         double umPerPx = o.UmPerPixel ?? o.PitchUm / pixelsPerArrayStep;
-        if (!(umPerPx > 0) || !double.IsFinite(umPerPx)) throw new TesseraException($"{what}: cannot work out µm per pixel from the spot positions; pass --um-per-px");
+        if (!(umPerPx > 0) || !double.IsFinite(umPerPx)) throw new TesseraException($"{what}: cannot work out µm per pixel from the spot positions; set UmPerPixel");
         return o.WindowUm / umPerPx;
     }
 
     /// <summary>Extracts patches, backbone features (skipped when <paramref name="backbone"/> is null, as for fine-tuning), colour features and targets for every section.</summary>
-    public static IReadOnlyList<PreparedSection> Prepare(IReadOnlyList<HistologySection> sections, IPatchFeaturizer? backbone, string[] genes, StNetOptions o)
+    public static IReadOnlyList<PreparedSection> Prepare(IReadOnlyList<HistologySection> sections, IPatchFeaturizer? backbone, string[] genes, StNetOptions o,
+        IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
     {
         int nAll = StNetTargets.UnionGenes(sections).Length;
         var list = new List<PreparedSection>();
         foreach (var s in sections)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             double w = WindowPixels(s, o);
-            var patches = Patches.Extract(s.ImagePath, s.PixelX, s.PixelY, w, o.PatchSize, o.CacheDir, o.Log);
+            var patches = Patches.Extract(s.ImagePath, s.PixelX, s.PixelY, w, o.PatchSize, o.CacheDir, progress);
             if (patches.Count == 0) throw new TesseraException($"section '{s.Name}': no spot has a {w:F0}-px patch inside the image");
-            var feats = backbone is null ? new DenseMatrix(patches.Count, 0) : Featurize(patches, backbone, o, s.Name);
+            var feats = backbone is null ? new DenseMatrix(patches.Count, 0) : Featurize(patches, backbone, o, s.Name, progress, cancellationToken);
             var y = StNetTargets.Compute(s, genes, nAll, o.Transform);
             var rows = patches.SpotIndex;
             var yr = y.SubsetRows(rows);
@@ -138,7 +111,8 @@ public static class StNetFrozen
     }
 
     /// <summary>Backbone features of every patch (cached by patch content, backbone and augmentation when a cache folder is set).</summary>
-    public static DenseMatrix Featurize(PatchSet patches, IPatchFeaturizer backbone, StNetOptions o, string label = "")
+    public static DenseMatrix Featurize(PatchSet patches, IPatchFeaturizer backbone, StNetOptions o, string label = "",
+        IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
     {
         string? cache = null;
         if (o.CacheDir != null)
@@ -155,7 +129,7 @@ public static class StNetFrozen
                     {
                         var data = new double[(long)n * d];
                         for (long i = 0; i < data.Length; i++) data[i] = r.ReadDouble();
-                        o.Log?.Invoke($"{label}: {n} feature vectors from the cache");
+                        progress.Note("features", $"{label}: {n} feature vectors from the cache");
                         return new DenseMatrix(n, d, data);
                     }
                 }
@@ -163,9 +137,12 @@ public static class StNetFrozen
             }
         }
         var f = new DenseMatrix(patches.Count, backbone.FeatureDim);
-        o.Progress?.Invoke(label, 0, patches.Count);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string stage = $"features {label}";
+        progress?.Report(new Progress(stage, 0, patches.Count, TimeSpan.Zero));
         for (int b = 0; b < patches.Count; b += o.BatchSize)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             int m = Math.Min(o.BatchSize, patches.Count - b);
             int start = b;
             TorchGuard.Run(() =>
@@ -184,7 +161,7 @@ public static class StNetFrozen
                 var arr = feats.to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
                 Array.Copy(arr, 0, f.Data, (long)start * backbone.FeatureDim, arr.Length);
             });
-            o.Progress?.Invoke(label, b + m, patches.Count);
+            progress?.Report(new Progress(stage, b + m, patches.Count, clock.Elapsed));
         }
         if (cache != null)
             AtomicFile.WriteStream(cache, s =>
@@ -200,7 +177,8 @@ public static class StNetFrozen
     /// Cross-validation (leave one patient out when patients are given, else leave one section out): a ridge head on the
     /// backbone features and the colour baseline, both fitted on the training sections and scored on the held-out one.
     /// </summary>
-    public static StNetCvResult CrossValidate(IReadOnlyList<PreparedSection> prepared, string[] genes, Action<string>? log = null)
+    public static StNetCvResult CrossValidate(IReadOnlyList<PreparedSection> prepared, string[] genes, IProgress<Progress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         var groups = prepared.Select(p => p.Group).Distinct(StringComparer.Ordinal).ToArray();
         if (groups.Length < 2) throw new TesseraException($"cross-validation needs at least 2 patients or sections, got {groups.Length}");
@@ -209,6 +187,7 @@ public static class StNetFrozen
         var scores = new List<GeneSectionScore>();
         foreach (var g in groups)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var train = prepared.Where(p => p.Group != g).ToArray();
             var test = prepared.Where(p => p.Group == g).ToArray();
             var head = Ridge.Fit(DenseMatrix.VStack([.. train.Select(t => t.Features)]), DenseMatrix.VStack([.. train.Select(t => t.Targets)]));
@@ -219,8 +198,9 @@ public static class StNetFrozen
                 scores.AddRange(Score("stnet", t, p, genes));
                 scores.AddRange(Score("colour", t, basePreds[t.Section.Name], genes));
             }
-            log?.Invoke($"fold {g}: trained on {train.Sum(t => t.Targets.Rows)} spots of {train.Length} sections; median ridge λ {Statistics.Median(head.Lambda):G3}");
+            progress.Note("cross-validation", $"fold {g}: trained on {train.Sum(t => t.Targets.Rows)} spots of {train.Length} sections; median ridge λ {Statistics.Median(head.Lambda):G3}");
         }
+        cancellationToken.ThrowIfCancellationRequested();
         var final = Ridge.Fit(DenseMatrix.VStack([.. prepared.Select(t => t.Features)]), DenseMatrix.VStack([.. prepared.Select(t => t.Targets)]));
         return new StNetCvResult
         {
