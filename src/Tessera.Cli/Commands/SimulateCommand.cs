@@ -18,19 +18,29 @@ public static class SimulateCommand
         return cmd;
     }
 
+    private static readonly PseudoSpotOptions Defaults = new();
+
+    /// <summary>Options whose library messages name a property, and the flags that set them.</summary>
+    private static readonly Dictionary<string, string> Flags = new()
+    {
+        ["GridX"] = "--grid", ["GridY"] = "--grid", ["CaptureMin"] = "--capture", ["CaptureMax"] = "--capture", ["BinFraction"] = "--bin-fraction",
+        ["MinCells"] = "--min-cells", ["Seed"] = "--seed",
+    };
+
     private static Command PseudoSpotsCommand()
     {
+        var inv = CultureInfo.InvariantCulture;
         var input = new Argument<string>("input") { Description = "Single-cell-resolution spatial data (cells with coordinates)" };
         var outOpt = new Option<string>("--out", "-o") { Description = "Output folder", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace a non-empty output folder" };
-        var grid = new Option<string>("--grid") { Description = "Bins along x and y, NXxNY", DefaultValueFactory = _ => "30x40" };
-        var capture = new Option<string>("--capture") { Description = "Range of the fraction of each bin's cells captured, MIN-MAX", DefaultValueFactory = _ => "0.5-0.7" };
-        var binFraction = new Option<double>("--bin-fraction") { Description = "Bin side as a fraction of the grid step (1 = tiling; STEM's seqFISH notebook 0.55)", DefaultValueFactory = _ => 1.0 };
-        var minCells = new Option<int>("--min-cells") { Description = "Minimum cells in a bin for it to become a spot", DefaultValueFactory = _ => 3 };
+        var grid = new Option<string>("--grid") { Description = "Bins along x and y, NXxNY", DefaultValueFactory = _ => $"{Defaults.GridX}x{Defaults.GridY}" };
+        var capture = new Option<string>("--capture") { Description = "Range of the fraction of each bin's cells captured, MIN-MAX", DefaultValueFactory = _ => $"{Defaults.CaptureMin.ToString(inv)}-{Defaults.CaptureMax.ToString(inv)}" };
+        var binFraction = new Option<double>("--bin-fraction") { Description = "Bin side as a fraction of the grid step (1 = tiling; STEM's seqFISH notebook 0.55)", DefaultValueFactory = _ => Defaults.BinFraction };
+        var minCells = new Option<int>("--min-cells") { Description = "Minimum cells in a bin for it to become a spot", DefaultValueFactory = _ => Defaults.MinCells };
         var typeCol = new Option<string?>("--cell-type-column") { Description = "obs column with cell types (true proportions are stored per spot)" };
         var where = new Option<string?>("--where") { Description = "Keep only cells with COLUMN=VALUE (e.g. one MERFISH plane: sdimz=0.26)" };
-        var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
-        var aggregate = new Option<string>("--aggregate") { Description = "Spot expression from its captured cells: sum (counts) or mean (z-scored or normalised values)", DefaultValueFactory = _ => "sum" };
+        var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => Defaults.Seed };
+        var aggregate = new Option<string>("--aggregate") { Description = "Spot expression from its captured cells: sum (counts) or mean (z-scored or normalised values)", DefaultValueFactory = _ => Defaults.Aggregate.ToString().ToLowerInvariant() };
         aggregate.AcceptOnlyFromAmong("sum", "mean");
         var inputs = new InputOptions();
         var cmd = new Command("pseudo-spots", "Pseudo-spots from single-cell spatial data: sc.h5ad (cells, true coordinates in obsm spatial_true) and st.h5ad")
@@ -51,9 +61,11 @@ public static class SimulateCommand
                 CellTypeColumn = p.GetValue(typeCol), Seed = p.GetValue(seed),
                 Aggregate = p.GetValue(aggregate) == "mean" ? SpotAggregate.Mean : SpotAggregate.Sum,
             };
+            options.Validate();
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             var data = inputs.Load(p, r, p.GetValue(input)!, run);
             if (p.GetValue(where) is { } w) data = Filter(data, w, r);
+            if (!data.HasSpatial) throw new TesseraException("pseudo-spot simulation needs cell coordinates (obsm 'spatial'); give them with --coords X,Y");
             PseudoSpotResult res;
             using (r.Stage($"simulate pseudo-spots ({gx}x{gy} grid)")) res = PseudoSpots.Simulate(data, options);
             var captured = res.St.Obs.Get<NumericColumn>("n_captured").Values;
@@ -63,17 +75,13 @@ public static class SimulateCommand
                 H5ad.Write(res.Sc, run.File("sc.h5ad"));
                 H5ad.Write(res.St, run.File("st.h5ad"));
                 if (res.Types.Length > 0)
-                {
-                    var dominant = Enumerable.Range(0, res.St.NObs).Select(s =>
-                        (string?)res.Types[Enumerable.Range(0, res.Types.Length).MaxBy(t => res.St.Obsm[PseudoSpots.ProportionsKey][s, t])]).ToArray();
-                    RunFigures.Spatial(res.St, dominant, "spots_dominant_type.png", "dominant true cell type per spot", run);
-                }
+                    RunFigures.Spatial(res.St, res.DominantTypes(), "spots_dominant_type.png", "dominant true cell type per spot", run);
             }
             run.Extra["spots"] = res.St.NObs;
             run.Commit("simulate pseudo-spots", options, options.Seed, r);
             r.Info($"results in {run.FinalDir}");
             return 0;
-        });
+        }, Flags);
         return cmd;
     }
 

@@ -39,6 +39,18 @@ public sealed record PseudoSpotOptions
     /// <see cref="SpotAggregate.Mean"/> for values that do not add up, such as z-scores (the seqFISH cortex data).
     /// </summary>
     public SpotAggregate Aggregate { get; init; } = SpotAggregate.Sum;
+
+    /// <summary>Throws a <see cref="TesseraException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (GridX < 1) throw new TesseraException($"GridX must be at least 1 but is {GridX}");
+        if (GridY < 1) throw new TesseraException($"GridY must be at least 1 but is {GridY}");
+        if (!(BinFraction > 0) || BinFraction > 1) throw new TesseraException($"BinFraction must be in (0, 1] but is {BinFraction}");
+        if (!(CaptureMin > 0) || CaptureMin > 1) throw new TesseraException($"CaptureMin must be in (0, 1] but is {CaptureMin}");
+        if (!(CaptureMax >= CaptureMin) || CaptureMax > 1) throw new TesseraException($"CaptureMax must be in [{CaptureMin}, 1] but is {CaptureMax}");
+        if (MinCells < 1) throw new TesseraException($"MinCells must be at least 1 but is {MinCells}");
+        if (!Enum.IsDefined(Aggregate)) throw new TesseraException($"Aggregate must be Sum or Mean but is {Aggregate}");
+    }
 }
 
 /// <summary>The SC input (all cells, true coordinates in obsm["spatial_true"], none in obsm["spatial"]) and the pseudo-spots.</summary>
@@ -46,7 +58,16 @@ public sealed record PseudoSpotOptions
 /// <param name="St">Spots: summed counts of captured cells, obsm "spatial" = bin centre, obs "n_cells", "n_captured", and with a
 /// cell-type column obsm "proportions" (spots × types, rows sum to 1) whose column names are in uns "proportion_types".</param>
 /// <param name="Types">Cell-type categories in proportion column order (empty without a cell-type column).</param>
-public sealed record PseudoSpotResult(SpatialData Sc, SpatialData St, string[] Types);
+public sealed record PseudoSpotResult(SpatialData Sc, SpatialData St, string[] Types)
+{
+    /// <summary>Each spot's type with the largest true proportion (first type on ties); null entries without cell types.</summary>
+    public string?[] DominantTypes()
+    {
+        if (Types.Length == 0) return new string?[St.NObs];
+        var props = St.Obsm[PseudoSpots.ProportionsKey];
+        return Enumerable.Range(0, St.NObs).Select(s => (string?)Types[Enumerable.Range(0, Types.Length).MaxBy(t => props[s, t])]).ToArray();
+    }
+}
 
 /// <summary>
 /// Pseudo-spots from single-cell-resolution spatial data (STEM's evaluation simulation, GenerateData.ipynb): a regular grid
@@ -66,12 +87,8 @@ public static class PseudoSpots
     {
         ArgumentNullException.ThrowIfNull(cells);
         var o = options ?? new PseudoSpotOptions();
-        if (o.GridX < 1 || o.GridY < 1) throw new TesseraException($"grid must be at least 1x1, got {o.GridX}x{o.GridY}");
-        if (!(o.BinFraction > 0) || o.BinFraction > 1) throw new TesseraException($"bin fraction must lie in (0, 1], got {o.BinFraction}");
-        if (!(o.CaptureMin > 0) || o.CaptureMax > 1 || o.CaptureMin > o.CaptureMax)
-            throw new TesseraException($"capture range must satisfy 0 < min <= max <= 1, got {o.CaptureMin}-{o.CaptureMax}");
-        if (o.MinCells < 1) throw new TesseraException($"minimum cells per spot must be at least 1, got {o.MinCells}");
-        if (!cells.HasSpatial) throw new TesseraException("pseudo-spot simulation needs cell coordinates (obsm 'spatial'; give --coords X,Y)");
+        o.Validate();
+        if (!cells.HasSpatial) throw new TesseraException("pseudo-spot simulation needs cell coordinates (obsm 'spatial')");
         var xy = cells.Spatial;
         int n = cells.NObs;
         if (n == 0) throw new TesseraException("pseudo-spot simulation: the input has no cells");

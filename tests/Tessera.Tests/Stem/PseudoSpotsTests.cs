@@ -69,10 +69,10 @@ public class PseudoSpotsTests
             Assert.Throws<TesseraException>(() => PseudoSpots.Simulate(d, new PseudoSpotOptions { CellTypeColumn = "celltype" })).Message);
         Assert.Equal("no bin of the 2x2 grid holds at least 4 cells; use a coarser grid",
             Assert.Throws<TesseraException>(() => PseudoSpots.Simulate(d, new PseudoSpotOptions { GridX = 2, GridY = 2, MinCells = 4 })).Message);
-        Assert.Equal("capture range must satisfy 0 < min <= max <= 1, got 0.8-0.6",
+        Assert.Equal("CaptureMax must be in [0.8, 1] but is 0.6",
             Assert.Throws<TesseraException>(() => PseudoSpots.Simulate(d, new PseudoSpotOptions { CaptureMin = 0.8, CaptureMax = 0.6 })).Message);
         d.Obsm.Remove(SpatialData.SpatialKey);
-        Assert.Equal("pseudo-spot simulation needs cell coordinates (obsm 'spatial'; give --coords X,Y)",
+        Assert.Equal("pseudo-spot simulation needs cell coordinates (obsm 'spatial')",
             Assert.Throws<TesseraException>(() => PseudoSpots.Simulate(d)).Message);
     }
 }

@@ -72,7 +72,7 @@ public class StemCliTests
         var bad = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--epochs", "5", "--out", tmp.File("bad"));
         Assert.Equal(2, bad.Code);
         Assert.Contains("has a negative value", bad.Out + bad.Err);
-        Assert.Contains("(--no-normalize)", bad.Out + bad.Err);
+        Assert.Contains("turn normalisation off (option --no-normalize)", bad.Out + bad.Err);
         Assert.DoesNotContain("   at ", bad.Out + bad.Err); // no stack trace
 
         var ok = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--no-normalize", "--epochs", "5",

@@ -48,11 +48,11 @@ public class StemTests
         // Values from the reference MMD_loss formula (numpy, (n+m)^2 x d broadcast), /usr/bin/python3.
         using var x = torch.tensor(new float[] { 0, 0, 1, 0, 0, 2 }, [3, 2]);
         using var y = torch.tensor(new float[] { 1, 1, 2, 2 }, [2, 2]);
-        using var m = Methods.Stem.Stem.Mmd(x, y);
+        using var m = StemTrainer.Mmd(x, y);
         Assert.Equal(2.686027375501806, m.item<float>(), 5);
         using var x2 = torch.tensor(new float[] { 0.5f, -1, 2, 1, 0, 0.3f, 0, 2, 1, -1, -1, -1 }, [4, 3]);
         using var y2 = torch.tensor(new float[] { 1, 1, 0, 2, 2, 2, 0, 0, 0.5f }, [3, 3]);
-        using var m2 = Methods.Stem.Stem.Mmd(x2, y2);
+        using var m2 = StemTrainer.Mmd(x2, y2);
         Assert.Equal(1.0501102657298835, m2.item<float>(), 5);
     }
 
@@ -60,14 +60,14 @@ public class StemTests
     public void SpatialTargetAndDefaultSigma()
     {
         using var c = torch.tensor(new float[] { 0, 0, 2, 0, 0, 3 }, [3, 2]);
-        Assert.Equal(1.0, Methods.Stem.Stem.DefaultSigma(c), 6); // nearest distances 2, 2, 2 → median 2, half = 1
-        using var t = Methods.Stem.Stem.SpatialTarget(c, 1.0);
+        Assert.Equal(1.0, StemTrainer.DefaultSigma(c), 6); // nearest distances 2, 2, 2 → median 2, half = 1
+        using var t = StemTrainer.SpatialTarget(c, 1.0);
         var v = t.data<float>().ToArray();
         double e4 = Math.Exp(-2), e9 = Math.Exp(-4.5), e13 = Math.Exp(-6.5);
         Assert.Equal(1 / (1 + e4 + e9), v[0], 5);
         Assert.Equal(e4 / (1 + e4 + e9), v[1], 5);
         Assert.Equal(e13 / (e9 + e13 + 1), v[7], 5);
-        using var id = Methods.Stem.Stem.SpatialTarget(c, 0);
+        using var id = StemTrainer.SpatialTarget(c, 0);
         Assert.Equal(new float[] { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, id.data<float>().ToArray());
     }
 
@@ -81,8 +81,8 @@ public class StemTests
         var xy = new float[n * 2];
         for (int i = 0; i < n; i++) { xy[2 * i] = i % 30 + (float)(rng.NextDouble() * 0.2); xy[2 * i + 1] = i / 30 + (float)(rng.NextDouble() * 0.2); }
         using var coords = torch.tensor(xy, [n, 2]);
-        using var target = Methods.Stem.Stem.SpatialTarget(coords, 0.5);
-        using var loss = new CycleLoss(coords, target, 0.5, Methods.Stem.Stem.MedianNearestDistance(coords));
+        using var target = StemTrainer.SpatialTarget(coords, 0.5);
+        using var loss = new CycleLoss(coords, target, 0.5, StemTrainer.MedianNearestDistance(coords));
         Assert.True(loss.Tiles > 1, $"expected tiles, got {loss.Tiles}");
         Assert.True(loss.Pairs < (long)n * n / 4, $"{loss.Pairs} pairs");
 
@@ -131,7 +131,7 @@ public class StemTests
         Assert.Equal(new float[] { -1.5f, 0.5f, 2, -0.25f }, inp.Sc);
         Assert.Equal(new float[] { 0.25f, -2, 1, 1 }, inp.St);
         Assert.True(double.IsNaN(inp.TargetSumSc));
-        Assert.Equal("SC data: 'a' has a negative value (-1.5); STEM normalises counts — for z-scored or normalised input turn normalisation off (--no-normalize)",
+        Assert.Equal("SC data: 'a' has a negative value (-1.5); STEM normalises counts — for z-scored or normalised input turn normalisation off (option Normalize)",
             Assert.Throws<TesseraException>(() => new StemInputs(sc, st)).Message);
     }
 
@@ -140,35 +140,35 @@ public class StemTests
     {
         var (sc, st, types, _) = Tissue();
         var o = new StemOptions { Epochs = 60, CycleStart = 20, TopK = 4, CoordTopK = 3, AdjacencyK = 5, MmdBatch = 30 };
-        using var a = Methods.Stem.Stem.Fit(sc, st, o);
-        using var b = Methods.Stem.Stem.Fit(sc, st, o);
-        using var c = Methods.Stem.Stem.Fit(sc, st, o with { Seed = 7 });
-        Assert.Equal(a.ScEmbedding.Data, b.ScEmbedding.Data);
-        Assert.NotEqual(a.ScEmbedding.Data, c.ScEmbedding.Data);
-        Assert.Equal(128, a.ScEmbedding.Cols);
+        using var a = StemTrainer.Fit(new StemData(sc, st), o);
+        using var b = StemTrainer.Fit(new StemData(sc, st), o);
+        using var c = StemTrainer.Fit(new StemData(sc, st), o with { Seed = 7 });
+        Assert.Equal(a.Result!.ScEmbedding.Data, b.Result!.ScEmbedding.Data);
+        Assert.NotEqual(a.Result.ScEmbedding.Data, c.Result!.ScEmbedding.Data);
+        Assert.Equal(128, a.Result.ScEmbedding.Cols);
         Assert.Equal(5.0, a.Sigma, 6); // half the 10-unit spacing
         var spatialLoss = a.History.Components["spatial"];
         Assert.True(spatialLoss[^1] < spatialLoss[0], "spatial loss must decrease");
         Assert.True(double.IsNaN(a.History.Components["cycle"][20]), "no cycle term before the ramp"); // weight 0 at epoch 20
         Assert.True(a.History.Components["cycle"][21] > 0); // weight 1/40
-        Assert.Equal(1.0 / 40, Methods.Stem.Stem.CycleWeight(21, o), 12);
-        Assert.Equal(39.0 / 40, Methods.Stem.Stem.CycleWeight(59, o), 12); // the reference's ramp ends one step short of 1
+        Assert.Equal(1.0 / 40, StemTrainer.CycleWeight(21, o), 12);
+        Assert.Equal(39.0 / 40, StemTrainer.CycleWeight(59, o), 12); // the reference's ramp ends one step short of 1
 
-        var m = a.Map();
-        Assert.Equal(m.CellToSpot.ToDenseArray(), b.Map().CellToSpot.ToDenseArray());
+        var m = a.Result;
+        Assert.Equal(m.CellToSpot.ToDenseArray(), b.Result.CellToSpot.ToDenseArray());
         Assert.Equal(Enumerable.Repeat(4, 60), m.CellToSpot.RowNnz());
         Assert.Equal(Enumerable.Repeat(5, 60), m.Adjacency.RowNnz());
         for (int i = 0; i < 60; i++)
         {
             Assert.DoesNotContain(i, m.Adjacency.Indices[m.Adjacency.IndPtr[i]..m.Adjacency.IndPtr[i + 1]]);
-            Assert.InRange(m.CoordsAll[i, 0], 0, 30); Assert.InRange(m.CoordsTopK[i, 1], 0, 20);
+            Assert.InRange(m.PredictedCoordinates[i, 0], 0, 30); Assert.InRange(m.PredictedCoordinatesTopK[i, 1], 0, 20);
         }
         // Dense evaluation path agrees with the sparse top-k and the coordinates.
-        var p = a.DenseProbabilities();
+        var p = m.DenseProbabilities();
         var best = Enumerable.Range(0, 60).Select(i => Enumerable.Range(0, 12).MaxBy(s => p.CellToSpot[i * 12 + s])).ToArray();
         Assert.Equal(best, m.BestSpot);
         var all = p.Coordinates(st.Spatial);
-        for (int i = 0; i < all.Data.Length; i++) Assert.Equal(all.Data[i], m.CoordsAll.Data[i], 3);
+        for (int i = 0; i < all.Data.Length; i++) Assert.Equal(all.Data[i], m.PredictedCoordinates.Data[i], 3);
         for (int s = 0; s < 12; s++) Assert.Equal(1.0, Enumerable.Range(0, 60).Sum(i => (double)p.SpotToCellT[i * 12 + s]), 4);
         // Cells go to their own half of the tissue far more often than chance (50 %).
         int right = Enumerable.Range(0, 60).Count(i => (st.Spatial[m.BestSpot[i], 0] < 15) == (types[i] == "A"));
@@ -179,10 +179,11 @@ public class StemTests
     public void IntegratedGradientsSatisfyCompleteness()
     {
         var (sc, st, _, _) = Tissue();
-        using var model = Methods.Stem.Stem.Fit(sc, st, new StemOptions { Epochs = 20, MmdBatch = 30 });
-        var ig = model.IntegratedGradients(300);
-        using var est = torch.tensor(model.StEmbedding.ToFloatArray(), [12, 128]);
-        using var x = torch.tensor(model.Inputs.Sc, [60, 6]);
+        var data = new StemData(sc, st);
+        using var model = StemTrainer.Fit(data, new StemOptions { Epochs = 20, MmdBatch = 30 });
+        var ig = model.IntegratedGradients(data, 300);
+        using var est = torch.tensor(model.Result!.StEmbedding.ToFloatArray(), [12, 128]);
+        using var x = torch.tensor(model.Prepare(data).Sc, [60, 6]);
         using var probs = torch.nn.functional.softmax(model.Encoder.forward(x).mm(est.t()), 1);
         using var zero = torch.nn.functional.softmax(model.Encoder.forward(torch.zeros(60, 6)).mm(est.t()), 1);
         var best = probs.argmax(1).data<long>().ToArray();
@@ -198,15 +199,15 @@ public class StemTests
     public void BadOptionsAreRejected()
     {
         var (sc, st, _, _) = Tissue();
-        Assert.Equal("ST dropout must lie in [0, 1), got 1", Assert.Throws<TesseraException>(() => Methods.Stem.Stem.Fit(sc, st, new StemOptions { Dropout = 1 })).Message);
-        Assert.Equal("epochs must be at least 1, got 0", Assert.Throws<TesseraException>(() => Methods.Stem.Stem.Fit(sc, st, new StemOptions { Epochs = 0 })).Message);
-        Assert.Equal("ST data has no spot coordinates (obsm 'spatial'); give them with --coords X,Y",
-            Assert.Throws<TesseraException>(() => Methods.Stem.Stem.Fit(sc, sc, new StemOptions())).Message);
+        Assert.Equal("Dropout must be in [0, 1) but is 1", Assert.Throws<TesseraException>(() => StemTrainer.Fit(new StemData(sc, st), new StemOptions { Dropout = 1 })).Message);
+        Assert.Equal("Epochs must be at least 1 but is 0", Assert.Throws<TesseraException>(() => StemTrainer.Fit(new StemData(sc, st), new StemOptions { Epochs = 0 })).Message);
+        Assert.Equal("ST data has no spot coordinates (obsm 'spatial')",
+            Assert.Throws<TesseraException>(() => StemTrainer.Fit(new StemData(sc, sc), new StemOptions())).Message);
         // Duplicate spot coordinates: no default sigma can be derived, but a given sigma works.
         st.SetObsm(SpatialData.SpatialKey, new DenseMatrix(st.NObs, 2, new double[st.NObs * 2]));
-        Assert.Equal("cannot derive sigma: median nearest-spot distance is 0 (duplicate spot coordinates?); give --sigma",
-            Assert.Throws<TesseraException>(() => Methods.Stem.Stem.Fit(sc, st, new StemOptions { Epochs = 2 })).Message);
-        using var m = Methods.Stem.Stem.Fit(sc, st, new StemOptions { Epochs = 2, Sigma = 5, MmdBatch = 10 });
+        Assert.Equal("cannot derive sigma: median nearest-spot distance is 0 (duplicate spot coordinates?); set Sigma",
+            Assert.Throws<TesseraException>(() => StemTrainer.Fit(new StemData(sc, st), new StemOptions { Epochs = 2 })).Message);
+        using var m = StemTrainer.Fit(new StemData(sc, st), new StemOptions { Epochs = 2, Sigma = 5, MmdBatch = 10 });
         Assert.Equal(5, m.Sigma);
     }
 }

@@ -52,24 +52,15 @@ public sealed class SpotscapeModel : IDisposable
     /// <summary>Writes the weights (TorchSharp state-dict format) to <paramref name="path"/> and options/gene count to <c>path + ".json"</c>.</summary>
     public void Save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        AtomicFile.Write(path, tmp => net.save(tmp));
-        var meta = new Meta(Format, NGenes, Options);
-        AtomicFile.WriteAllText(path + ".json", JsonSerializer.Serialize(meta, Json));
+        ModelFiles.Save(path, tmp => net.save(tmp), new Meta(Format, NGenes, Options), Json);
     }
 
     /// <summary>Loads a model written by <see cref="Save"/>.</summary>
     public static SpotscapeModel Load(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path)) throw new TesseraException($"model file '{path}' not found");
-        var metaPath = path + ".json";
-        if (!File.Exists(metaPath)) throw new TesseraException($"model metadata '{metaPath}' not found (written next to the weights by Save)");
-        Meta? meta;
-        try { meta = JsonSerializer.Deserialize<Meta>(File.ReadAllText(metaPath), Json); }
-        catch (JsonException e) { throw new TesseraException($"model metadata '{metaPath}' is not valid JSON: {e.Message}"); }
+        var meta = ModelFiles.ReadMeta<Meta>(path, Json);
         if (meta is null || meta.Format != Format || meta.Options is null || meta.NGenes < 1)
-            throw new TesseraException($"model metadata '{metaPath}' is not a Spotscape model ({Format})");
+            throw new TesseraException($"model metadata '{ModelFiles.MetaPath(path)}' is not a Spotscape model ({Format})");
         meta.Options.Validate();
         var net = new SpotscapeNet(meta.NGenes, meta.Options.EncoderDims, meta.Options.BatchNormMomentum);
         try { net.load(path); }

@@ -15,6 +15,14 @@ public sealed record TangramOptions
     public double SpotWeight { get; init; } = 1.0;
     /// <summary>Seed of the random initial mapping.</summary>
     public int Seed { get; init; } = 0;
+
+    /// <summary>Throws a <see cref="TesseraException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new TesseraException($"Epochs must be at least 1 but is {Epochs}");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new TesseraException($"LearningRate must be positive but is {LearningRate}");
+        if (!(SpotWeight >= 0) || double.IsInfinity(SpotWeight)) throw new TesseraException($"SpotWeight must be non-negative but is {SpotWeight}");
+    }
 }
 
 /// <summary>Baseline mappings scored with the same metrics as STEM.</summary>
@@ -46,13 +54,16 @@ public static class MappingBaselines
     /// <summary>
     /// Tangram-style mapping (Biancalani et al. 2021, "cells" mode without density prior): logits M (cells × spots), P = softmax
     /// over spots, predicted spot expression Pᵀ X_sc; maximise the mean cosine similarity per gene plus SpotWeight × per spot.
-    /// Spot→cell is P normalised per spot.
+    /// Spot→cell is P normalised per spot. Each step is reported as stage "Tangram-style baseline" with the loss and the two
+    /// cosine terms; <paramref name="cancellationToken"/> is honoured between steps.
     /// </summary>
-    public static CellSpotProbabilities Tangram(StemInputs inputs, TangramOptions? options = null, Action<string>? log = null)
+    public static CellSpotProbabilities Tangram(StemInputs inputs, TangramOptions? options = null, IProgress<Progress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var o = options ?? new TangramOptions();
-        if (o.Epochs < 1) throw new TesseraException($"epochs must be at least 1, got {o.Epochs}");
+        o.Validate();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var scope = torch.NewDisposeScope();
         int g = inputs.Genes.Length;
         var xsc = torch.tensor(inputs.Sc, [inputs.NCells, g]);
@@ -62,17 +73,21 @@ public static class MappingBaselines
         using var opt = torch.optim.Adam([m], o.LearningRate);
         for (int e = 0; e < o.Epochs; e++)
         {
-            int ep = e;
-            TorchGuard.Run(() =>
+            cancellationToken.ThrowIfCancellationRequested();
+            var values = TorchGuard.Run(() =>
             {
-            using var s = torch.NewDisposeScope();
-            var p = nn.functional.softmax(m, 1);
-            var pred = p.t().mm(xsc);
-            var genes = nn.functional.cosine_similarity(pred, xst, 0, 1e-8).mean();
-            var spots = nn.functional.cosine_similarity(pred, xst, 1, 1e-8).mean();
-            var loss = -genes - o.SpotWeight * spots;
-            opt.zero_grad(); loss.backward(); opt.step();
-            if (log != null && (ep % 200 == 0 || ep == o.Epochs - 1)) log($"tangram epoch {ep + 1}/{o.Epochs}: gene cos {genes.item<float>():F4}, spot cos {spots.item<float>():F4}");
+                using var s = torch.NewDisposeScope();
+                var p = nn.functional.softmax(m, 1);
+                var pred = p.t().mm(xsc);
+                var genes = nn.functional.cosine_similarity(pred, xst, 0, 1e-8).mean();
+                var spots = nn.functional.cosine_similarity(pred, xst, 1, 1e-8).mean();
+                var loss = -genes - o.SpotWeight * spots;
+                opt.zero_grad(); loss.backward(); opt.step();
+                return progress is null ? default : (Loss: (double)loss.item<float>(), Genes: (double)genes.item<float>(), Spots: (double)spots.item<float>());
+            });
+            progress?.Report(new Progress("Tangram-style baseline", e + 1, o.Epochs, clock.Elapsed)
+            {
+                Loss = values.Loss, Values = new Dictionary<string, double> { ["gene_cosine"] = values.Genes, ["spot_cosine"] = values.Spots },
             });
         }
         using var _ = torch.no_grad();

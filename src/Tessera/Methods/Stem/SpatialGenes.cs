@@ -18,7 +18,7 @@ public readonly record struct SdgRow(string Group, string Gene, int Rank, double
 public static class SpatialGenes
 {
     /// <summary>
-    /// One-vs-rest Wilcoxon rank-sum test of each gene's attribution (cells × genes, e.g. <see cref="StemModel.IntegratedGradients"/>)
+    /// One-vs-rest Wilcoxon rank-sum test of each gene's attribution (cells × genes, e.g. <see cref="StemModel.IntegratedGradients(StemData, int?, CancellationToken)"/>)
     /// per group, BH-adjusted within each group; rows sorted by group then z descending.
     /// </summary>
     public static SdgRow[] Test(DenseMatrix attributions, IReadOnlyList<string> genes, IReadOnlyList<string?> groups)

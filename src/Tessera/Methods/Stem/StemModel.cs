@@ -1,214 +1,183 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Tessera.Data;
+using Tessera.IO;
 using Tessera.Nn;
+using Tessera.Simulate;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tessera.Methods.Stem;
 
-/// <summary>Sparse and summary outputs of a STEM mapping.</summary>
-/// <param name="CellToSpot">Cells × spots, each cell's top-k entries of softmax over spots (not renormalised).</param>
-/// <param name="SpotToCell">Spots × cells, each spot's top-k entries of softmax over cells.</param>
-/// <param name="CoordsAll">Cell coordinates: sc2st-weighted mean over all spots.</param>
-/// <param name="CoordsTopK">Cell coordinates: weighted mean over each cell's top-k spots (weights renormalised).</param>
-/// <param name="CoordTopK">k used for <paramref name="CoordsTopK"/>.</param>
-/// <param name="Adjacency">Cells × cells sparse top-k graph of sc2st·st2sc (self excluded).</param>
-/// <param name="BestSpot">Index of each cell's most probable spot.</param>
-public sealed record StemMapping(CsrMatrix CellToSpot, CsrMatrix SpotToCell, DenseMatrix CoordsAll, DenseMatrix CoordsTopK, int CoordTopK,
-    CsrMatrix Adjacency, int[] BestSpot);
-
-/// <summary>A trained STEM encoder with its prepared inputs. Dispose to free the tensors.</summary>
+/// <summary>
+/// A trained STEM encoder with what it needs to map new data: the shared genes, the normalisation targets, sigma, the ST
+/// dropout and the training spots. Dispose to free the encoder.
+/// </summary>
 public sealed class StemModel : IDisposable
 {
-    private readonly Tensor _xsc, _xst;
-    private const int Block = 2048;
+    private const string Format = "tessera.stem/1";
 
-    internal StemModel(StemEncoder encoder, StemInputs inputs, Tensor xsc, Tensor xst, DenseMatrix spotCoords, string[] spotNames,
-        string[] cellNames, double sigma, double dropout, LossHistory history, StemOptions options)
+    internal StemModel(StemEncoder encoder, string[] genes, double? targetSumSc, double? targetSumSt, bool normalized, double sigma, double dropout,
+        LossHistory history, StemOptions options, DenseMatrix spotCoordinates, string[] spotNames)
     {
-        Encoder = encoder; Inputs = inputs; _xsc = xsc; _xst = xst; SpotCoords = spotCoords; SpotNames = spotNames; CellNames = cellNames;
-        Sigma = sigma; Dropout = dropout; History = history; Options = options;
-        using var _ = torch.no_grad();
-        ScEmbedding = ToDense(encoder.forward(xsc));
-        StEmbedding = ToDense(encoder.forward(xst));
+        Encoder = encoder; Genes = genes; TargetSumSc = targetSumSc; TargetSumSt = targetSumSt; Normalized = normalized;
+        Sigma = sigma; Dropout = dropout; History = history; Options = options; SpotCoordinates = spotCoordinates; SpotNames = spotNames;
+        encoder.eval();
     }
 
+    /// <summary>Options the model was trained with (and the mapping outputs' settings).</summary>
+    public StemOptions Options { get; }
+    /// <summary>The mapping of the training data; null only for a model loaded from disk (call <see cref="Transform"/>).</summary>
+    public StemResult? Result { get; internal set; }
     /// <summary>The trained encoder (eval mode).</summary>
     public StemEncoder Encoder { get; }
-    /// <summary>Shared genes and normalised inputs.</summary>
-    public StemInputs Inputs { get; }
-    /// <summary>Spot coordinates.</summary>
-    public DenseMatrix SpotCoords { get; }
-    /// <summary>Spot names (ST obs names).</summary>
-    public string[] SpotNames { get; }
-    /// <summary>Cell names (SC obs names).</summary>
-    public string[] CellNames { get; }
+    /// <summary>Genes the encoder reads, in order (both datasets must hold them).</summary>
+    public string[] Genes { get; }
+    /// <summary>Whether inputs are normalize_total + log1p transformed (false: used as given).</summary>
+    public bool Normalized { get; }
+    /// <summary>normalize_total target of the SC data (null when not normalised).</summary>
+    public double? TargetSumSc { get; }
+    /// <summary>normalize_total target of the ST data (null when not normalised).</summary>
+    public double? TargetSumSt { get; }
     /// <summary>Kernel width used for the spatial target.</summary>
     public double Sigma { get; }
     /// <summary>ST input dropout rate used.</summary>
     public double Dropout { get; }
     /// <summary>Per-epoch losses: total and the components spatial, mmd, cycle (NaN before the cycle ramp starts).</summary>
     public LossHistory History { get; }
-    /// <summary>Options used.</summary>
-    public StemOptions Options { get; }
-    /// <summary>Cells × 128 embedding (eval mode).</summary>
-    public DenseMatrix ScEmbedding { get; }
-    /// <summary>Spots × 128 embedding (eval mode).</summary>
-    public DenseMatrix StEmbedding { get; }
+    /// <summary>Coordinates of the training spots (used by <see cref="Transform"/> for ST data without coordinates of their own that hold the same spots).</summary>
+    public DenseMatrix SpotCoordinates { get; }
+    /// <summary>Names of the training spots.</summary>
+    public string[] SpotNames { get; }
+
+    /// <summary>
+    /// Maps the cells of <paramref name="data"/> onto its spots with the trained encoder: the data are restricted to
+    /// <see cref="Genes"/> and normalised with the training targets, so the training data give <see cref="Result"/> again.
+    /// </summary>
+    public StemResult Transform(StemData data, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        data.Validate();
+        using var torchScope = TorchScope.Enter(Options.Threads);
+        var coords = Coordinates(data.St);
+        var inputs = Prepare(data);
+        using var xsc = torch.tensor(inputs.Sc, [inputs.NCells, inputs.Genes.Length]);
+        using var xst = torch.tensor(inputs.St, [inputs.NSpots, inputs.Genes.Length]);
+        return Compute(data, inputs, xsc, xst, coords, progress, cancellationToken);
+    }
+
+    /// <summary>The encoder's inputs for <paramref name="data"/>: <see cref="Genes"/>, normalised as at training.</summary>
+    public StemInputs Prepare(StemData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        data.Validate();
+        return StemInputs.ForGenes(data.Sc, data.St, Genes, TargetSumSc, TargetSumSt, Normalized);
+    }
+
+    /// <summary>
+    /// Integrated gradients (cells × <see cref="Genes"/>) of each cell's maximum mapping probability onto the spots of
+    /// <paramref name="data"/>; <paramref name="steps"/> null = <see cref="StemOptions.IgSteps"/>.
+    /// </summary>
+    public DenseMatrix IntegratedGradients(StemData data, int? steps = null, CancellationToken cancellationToken = default)
+    {
+        using var torchScope = TorchScope.Enter(Options.Threads);
+        var inputs = Prepare(data);
+        using var xsc = torch.tensor(inputs.Sc, [inputs.NCells, inputs.Genes.Length]);
+        using var xst = torch.tensor(inputs.St, [inputs.NSpots, inputs.Genes.Length]);
+        DenseMatrix est;
+        using (torch.no_grad()) est = ToDense(Encoder.forward(xst));
+        return IntegratedGradients(xsc, est, steps ?? Options.IgSteps, null, cancellationToken);
+    }
+
+    private DenseMatrix Coordinates(SpatialData st)
+    {
+        DenseMatrix coords;
+        if (st.HasSpatial) coords = st.Spatial;
+        else if (st.ObsNames.SequenceEqual(SpotNames)) coords = SpotCoordinates;
+        else throw new TesseraException("ST data has no spot coordinates (obsm 'spatial') and are not the training spots");
+        for (int i = 0; i < coords.Data.Length; i++)
+            if (!double.IsFinite(coords.Data[i])) throw new TesseraException($"ST coordinates: spot '{st.ObsNames[i / coords.Cols]}' has a non-finite coordinate");
+        return coords;
+    }
+
+    /// <summary>Embeddings, mapping, proportions, spatially dominant genes and (with the simulation's truth) metrics of prepared inputs.</summary>
+    internal StemResult Compute(StemData data, StemInputs inputs, Tensor xsc, Tensor xst, DenseMatrix spotCoords, IProgress<Progress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var o = Options;
+        var (sc, st) = (data.Sc, data.St);
+        cancellationToken.ThrowIfCancellationRequested();
+        DenseMatrix esc, est;
+        using (torch.no_grad())
+        {
+            esc = ToDense(Encoder.forward(xsc));
+            est = ToDense(Encoder.forward(xst));
+        }
+        progress.Note("STEM", "mapping cells");
+        var map = StemMapper.Map(esc, est, spotCoords, o, cancellationToken);
+
+        string[]? types = null; DenseMatrix? proportions = null;
+        CategoricalColumn? typeCat = data.CellTypeColumn != null ? CategoricalColumn.FromLabels(sc.Obs.Labels(data.CellTypeColumn)) : null;
+        if (typeCat != null)
+        {
+            types = typeCat.Categories;
+            proportions = StemMapper.SpotTypeProportions(esc, est, typeCat.Codes, types.Length);
+        }
+
+        SdgRow[]? sdg = null;
+        if (data.Groups is { } groups)
+        {
+            progress.Note("STEM", $"spatially dominant genes ({o.IgSteps} IG steps)");
+            sdg = SpatialGenes.Test(IntegratedGradients(xsc, est, o.IgSteps, progress, cancellationToken), inputs.Genes, sc.Obs.Labels(groups));
+        }
+
+        MappingScores? stem = null, correlation = null, tangram = null;
+        if (typeCat != null && sc.Obsm.TryGetValue(PseudoSpots.TrueCoordsKey, out var truth) && st.Obsm.TryGetValue(PseudoSpots.ProportionsKey, out var trueProps)
+            && st.Uns.TryGetValue(PseudoSpots.ProportionTypesKey, out var tn) && tn is string?[] propTypes)
+        {
+            var labels = sc.Obs.Labels(data.CellTypeColumn!);
+            var ptypes = propTypes.Select(t => t ?? "").ToArray();
+            MappingScores Score(CellSpotProbabilities p) => MappingEvaluation.Evaluate(p, spotCoords, truth, labels, trueProps, ptypes);
+            progress.Note("STEM", "evaluating the mapping against the simulation's truth");
+            stem = Score(StemMapper.DenseProbabilities(esc, est));
+            if (o.Baselines)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress.Note("STEM", "correlation baseline");
+                correlation = Score(MappingBaselines.Correlation(inputs));
+                progress.Note("STEM", "Tangram-style baseline");
+                tangram = Score(MappingBaselines.Tangram(inputs, new TangramOptions { Epochs = o.TangramEpochs, Seed = o.Seed }, progress, cancellationToken));
+            }
+        }
+        return new StemResult(sc.ObsNames, st.ObsNames, esc, est, map, types, proportions, sdg, stem, correlation, tangram,
+            inputs.Genes, Sigma, Dropout, o.Epochs, o.Seed, History.Total[^1]);
+    }
 
     private static DenseMatrix ToDense(Tensor t)
     {
         using (t) return DenseMatrix.FromFloat((int)t.shape[0], (int)t.shape[1], t.contiguous().data<float>().ToArray());
     }
 
-    private Tensor Est() => torch.tensor(StEmbedding.ToFloatArray(), [StEmbedding.Rows, StEmbedding.Cols]);
-    private Tensor Esc() => torch.tensor(ScEmbedding.ToFloatArray(), [ScEmbedding.Rows, ScEmbedding.Cols]);
-
     /// <summary>
-    /// Dense cells × spots probabilities for evaluation (moderate sizes: cells × spots floats, twice): sc2st = softmax over spots
-    /// of e_sc e_stᵀ and st2sc transposed (softmax over cells, each spot's column sums to 1), as STEM's Fig. 2 evaluation.
-    /// </summary>
-    public CellSpotProbabilities DenseProbabilities()
-    {
-        using var scope = torch.NewDisposeScope();
-        var s = Esc().mm(Est().t());
-        var a = nn.functional.softmax(s, 1).contiguous().data<float>().ToArray();
-        var b = nn.functional.softmax(s, 0).contiguous().data<float>().ToArray();
-        return new CellSpotProbabilities(Inputs.NCells, Inputs.NSpots, a, b);
-    }
-
-    /// <summary>Sparse mappings, coordinates and the cell–cell graph, computed in blocks of cells (never cells × cells dense).</summary>
-    public StemMapping Map()
-    {
-        using var scope = torch.NewDisposeScope();
-        int nc = Inputs.NCells, ns = Inputs.NSpots, d = SpotCoords.Cols;
-        int k = Math.Min(Options.TopK, ns), kc = Math.Min(Options.CoordTopK, ns), kcell = Math.Min(Options.TopK, nc);
-        var est = Est(); var esc = Esc();
-        var coords = torch.tensor(SpotCoords.ToFloatArray(), [ns, d]);
-        var all = new double[nc * d]; var topc = new double[nc * d]; var best = new int[nc];
-        var c2sR = new List<int>(); var c2sC = new List<int>(); var c2sV = new List<float>();
-        // Column log-normaliser of softmax over cells for every spot (two passes over cell blocks).
-        var lse = torch.full(ns, float.NegativeInfinity);
-        for (int b = 0; b < nc; b += Block)
-        {
-            using var s = torch.NewDisposeScope();
-            var sb = esc.narrow(0, b, Math.Min(Block, nc - b)).mm(est.t());
-            lse = torch.logaddexp(lse, torch.logsumexp(sb, 0)).MoveToOuterDisposeScope();
-        }
-        for (int b = 0; b < nc; b += Block)
-        {
-            using var s = torch.NewDisposeScope();
-            int len = Math.Min(Block, nc - b);
-            var p = nn.functional.softmax(esc.narrow(0, b, len).mm(est.t()), 1);
-            var allF = p.mm(coords).contiguous().data<float>().ToArray();
-            for (int i = 0; i < allF.Length; i++) all[b * d + i] = allF[i];
-            var (vals, idx) = p.topk(k, 1);
-            var v = vals.contiguous().data<float>().ToArray(); var ix = idx.contiguous().data<long>().ToArray();
-            var (cv, ci) = p.topk(kc, 1);
-            var w = cv / cv.sum(1, keepdim: true);
-            var tc = (w.unsqueeze(2) * coords.index_select(0, ci.flatten()).view(len, kc, d)).sum(1).contiguous().data<float>().ToArray();
-            for (int i = 0; i < tc.Length; i++) topc[b * d + i] = tc[i];
-            for (int r = 0; r < len; r++)
-            {
-                best[b + r] = (int)ix[r * k];
-                for (int j = 0; j < k; j++) { c2sR.Add(b + r); c2sC.Add((int)ix[r * k + j]); c2sV.Add(v[r * k + j]); }
-            }
-        }
-        var cellToSpot = CsrMatrix.FromTriplets(nc, ns, c2sR, c2sC, c2sV);
-
-        var s2cR = new List<int>(); var s2cC = new List<int>(); var s2cV = new List<float>();
-        for (int b = 0; b < ns; b += Block)
-        {
-            using var s = torch.NewDisposeScope();
-            int len = Math.Min(Block, ns - b);
-            var lp = nn.functional.log_softmax(est.narrow(0, b, len).mm(esc.t()), 1);
-            var (vals, idx) = lp.topk(kcell, 1);
-            var v = vals.exp().contiguous().data<float>().ToArray(); var ix = idx.contiguous().data<long>().ToArray();
-            for (int r = 0; r < len; r++) for (int j = 0; j < kcell; j++) { s2cR.Add(b + r); s2cC.Add((int)ix[r * kcell + j]); s2cV.Add(v[r * kcell + j]); }
-        }
-        var spotToCell = CsrMatrix.FromTriplets(ns, nc, s2cR, s2cC, s2cV);
-
-        var adjacency = Adjacency(esc, est, lse, Math.Min(Options.AdjacencyK, nc - 1));
-        return new StemMapping(cellToSpot, spotToCell, new DenseMatrix(nc, d, all), new DenseMatrix(nc, d, topc), kc, adjacency, best);
-    }
-
-    /// <summary>
-    /// Mapped cell-type composition of each spot: Σ over cells of type t of st2sc[spot, cell] (softmax over cells), in blocks of
-    /// spots; rows sum to 1 over the typed cells. <paramref name="codes"/> gives each cell's type index (−1 = untyped).
-    /// </summary>
-    public DenseMatrix SpotTypeProportions(IReadOnlyList<int> codes, int types)
-    {
-        ArgumentNullException.ThrowIfNull(codes);
-        int nc = Inputs.NCells, ns = Inputs.NSpots;
-        if (codes.Count != nc) throw new TesseraException($"cell types have {codes.Count} entries but the model has {nc} cells");
-        using var scope = torch.NewDisposeScope();
-        var oh = new float[(long)nc * types];
-        for (int i = 0; i < nc; i++)
-        {
-            if (codes[i] >= types) throw new TesseraException($"cell {i} has type index {codes[i]} but there are {types} types");
-            if (codes[i] >= 0) oh[(long)i * types + codes[i]] = 1;
-        }
-        var onehot = torch.tensor(oh, [nc, types]);
-        var est = Est(); var esc = Esc();
-        var result = new double[ns * types];
-        for (int b = 0; b < ns; b += Block)
-        {
-            using var s = torch.NewDisposeScope();
-            int len = Math.Min(Block, ns - b);
-            var v = nn.functional.softmax(est.narrow(0, b, len).mm(esc.t()), 1).mm(onehot).contiguous().data<float>().ToArray();
-            for (int i = 0; i < v.Length; i++) result[b * types + i] = v[i];
-        }
-        return new DenseMatrix(ns, types, result);
-    }
-
-    private static CsrMatrix Adjacency(Tensor esc, Tensor est, Tensor lse, int k)
-    {
-        int nc = (int)esc.shape[0];
-        var rows = new List<int>(); var cols = new List<int>(); var vals = new List<float>();
-        if (k < 1) return CsrMatrix.Zeros(nc, nc);
-        for (int b = 0; b < nc; b += Block)
-        {
-            using var s = torch.NewDisposeScope();
-            int len = Math.Min(Block, nc - b);
-            var sc2st = nn.functional.softmax(esc.narrow(0, b, len).mm(est.t()), 1);
-            Tensor? bestV = null, bestI = null;
-            for (int c = 0; c < nc; c += Block)
-            {
-                int clen = Math.Min(Block, nc - c);
-                var st2sc = torch.exp(est.mm(esc.narrow(0, c, clen).t()) - lse.unsqueeze(1)); // spots × block of cells
-                var a = sc2st.mm(st2sc);
-                if (c == b) a = a - torch.eye(len) * 1e30f; // exclude self
-                var colIdx = torch.arange(c, c + clen, dtype: ScalarType.Int64).unsqueeze(0).expand(len, clen);
-                var catV = bestV is null ? a : torch.cat([bestV, a], 1);
-                var catI = bestI is null ? colIdx : torch.cat([bestI, colIdx], 1);
-                var kk = Math.Min(k, (int)catV.shape[1]);
-                var (tv, ti) = catV.topk(kk, 1);
-                bestV = tv; bestI = catI.gather(1, ti);
-            }
-            var v = bestV!.contiguous().data<float>().ToArray(); var ix = bestI!.contiguous().data<long>().ToArray();
-            int kk2 = (int)bestV.shape[1];
-            for (int r = 0; r < len; r++) for (int j = 0; j < kk2; j++) { rows.Add(b + r); cols.Add((int)ix[r * kk2 + j]); vals.Add(v[r * kk2 + j]); }
-        }
-        return CsrMatrix.FromTriplets(nc, nc, rows, cols, vals);
-    }
-
-    /// <summary>
-    /// Integrated gradients (zero baseline, right Riemann sum over <paramref name="steps"/> points, batched) of each cell's
+    /// Integrated gradients of the cells in <paramref name="xsc"/> (zero baseline, right Riemann sum over <paramref name="steps"/> points, batched) of each cell's
     /// maximum mapping probability max_j softmax(e(x) e_stᵀ)_j with respect to its normalised expression; cells × genes.
     /// The spot j is each cell's argmax at the real input and stays fixed along the path.
     /// </summary>
-    public DenseMatrix IntegratedGradients(int steps = 50)
+    internal DenseMatrix IntegratedGradients(Tensor xsc, DenseMatrix stEmbedding, int steps, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
-        if (steps < 1) throw new TesseraException($"integrated gradients need at least 1 step, got {steps}");
-        int nc = Inputs.NCells, g = Inputs.Genes.Length;
+        if (steps < 1) throw new TesseraException($"IgSteps must be at least 1 but is {steps}");
+        int nc = (int)xsc.shape[0], g = (int)xsc.shape[1];
         var result = new double[(long)nc * g];
         using var scope = torch.NewDisposeScope();
-        var est = Est();
+        var est = torch.tensor(stEmbedding.ToFloatArray(), [stEmbedding.Rows, stEmbedding.Cols]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         int batch = Math.Max(1, 16384 / steps); // cells per pass: about 16k path points
         for (int b = 0; b < nc; b += batch)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var s = torch.NewDisposeScope();
             int len = Math.Min(batch, nc - b);
-            var x = _xsc.narrow(0, b, len);
+            var x = xsc.narrow(0, b, len);
             Tensor target;
             using (torch.no_grad()) target = Encoder.forward(x).mm(est.t()).argmax(1);
             var ig = Nn.IntegratedGradients.Compute(path =>
@@ -217,13 +186,55 @@ public sealed class StemModel : IDisposable
                 return p.gather(1, target.repeat_interleave(path.shape[0] / len).unsqueeze(1)).squeeze(1);
             }, x, null, steps, steps).contiguous().data<float>().ToArray();
             for (int i = 0; i < ig.Length; i++) result[(long)b * g + i] = ig[i];
+            progress?.Report(new Progress("STEM spatially dominant genes", b + len, nc, clock.Elapsed));
         }
         return new DenseMatrix(nc, g, result);
     }
 
-    /// <summary>Frees the encoder and input tensors.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Writes the encoder weights (TorchSharp state-dict format) to <paramref name="path"/> and the genes, normalisation,
+    /// sigma, dropout, training spots, loss history and options to <c>path + ".json"</c> (both atomically).
+    /// </summary>
+    public void Save(string path)
     {
-        _xsc.Dispose(); _xst.Dispose(); Encoder.Dispose();
+        var meta = new Meta(Format, Options, Genes, Normalized, TargetSumSc, TargetSumSt, Sigma, Dropout, SpotNames, SpotCoordinates.Cols,
+            SpotCoordinates.Data, [.. History.Total], History.Components.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), [.. History.EpochSeconds]);
+        ModelFiles.Save(path, tmp => Encoder.save(tmp), meta, Json);
     }
+
+    /// <summary>Loads a model written by <see cref="Save"/>; its <see cref="Result"/> is null until <see cref="Transform"/> is called.</summary>
+    public static StemModel Load(string path)
+    {
+        var meta = ModelFiles.ReadMeta<Meta>(path, Json);
+        if (meta is null || meta.Format != Format || meta.Options is null || meta.Genes is not { Length: > 0 } || meta.SpotNames is null
+            || meta.SpotDims < 1 || meta.SpotCoordinates is null || meta.SpotCoordinates.Length != meta.SpotNames.Length * meta.SpotDims
+            || meta.LossTotal is null || meta.LossComponents is null || meta.EpochSeconds is null || meta.LossTotal.Length == 0)
+            throw new TesseraException($"model metadata '{ModelFiles.MetaPath(path)}' is not a STEM model ({Format})");
+        meta.Options.Validate();
+        var history = new LossHistory();
+        for (int e = 0; e < meta.LossTotal.Length; e++)
+            history.Add(meta.LossTotal[e], meta.LossComponents.ToDictionary(kv => kv.Key, kv => kv.Value[e]), meta.EpochSeconds[e]);
+        var encoder = new StemEncoder(meta.Genes.Length);
+        try { encoder.load(path); }
+        catch (Exception e) when (e is not TesseraException)
+        {
+            encoder.Dispose();
+            throw new TesseraException($"model weights '{path}' do not match the metadata: {e.Message}");
+        }
+        return new StemModel(encoder, meta.Genes, meta.TargetSumSc, meta.TargetSumSt, meta.Normalized, meta.Sigma, meta.Dropout, history, meta.Options,
+            new DenseMatrix(meta.SpotNames.Length, meta.SpotDims, meta.SpotCoordinates), meta.SpotNames);
+    }
+
+    /// <summary>Frees the encoder.</summary>
+    public void Dispose() => Encoder.Dispose();
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private sealed record Meta(string Format, StemOptions Options, string[] Genes, bool Normalized, double? TargetSumSc, double? TargetSumSt,
+        double Sigma, double Dropout, string[] SpotNames, int SpotDims, double[] SpotCoordinates, double[] LossTotal,
+        Dictionary<string, double[]> LossComponents, double[] EpochSeconds);
 }

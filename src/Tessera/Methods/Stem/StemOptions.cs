@@ -1,12 +1,19 @@
 namespace Tessera.Methods.Stem;
 
-/// <summary>Settings of <see cref="Stem.Fit"/>; defaults are the reference's (WhirlFirst/STEM, E1z2 settings).</summary>
+/// <summary>
+/// Settings of <see cref="StemTrainer.Fit"/> and of the mapping outputs; defaults are the reference's (WhirlFirst/STEM,
+/// E1z2 settings) and live only here.
+/// </summary>
 public sealed record StemOptions
 {
     /// <summary>Full-batch epochs (reference: 400 for seqFISH E1z2, 800 for MERFISH).</summary>
     public int Epochs { get; init; } = 400;
-    /// <summary>Seed for initialisation, dropout and the MMD sampling.</summary>
+    /// <summary>Seed for initialisation, dropout, the MMD sampling and the Tangram-style baseline.</summary>
     public int Seed { get; init; } = 2022;
+    /// <summary>Torch intra-op threads during the call; null leaves torch's thread count as it is.</summary>
+    public int? Threads { get; init; }
+    /// <summary>Torch device; only "cpu" is served.</summary>
+    public string Device { get; init; } = "cpu";
     /// <summary>AdamW learning rate.</summary>
     public double LearningRate { get; init; } = 0.002;
     /// <summary>AdamW weight decay (the reference silently uses PyTorch's default 0.01).</summary>
@@ -34,14 +41,40 @@ public sealed record StemOptions
     public double? TargetSumSc { get; init; }
     /// <summary>normalize_total target for ST; null = median total of the spots.</summary>
     public double? TargetSumSt { get; init; }
-    /// <summary>Entries kept per cell / per spot in the sparse mappings.</summary>
-    public int TopK { get; init; } = 50;
+    /// <summary>Entries kept per cell (spots) and per spot (cells) in the sparse top-k mappings.</summary>
+    public int TopK { get; init; } = 10;
     /// <summary>Spots used for the top-k coordinate estimate.</summary>
     public int CoordTopK { get; init; } = 10;
     /// <summary>Neighbours per cell in the cell–cell adjacency graph.</summary>
     public int AdjacencyK { get; init; } = 15;
-    /// <summary>Progress messages (every <see cref="LogEvery"/> epochs); null = silent.</summary>
-    public Action<string>? Log { get; init; }
-    /// <summary>Epochs between progress messages.</summary>
-    public int LogEvery { get; init; } = 50;
+    /// <summary>Integrated-gradient steps for the spatially dominant genes (computed when the data name a group column).</summary>
+    public int IgSteps { get; init; } = 50;
+    /// <summary>Also score the correlation and Tangram-style baselines when the data carry the simulation's truth.</summary>
+    public bool Baselines { get; init; } = true;
+    /// <summary>Adam steps of the Tangram-style baseline.</summary>
+    public int TangramEpochs { get; init; } = new TangramOptions().Epochs;
+
+    /// <summary>Throws a <see cref="TesseraException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new TesseraException($"Epochs must be at least 1 but is {Epochs}");
+        if (Threads is { } t && t < 1) throw new TesseraException($"Threads must be at least 1 but is {t}");
+        if (Device != "cpu") throw new TesseraException($"Device must be \"cpu\" (the only device served) but is \"{Device}\"");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new TesseraException($"LearningRate must be positive but is {LearningRate}");
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new TesseraException($"WeightDecay must be non-negative but is {WeightDecay}");
+        if (!(Alpha >= 0) || double.IsInfinity(Alpha)) throw new TesseraException($"Alpha must be non-negative but is {Alpha}");
+        if (CycleStart < 0) throw new TesseraException($"CycleStart must be non-negative but is {CycleStart}");
+        if (StepSize < 1) throw new TesseraException($"StepSize must be at least 1 but is {StepSize}");
+        if (!(StepGamma > 0 && StepGamma <= 1)) throw new TesseraException($"StepGamma must be in (0, 1] but is {StepGamma}");
+        if (Sigma is { } s && !(s >= 0 && double.IsFinite(s))) throw new TesseraException($"Sigma must be non-negative but is {s}");
+        if (Dropout is { } d && !(d >= 0 && d < 1)) throw new TesseraException($"Dropout must be in [0, 1) but is {d}");
+        if (MmdBatch < 1) throw new TesseraException($"MmdBatch must be at least 1 but is {MmdBatch}");
+        if (TargetSumSc is { } a && !(a > 0 && double.IsFinite(a))) throw new TesseraException($"TargetSumSc must be positive but is {a}");
+        if (TargetSumSt is { } b && !(b > 0 && double.IsFinite(b))) throw new TesseraException($"TargetSumSt must be positive but is {b}");
+        if (TopK < 1) throw new TesseraException($"TopK must be at least 1 but is {TopK}");
+        if (CoordTopK < 1) throw new TesseraException($"CoordTopK must be at least 1 but is {CoordTopK}");
+        if (AdjacencyK < 1) throw new TesseraException($"AdjacencyK must be at least 1 but is {AdjacencyK}");
+        if (IgSteps < 1) throw new TesseraException($"IgSteps must be at least 1 but is {IgSteps}");
+        if (TangramEpochs < 1) throw new TesseraException($"TangramEpochs must be at least 1 but is {TangramEpochs}");
+    }
 }

@@ -11,23 +11,27 @@ namespace Tessera.Methods.Stem;
 /// follow spatial proximity, the two embedding distributions match (MMD) and spot→cell→spot round trips stay local;
 /// cells are then mapped to spots by a softmax of embedding dot products.
 /// </summary>
-public static class Stem
+public static class StemTrainer
 {
     /// <summary>
-    /// Trains STEM on <paramref name="sc"/> (cells, coordinates ignored) and <paramref name="st"/> (spots with obsm["spatial"]).
-    /// Deterministic for a given seed on CPU. Inputs are not modified.
+    /// Trains STEM on <see cref="StemData.Sc"/> (cells, coordinates ignored) and <see cref="StemData.St"/> (spots with
+    /// obsm["spatial"]), then maps the training cells (<see cref="StemModel.Result"/>). Deterministic for a given seed on CPU.
+    /// Inputs are not modified.
     /// </summary>
-    public static StemModel Fit(SpatialData sc, SpatialData st, StemOptions? options = null)
+    public static StemModel Fit(StemData data, StemOptions? options = null, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
     {
         var o = options ?? new StemOptions();
-        Validate(o);
-        ArgumentNullException.ThrowIfNull(sc); ArgumentNullException.ThrowIfNull(st);
-        if (!st.HasSpatial) throw new TesseraException("ST data has no spot coordinates (obsm 'spatial'); give them with --coords X,Y");
-        var inputs = new StemInputs(sc, st, o.TargetSumSc, o.TargetSumSt, o.Normalize);
-        double dropout = o.Dropout ?? inputs.DefaultDropout;
+        o.Validate();
+        ArgumentNullException.ThrowIfNull(data);
+        data.Validate();
+        var (sc, st) = (data.Sc, data.St);
+        if (!st.HasSpatial) throw new TesseraException("ST data has no spot coordinates (obsm 'spatial')");
         var coords = st.Spatial;
         for (int i = 0; i < coords.Data.Length; i++)
             if (!double.IsFinite(coords.Data[i])) throw new TesseraException($"ST coordinates: spot '{st.ObsNames[i / coords.Cols]}' has a non-finite coordinate");
+        using var torchScope = TorchScope.Enter(o.Threads);
+        var inputs = new StemInputs(sc, st, o.TargetSumSc, o.TargetSumSt, o.Normalize);
+        double dropout = o.Dropout ?? inputs.DefaultDropout;
 
         using var noGradScope = torch.NewDisposeScope();
         var coordT = torch.tensor(coords.ToFloatArray(), [coords.Rows, coords.Cols]);
@@ -40,22 +44,22 @@ public static class Stem
         var xst = torch.tensor(inputs.St, [inputs.NSpots, inputs.Genes.Length]).DetachFromDisposeScope();
         noGradScope.Dispose();
 
-        o.Log?.Invoke($"STEM: {inputs.Genes.Length} shared genes (dropped {inputs.DroppedScGenes} SC-only, {inputs.DroppedStGenes} ST-only); " +
+        progress.Note("STEM", $"{inputs.Genes.Length} shared genes (dropped {inputs.DroppedScGenes} SC-only, {inputs.DroppedStGenes} ST-only); " +
                       $"{inputs.NCells} cells, {inputs.NSpots} spots; " +
                       (inputs.Normalized ? $"targets {inputs.TargetSumSc:G6} (SC) / {inputs.TargetSumSt:G6} (ST); " : "values used as given (no normalisation); ") +
                       $"sigma = {sigma:G6}{(o.Sigma == null ? " (half the median nearest-spot distance)" : "")}; ST dropout = {dropout:G4}" +
                       (o.Dropout == null ? $" (1 - {inputs.MedianGenesSc:G6}/{inputs.MedianGenesSt:G6} detected genes)" : "") +
                       $"; cycle term over {cycleLoss.Pairs:N0} spot pairs in {cycleLoss.Tiles} tile(s)");
 
-        // A private generator (not torch's global one) so that concurrent fits elsewhere in the process cannot change the result.
-        using var gen = new torch.Generator((ulong)Seeding.Derive(o.Seed, "stem"));
         var encoder = new StemEncoder(inputs.Genes.Length);
-        encoder.ResetParameters(gen);
         LossHistory history;
-        using (var optimizer = torch.optim.AdamW(encoder.parameters(), o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay))
+        try
         {
+            // A private generator (not torch's global one) so that concurrent fits elsewhere in the process cannot change the result.
+            using var gen = new torch.Generator((ulong)Seeding.Derive(o.Seed, "stem"));
+            encoder.ResetParameters(gen);
+            using var optimizer = torch.optim.AdamW(encoder.parameters(), o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay);
             var scheduler = torch.optim.lr_scheduler.StepLR(optimizer, o.StepSize, o.StepGamma);
-            var progress = o.Log is { } log ? new LogEvery(log, o.LogEvery) : null;
             history = TrainingLoop.Run(encoder, optimizer, o.Epochs, ep =>
             {
                 // StepLR steps after each finished epoch; stepping it before the next epoch's update is the same schedule.
@@ -78,11 +82,34 @@ public static class Stem
                 var cycle = cycleLoss.Forward(nn.functional.softmax(logits, 1), nn.functional.softmax(logits, 0));
                 return new StepLoss(spatial + o.Alpha * mmd + ratio * cycle,
                     new Dictionary<string, Tensor> { ["spatial"] = spatial, ["mmd"] = mmd, ["cycle"] = cycle });
-            }, progress);
+            }, progress, cancellationToken, "STEM training");
+            encoder.eval();
         }
-        encoder.eval();
-        target.Dispose(); cycleLoss.Dispose(); coordT.Dispose();
-        return new StemModel(encoder, inputs, xsc, xst, coords.Clone(), st.ObsNames, sc.ObsNames, sigma, dropout, history, o);
+        catch
+        {
+            encoder.Dispose(); xsc.Dispose(); xst.Dispose();
+            throw;
+        }
+        finally
+        {
+            target.Dispose(); cycleLoss.Dispose(); coordT.Dispose();
+        }
+        var model = new StemModel(encoder, inputs.Genes, inputs.Normalized ? inputs.TargetSumSc : null, inputs.Normalized ? inputs.TargetSumSt : null,
+            inputs.Normalized, sigma, dropout, history, o, coords.Clone(), st.ObsNames);
+        try
+        {
+            model.Result = model.Compute(data, inputs, xsc, xst, coords, progress, cancellationToken);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            xsc.Dispose(); xst.Dispose();
+        }
+        return model;
     }
 
     /// <summary>Weight of the cycle loss at 0-based <paramref name="epoch"/>: 0 until <see cref="StemOptions.CycleStart"/>, then (epoch − start) / (epochs − start), as the reference (so the last epoch has 1 − 1/(epochs − start)).</summary>
@@ -90,18 +117,6 @@ public static class Stem
     {
         ArgumentNullException.ThrowIfNull(options);
         return options.Epochs > options.CycleStart ? Math.Max((double)(epoch - options.CycleStart) / (options.Epochs - options.CycleStart), 0) : 0;
-    }
-
-    /// <summary>Logs every n-th epoch (and the last) with its loss components.</summary>
-    private sealed class LogEvery(Action<string> log, int every) : IProgress<Progress>
-    {
-        public void Report(Progress p)
-        {
-            if ((p.Done - 1) % every != 0 && p.Done != p.Total) return;
-            var c = p.Values!;
-            c.TryGetValue("cycle", out double cycle);
-            log($"epoch {p.Done}/{p.Total}: loss {p.Loss:F4} (spatial {c["spatial"]:F4}, mmd {c["mmd"]:F4}, cycle {cycle:F4}) {p.Elapsed.TotalSeconds:F1} s");
-        }
     }
 
     /// <summary>Inverted dropout (as nn.Dropout in train mode) drawing its mask from <paramref name="gen"/>.</summary>
@@ -112,17 +127,6 @@ public static class Stem
         return x * mask / (1 - p);
     }
 
-    private static void Validate(StemOptions o)
-    {
-        if (o.Epochs < 1) throw new TesseraException($"epochs must be at least 1, got {o.Epochs}");
-        if (!(o.LearningRate > 0)) throw new TesseraException($"learning rate must be positive, got {o.LearningRate}");
-        if (o.Sigma is { } s && !(s >= 0)) throw new TesseraException($"sigma must be non-negative, got {s}");
-        if (o.Dropout is { } d && !(d >= 0 && d < 1)) throw new TesseraException($"ST dropout must lie in [0, 1), got {d}");
-        if (o.MmdBatch < 1) throw new TesseraException($"MMD batch must be at least 1, got {o.MmdBatch}");
-        if (o.StepSize < 1) throw new TesseraException($"step size must be at least 1, got {o.StepSize}");
-        if (o.TopK < 1 || o.CoordTopK < 1 || o.AdjacencyK < 1) throw new TesseraException("top-k sizes must be at least 1");
-    }
-
     /// <summary>Half the median distance from each spot to its nearest other spot (the README's "half of the adjacent spot distance").</summary>
     public static double DefaultSigma(Tensor coords) => MedianNearestDistance(coords) / 2;
 
@@ -130,7 +134,7 @@ public static class Stem
     public static double MedianNearestDistance(Tensor coords)
     {
         var m = MedianNearestRaw(coords);
-        if (!(m > 0) || double.IsInfinity(m)) throw new TesseraException($"cannot derive sigma: median nearest-spot distance is {m} (duplicate spot coordinates?); give --sigma");
+        if (!(m > 0) || double.IsInfinity(m)) throw new TesseraException($"cannot derive sigma: median nearest-spot distance is {m} (duplicate spot coordinates?); set Sigma");
         return m;
     }
 

@@ -1,0 +1,150 @@
+using Tessera.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Methods.Stem;
+
+/// <summary>The sparse mapping outputs of <see cref="StemMapper.Map"/>.</summary>
+internal sealed record StemMapping(CsrMatrix CellToSpot, CsrMatrix SpotToCell, DenseMatrix CoordsAll, DenseMatrix CoordsTopK, int CoordTopK,
+    CsrMatrix Adjacency, int[] BestSpot);
+
+/// <summary>
+/// STEM's mapping from the two embeddings: softmax of e_sc e_stᵀ over spots (where each cell goes) and over cells (what
+/// each spot holds), computed in blocks of cells so that nothing cells × cells is ever dense.
+/// </summary>
+internal static class StemMapper
+{
+    private const int Block = 2048;
+
+    private static Tensor T(DenseMatrix m) => torch.tensor(m.ToFloatArray(), [m.Rows, m.Cols]);
+
+    /// <summary>
+    /// Dense cells × spots probabilities for evaluation (moderate sizes: cells × spots floats, twice): sc2st = softmax over spots
+    /// of e_sc e_stᵀ and st2sc transposed (softmax over cells, each spot's column sums to 1), as STEM's Fig. 2 evaluation.
+    /// </summary>
+    public static CellSpotProbabilities DenseProbabilities(DenseMatrix scEmbedding, DenseMatrix stEmbedding)
+    {
+        using var scope = torch.NewDisposeScope();
+        var s = T(scEmbedding).mm(T(stEmbedding).t());
+        var a = nn.functional.softmax(s, 1).contiguous().data<float>().ToArray();
+        var b = nn.functional.softmax(s, 0).contiguous().data<float>().ToArray();
+        return new CellSpotProbabilities(scEmbedding.Rows, stEmbedding.Rows, a, b);
+    }
+
+    /// <summary>Sparse mappings, coordinates and the cell–cell graph, computed in blocks of cells (never cells × cells dense).</summary>
+    public static StemMapping Map(DenseMatrix scEmbedding, DenseMatrix stEmbedding, DenseMatrix spotCoords, StemOptions options, CancellationToken cancellationToken)
+    {
+        using var scope = torch.NewDisposeScope();
+        int nc = scEmbedding.Rows, ns = stEmbedding.Rows, d = spotCoords.Cols;
+        int k = Math.Min(options.TopK, ns), kc = Math.Min(options.CoordTopK, ns), kcell = Math.Min(options.TopK, nc);
+        var est = T(stEmbedding); var esc = T(scEmbedding);
+        var coords = torch.tensor(spotCoords.ToFloatArray(), [ns, d]);
+        var all = new double[nc * d]; var topc = new double[nc * d]; var best = new int[nc];
+        var c2sR = new List<int>(); var c2sC = new List<int>(); var c2sV = new List<float>();
+        // Column log-normaliser of softmax over cells for every spot (two passes over cell blocks).
+        var lse = torch.full(ns, float.NegativeInfinity);
+        for (int b = 0; b < nc; b += Block)
+        {
+            using var s = torch.NewDisposeScope();
+            var sb = esc.narrow(0, b, Math.Min(Block, nc - b)).mm(est.t());
+            lse = torch.logaddexp(lse, torch.logsumexp(sb, 0)).MoveToOuterDisposeScope();
+        }
+        for (int b = 0; b < nc; b += Block)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var s = torch.NewDisposeScope();
+            int len = Math.Min(Block, nc - b);
+            var p = nn.functional.softmax(esc.narrow(0, b, len).mm(est.t()), 1);
+            var allF = p.mm(coords).contiguous().data<float>().ToArray();
+            for (int i = 0; i < allF.Length; i++) all[b * d + i] = allF[i];
+            var (vals, idx) = p.topk(k, 1);
+            var v = vals.contiguous().data<float>().ToArray(); var ix = idx.contiguous().data<long>().ToArray();
+            var (cv, ci) = p.topk(kc, 1);
+            var w = cv / cv.sum(1, keepdim: true);
+            var tc = (w.unsqueeze(2) * coords.index_select(0, ci.flatten()).view(len, kc, d)).sum(1).contiguous().data<float>().ToArray();
+            for (int i = 0; i < tc.Length; i++) topc[b * d + i] = tc[i];
+            for (int r = 0; r < len; r++)
+            {
+                best[b + r] = (int)ix[r * k];
+                for (int j = 0; j < k; j++) { c2sR.Add(b + r); c2sC.Add((int)ix[r * k + j]); c2sV.Add(v[r * k + j]); }
+            }
+        }
+        var cellToSpot = CsrMatrix.FromTriplets(nc, ns, c2sR, c2sC, c2sV);
+
+        var s2cR = new List<int>(); var s2cC = new List<int>(); var s2cV = new List<float>();
+        for (int b = 0; b < ns; b += Block)
+        {
+            using var s = torch.NewDisposeScope();
+            int len = Math.Min(Block, ns - b);
+            var lp = nn.functional.log_softmax(est.narrow(0, b, len).mm(esc.t()), 1);
+            var (vals, idx) = lp.topk(kcell, 1);
+            var v = vals.exp().contiguous().data<float>().ToArray(); var ix = idx.contiguous().data<long>().ToArray();
+            for (int r = 0; r < len; r++) for (int j = 0; j < kcell; j++) { s2cR.Add(b + r); s2cC.Add((int)ix[r * kcell + j]); s2cV.Add(v[r * kcell + j]); }
+        }
+        var spotToCell = CsrMatrix.FromTriplets(ns, nc, s2cR, s2cC, s2cV);
+
+        var adjacency = Adjacency(esc, est, lse, Math.Min(options.AdjacencyK, nc - 1), cancellationToken);
+        return new StemMapping(cellToSpot, spotToCell, new DenseMatrix(nc, d, all), new DenseMatrix(nc, d, topc), kc, adjacency, best);
+    }
+
+    /// <summary>
+    /// Mapped cell-type composition of each spot: Σ over cells of type t of st2sc[spot, cell] (softmax over cells), in blocks of
+    /// spots; rows sum to 1 over the typed cells. <paramref name="codes"/> gives each cell's type index (−1 = untyped).
+    /// </summary>
+    public static DenseMatrix SpotTypeProportions(DenseMatrix scEmbedding, DenseMatrix stEmbedding, IReadOnlyList<int> codes, int types)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        int nc = scEmbedding.Rows, ns = stEmbedding.Rows;
+        if (codes.Count != nc) throw new TesseraException($"cell types have {codes.Count} entries but the mapping has {nc} cells");
+        using var scope = torch.NewDisposeScope();
+        var oh = new float[(long)nc * types];
+        for (int i = 0; i < nc; i++)
+        {
+            if (codes[i] >= types) throw new TesseraException($"cell {i} has type index {codes[i]} but there are {types} types");
+            if (codes[i] >= 0) oh[(long)i * types + codes[i]] = 1;
+        }
+        var onehot = torch.tensor(oh, [nc, types]);
+        var est = T(stEmbedding); var esc = T(scEmbedding);
+        var result = new double[ns * types];
+        for (int b = 0; b < ns; b += Block)
+        {
+            using var s = torch.NewDisposeScope();
+            int len = Math.Min(Block, ns - b);
+            var v = nn.functional.softmax(est.narrow(0, b, len).mm(esc.t()), 1).mm(onehot).contiguous().data<float>().ToArray();
+            for (int i = 0; i < v.Length; i++) result[b * types + i] = v[i];
+        }
+        return new DenseMatrix(ns, types, result);
+    }
+
+    private static CsrMatrix Adjacency(Tensor esc, Tensor est, Tensor lse, int k, CancellationToken cancellationToken)
+    {
+        int nc = (int)esc.shape[0];
+        var rows = new List<int>(); var cols = new List<int>(); var vals = new List<float>();
+        if (k < 1) return CsrMatrix.Zeros(nc, nc);
+        for (int b = 0; b < nc; b += Block)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var s = torch.NewDisposeScope();
+            int len = Math.Min(Block, nc - b);
+            var sc2st = nn.functional.softmax(esc.narrow(0, b, len).mm(est.t()), 1);
+            Tensor? bestV = null, bestI = null;
+            for (int c = 0; c < nc; c += Block)
+            {
+                int clen = Math.Min(Block, nc - c);
+                var st2sc = torch.exp(est.mm(esc.narrow(0, c, clen).t()) - lse.unsqueeze(1)); // spots × block of cells
+                var a = sc2st.mm(st2sc);
+                if (c == b) a = a - torch.eye(len) * 1e30f; // exclude self
+                var colIdx = torch.arange(c, c + clen, dtype: ScalarType.Int64).unsqueeze(0).expand(len, clen);
+                var catV = bestV is null ? a : torch.cat([bestV, a], 1);
+                var catI = bestI is null ? colIdx : torch.cat([bestI, colIdx], 1);
+                var kk = Math.Min(k, (int)catV.shape[1]);
+                var (tv, ti) = catV.topk(kk, 1);
+                bestV = tv; bestI = catI.gather(1, ti);
+            }
+            var v = bestV!.contiguous().data<float>().ToArray(); var ix = bestI!.contiguous().data<long>().ToArray();
+            int kk2 = (int)bestV.shape[1];
+            for (int r = 0; r < len; r++) for (int j = 0; j < kk2; j++) { rows.Add(b + r); cols.Add((int)ix[r * kk2 + j]); vals.Add(v[r * kk2 + j]); }
+        }
+        return CsrMatrix.FromTriplets(nc, nc, rows, cols, vals);
+    }
+}
