@@ -40,13 +40,13 @@ public class CostaCliTests
         Assert.Equal(candidates + 1, File.ReadAllLines(Path.Combine(q, "correlated.csv")).Length);
         var rBad = CliRunner.Run("correlated", sim, "--query", "pattern1_0001", "--out", tmp.File("qbad"));
         Assert.Equal(2, rBad.Code);
-        Assert.Contains("has no obsm 'X_costa': not a `tessera patterns` result", rBad.Err + rBad.Out);
+        Assert.Contains("has no obsm 'X_costa': not a CoSTA result", rBad.Err + rBad.Out);
         rBad = CliRunner.Run("correlated", outDir, "--query", "Nope", "--out", tmp.File("qbad2"));
         Assert.Equal(2, rBad.Code);
         Assert.Contains("gene 'Nope' is not among the 40 gene images", rBad.Err + rBad.Out);
         rBad = CliRunner.Run("correlated", outDir, "--query", "pattern1_0001", "--min-models", "3", "--out", tmp.File("qbad3"));
         Assert.Equal(2, rBad.Code);
-        Assert.Contains("min models must be between 1 and the 2 models but is 3", rBad.Err + rBad.Out);
+        Assert.Contains("--min-models must be between 1 and the 2 models but is 3", rBad.Err + rBad.Out);
         var bad = CliRunner.Run("patterns", sim, "--query", "NoSuchGene", "--out", tmp.File("bad"));
         Assert.Equal(2, bad.Code);
         Assert.Contains("gene 'NoSuchGene' is not among the 40 gene images", bad.Err + bad.Out);
