@@ -13,7 +13,7 @@ public static class PatternsCommand
     private static readonly Dictionary<string, string> Flags = new()
     {
         ["Seed"] = "--seed", ["ImageSize"] = "--image-size", ["Layout"] = "--layout", ["BinSize"] = "--bin-size", ["MinSpots"] = "--min-spots",
-        ["RegressOutTotal"] = "--no-regress", ["LogNormalize"] = "--log-normalize", ["Standardize"] = "--standardize", ["ScaleToMax"] = "--scale-max",
+        ["LogNormalize"] = "--log-normalize", ["Standardize"] = "--standardize", ["ScaleToMax"] = "--scale-max",
         ["ShufflePixels"] = "--shuffle-pixels", ["Clusters"] = "--clusters", ["GeneClusters"] = "--gene-clusters",
         ["GeneClusterMethod"] = "--gene-cluster-method", ["Epochs"] = "--epochs", ["Models"] = "--models", ["Queries"] = "--query",
         ["UmapEpochs"] = "--umap-epochs", ["Optimizer"] = "--optimizer", ["LearningRate"] = "--lr", ["BatchSize"] = "--batch-size",

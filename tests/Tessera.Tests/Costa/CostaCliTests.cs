@@ -77,4 +77,18 @@ public class CostaCliTests
             Assert.Equal(1, Math.Sqrt(t.Select(a => (a - mean) * (a - mean)).Average()), 3);
         }
     }
+
+    [Fact]
+    public void LibraryMessagesNameTheFlags()
+    {
+        using var tmp = new TempDir();
+        var r = CliRunner.Run("patterns", tmp.File("none.h5ad"), "--models", "0", "--out", tmp.File("o1"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--models must be at least 1 but is 0", r.Err + r.Out);
+        r = CliRunner.Run("patterns", tmp.File("none.h5ad"), "--gene-clusters", "1", "--out", tmp.File("o2"));
+        Assert.Contains("--gene-clusters must be at least 2 but is 1", r.Err + r.Out);
+        r = CliRunner.Run("simulate", "patterns", "--base", tmp.File("none.h5ad"), "--noise", "-1", "-o", tmp.File("s.h5ad"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--noise must be a variance >= 0 but is -1", r.Err + r.Out);
+    }
 }

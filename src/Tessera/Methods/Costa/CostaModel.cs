@@ -98,6 +98,8 @@ public sealed class CostaModel : IDisposable
         if (meta is null || meta.Format != Format || meta.Options is null || meta.Models != meta.Options.Models)
             throw new TesseraException($"model metadata '{metaPath}' is not a CoSTA model ({Format})");
         meta.Options.Validate();
+        // Building a net draws its initial weights from torch's global generator: hold the scope so no fit on another thread is disturbed.
+        using var _ = TorchScope.Enter(meta.Options.Threads);
         var nets = new List<CostaNet>();
         try
         {
