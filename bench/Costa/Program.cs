@@ -14,6 +14,8 @@ void Log(string s)
     var proc = Process.GetCurrentProcess();
     Console.WriteLine($"[{sw.Elapsed.TotalSeconds,7:F1}s, peak {proc.PeakWorkingSet64 / 1048576.0:F0} MiB] {s}");
 }
+// Library progress: messages as log lines.
+var progress = new Progress<Tessera.Progress>(p => { if (p.Message is { } m) Log($"{p.Stage}: {m}"); });
 int? Opt(int i) => args.Length > i && int.TryParse(args[i], out var v) && v > 0 ? v : null;
 
 if (mode == "sim" || mode == "timing")
@@ -43,13 +45,13 @@ if (mode == "sim" || mode == "timing")
     if (args.Contains("rawonly")) return;
     var before = Process.GetCurrentProcess();
     int k = int.Parse(Environment.GetEnvironmentVariable("COSTA_K") ?? "30");
-    using var model = new Costa(new CostaOptions { Clusters = k, Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), Log = Log, UmapEpochs = Opt(4), CenterLossWeight = args.Contains("center") ? 0.01 : 0,
-        Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }).Fit(images);
-    var km = new KMeans(new KMeansOptions { K = 5, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
+    using var model = CostaTrainer.FitNet(images, new CostaOptions { Clusters = k, Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), UmapEpochs = Opt(4), CenterLossWeight = args.Contains("center") ? 0.01 : 0,
+        Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }, progress);
+    var km = new KMeans(new KMeansOptions { K = 5, NInit = 10, Seed = 0 }).Fit(model.Embedding);
     Log($"NMI(kmeans5(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM{k} labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
     // the final gene clusters of `tessera patterns`: UMAP (5-d, n_neighbors 20, min_dist 0) of the embedding → GMM(5, 10 restarts)
-    Log($"NMI(GeneClusters umap-gmm 5, truth) = {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(model.EmbeddingMatrix, 5, seed: 0)):F4}");
-    if (Environment.GetEnvironmentVariable("COSTA_SAVE") is { } save) { using var bw = new BinaryWriter(File.Create(save)); foreach (var v in model.Embedding) bw.Write(v); File.WriteAllLines(save + ".labels", truth.Select(t => t.ToString())); }
+    Log($"NMI(GeneClusters umap-gmm 5, truth) = {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(model.Embedding, 5, seed: 0)):F4}");
+    if (Environment.GetEnvironmentVariable("COSTA_SAVE") is { } save) { using var bw = new BinaryWriter(File.Create(save)); foreach (var v in model.Embedding.ToFloatArray()) bw.Write(v); File.WriteAllLines(save + ".labels", truth.Select(t => t.ToString())); }
     foreach (var e in model.History) Console.WriteLine($"epoch {e.Epoch} loss {e.Loss:F4} nmi {e.Nmi:F3} steps {e.Steps} train {e.TrainSeconds:F1}s feat {e.FeatureSeconds:F1}s umap {e.UmapSeconds:F1}s gmm {e.GmmSeconds:F1}s");
     Log($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e9:F2} GB");
 }
@@ -64,10 +66,10 @@ else if (mode == "mnist")
     var px = new float[n * 784];
     for (int i = 0; i < n; i++) for (int p = 0; p < 784; p++) px[i * 784 + p] = img[16 + idx[i] * 784 + p] / 255f;
     var truth = idx.Select(i => (int)lab[8 + i]).ToArray();
-    using var model = new Costa(new CostaOptions { Clusters = 10, Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), Log = Log, UmapEpochs = Opt(3),
-        Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }).Fit(px, n, 28, 28);
-    var km = new KMeans(new KMeansOptions { K = 10, NInit = 10, Seed = 0 }).Fit(model.EmbeddingMatrix);
-    Log($"MNIST n={n}: NMI(GeneClusters umap-gmm 10, truth) = {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(model.EmbeddingMatrix, 10, seed: 0)):F4}");
+    using var model = CostaTrainer.FitNet(new GeneImageSet(idx.Select(i => $"digit{i}").ToArray(), 28, 28, px), new CostaOptions { Clusters = 10, Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), UmapEpochs = Opt(3),
+        Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }, progress);
+    var km = new KMeans(new KMeansOptions { K = 10, NInit = 10, Seed = 0 }).Fit(model.Embedding);
+    Log($"MNIST n={n}: NMI(GeneClusters umap-gmm 10, truth) = {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(model.Embedding, 10, seed: 0)):F4}");
     Log($"MNIST n={n}: NMI(kmeans10(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
     foreach (var e in model.History) Console.WriteLine($"epoch {e.Epoch} loss {e.Loss:F4} nmi {e.Nmi:F3} train {e.TrainSeconds:F1}s feat {e.FeatureSeconds:F1}s umap {e.UmapSeconds:F1}s gmm {e.GmmSeconds:F1}s");
     Log($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e9:F2} GB");

@@ -24,6 +24,8 @@ public sealed class SpatialData
     public Table Var { get; private set; }
     /// <summary>Per-observation matrices (coordinates, PCA, embeddings).</summary>
     public Dictionary<string, DenseMatrix> Obsm { get; } = new(StringComparer.Ordinal);
+    /// <summary>Per-gene matrices (gene embeddings, loadings), one row per gene.</summary>
+    public Dictionary<string, DenseMatrix> Varm { get; } = new(StringComparer.Ordinal);
     /// <summary>Unstructured metadata: values are string, double, long, bool, arrays of those, or nested dictionaries.</summary>
     public Dictionary<string, object> Uns { get; } = new(StringComparer.Ordinal);
     /// <summary>Tissue images (hires, lowres...).</summary>
@@ -64,6 +66,13 @@ public sealed class SpatialData
         Obsm[key] = m;
     }
 
+    /// <summary>Sets a varm entry, checking its row count.</summary>
+    public void SetVarm(string key, DenseMatrix m)
+    {
+        if (m.Rows != NVars) throw new ArgumentException($"varm['{key}'] has {m.Rows} rows but the data has {NVars} genes");
+        Varm[key] = m;
+    }
+
     /// <summary>Index of a gene by name; a clear error when unknown.</summary>
     public int GeneIndex(string gene)
     {
@@ -73,7 +82,7 @@ public sealed class SpatialData
 
     /// <summary>
     /// Copy restricted to the given observations and genes (null = all), in the given order.
-    /// X, layers, obs, var and obsm are subset; uns and images are carried over (shared references).
+    /// X, layers, obs, var, obsm and varm are subset; uns and images are carried over (shared references).
     /// </summary>
     public SpatialData Subset(IReadOnlyList<int>? obs = null, IReadOnlyList<int>? vars = null)
     {
@@ -81,6 +90,7 @@ public sealed class SpatialData
         var d = new SpatialData(x, obs == null ? Obs.Clone() : Obs.Take(obs), vars == null ? Var.Clone() : Var.Take(vars));
         foreach (var (k, l) in Layers) d.Layers[k] = l.Subset(obs, vars);
         foreach (var (k, m) in Obsm) d.Obsm[k] = obs == null ? m.Clone() : m.SubsetRows(obs);
+        foreach (var (k, m) in Varm) d.Varm[k] = vars == null ? m.Clone() : m.SubsetRows(vars);
         foreach (var (k, v) in Uns) d.Uns[k] = v;
         d.Images.AddRange(Images);
         return d;

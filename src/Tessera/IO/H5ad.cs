@@ -14,13 +14,13 @@ namespace Tessera.IO;
 /// obs/var dataframes of anndata ≥ 0.7 (index named by the "_index" attribute, "_index" or "index" datasets),
 /// with categorical (codes + categories group, anndata 0.7's obs/__categories/&lt;col&gt;, or anndata 0.6's
 /// uns["&lt;col&gt;_categories"]), integer, float, bool, string and pandas nullable integer/boolean columns;
-/// dense obsm arrays (dataframe and sparse obsm entries are skipped); layers; and uns as nested
+/// dense obsm and varm arrays (dataframe and sparse entries are skipped); layers; and uns as nested
 /// <c>Dictionary&lt;string, object&gt;</c> of string, double, long, bool, string[], double[], long[], bool[].
 /// Multi-dimensional uns arrays and uns dataframes are skipped, except images under
 /// uns["spatial"][lib]["images"], which become <see cref="SpatialData.Images"/> (RGB; alpha dropped;
 /// float images in 0..1 scaled to 0..255) with <see cref="TissueImage.Scale"/> taken from
 /// ["scalefactors"]["tissue_&lt;name&gt;_scalef"] (1 when absent). With several libraries, image names are
-/// "&lt;library&gt;/&lt;name&gt;". raw, varm, obsp and varp are not read (SpatialData has no place for them).</para>
+/// "&lt;library&gt;/&lt;name&gt;". raw, obsp and varp are not read (SpatialData has no place for them).</para>
 /// <para>Writing produces what anndata 0.8 writes: CSR X and layers (float32 data, int32 indices), dataframes
 /// (encoding 0.2.0), categoricals with int8/int16/int32 codes, bools as the HDF5 enum numpy reads as bool,
 /// integer columns (<see cref="NumericColumn.IsInteger"/>) as int64 — or float64 when they hold NaN — and
@@ -73,17 +73,8 @@ public static class H5ad
                         throw new InvalidDataException($"layers['{c.Name}'] is {m.Rows} x {m.Cols} but X is {x.Rows} x {x.Cols}");
                     d.Layers[c.Name] = m;
                 }
-            if (Child(root, "obsm") is IH5Group obsm)
-                foreach (var c in Children(obsm))
-                {
-                    // pandas-dataframe and sparse obsm entries are groups: not representable as DenseMatrix, skipped
-                    if (c is not IH5Dataset ds || !NumericClass(ds.Type)) continue;
-                    var dims = Dims(ds);
-                    if (dims.Length is not (1 or 2)) continue;
-                    int rows = (int)dims[0], cols = dims.Length == 2 ? (int)dims[1] : 1;
-                    if (rows != x.Rows) throw new InvalidDataException($"obsm['{c.Name}'] has {rows} rows but X has {x.Rows}");
-                    d.Obsm[c.Name] = new DenseMatrix(rows, cols, ReadDoubles(ds));
-                }
+            ReadDense(Child(root, "obsm"), "obsm", x.Rows, d.Obsm);
+            ReadDense(Child(root, "varm"), "varm", x.Cols, d.Varm);
             if (unsGroup != null)
             {
                 var uns = ReadDict(unsGroup, "");
@@ -92,6 +83,21 @@ public static class H5ad
                 AttachImages(d);
             }
             return d;
+        }
+
+        // Dense obsm/varm entries; pandas-dataframe and sparse entries are groups, not representable as DenseMatrix: skipped.
+        private static void ReadDense(IH5Object? group, string what, int expectedRows, Dictionary<string, DenseMatrix> into)
+        {
+            if (group is not IH5Group g) return;
+            foreach (var c in Children(g))
+            {
+                if (c is not IH5Dataset ds || !NumericClass(ds.Type)) continue;
+                var dims = Dims(ds);
+                if (dims.Length is not (1 or 2)) continue;
+                int rows = (int)dims[0], cols = dims.Length == 2 ? (int)dims[1] : 1;
+                if (rows != expectedRows) throw new InvalidDataException($"{what}['{c.Name}'] has {rows} rows but X has {expectedRows}");
+                into[c.Name] = new DenseMatrix(rows, cols, ReadDoubles(ds));
+            }
         }
 
         private static CsrMatrix ReadMatrix(IH5Object o, string what)
@@ -344,14 +350,7 @@ public static class H5ad
         file["X"] = Sparse(data.X);
         file["obs"] = Frame(data.Obs, "obs");
         file["var"] = Frame(data.Var, "var");
-        var obsm = DictGroup();
-        foreach (var (k, m) in data.Obsm)
-        {
-            CheckKey(k, "obsm key");
-            if (m.Rows != data.NObs) throw new TesseraException($"obsm['{k}'] has {m.Rows} rows but the data has {data.NObs} observations");
-            obsm[k] = Ds(m.Data, [(ulong)m.Rows, (ulong)m.Cols]);
-        }
-        file["obsm"] = obsm;
+        file["obsm"] = DenseGroup(data.Obsm, "obsm", data.NObs, "observations");
         var layers = DictGroup();
         foreach (var (k, l) in data.Layers)
         {
@@ -361,11 +360,24 @@ public static class H5ad
             layers[k] = Sparse(l);
         }
         file["layers"] = layers;
-        file["varm"] = DictGroup();
+        file["varm"] = DenseGroup(data.Varm, "varm", data.NVars, "genes");
         file["obsp"] = DictGroup();
         file["varp"] = DictGroup();
         file["uns"] = UnsGroup(UnsWithImages(data), "");
         AtomicFile.Write(path, tmp => file.Write(tmp));
+    }
+
+    // obsm / varm: one 2-d dataset per matrix, each with a row per observation / gene.
+    private static H5Group DenseGroup(Dictionary<string, DenseMatrix> matrices, string what, int rows, string rowName)
+    {
+        var g = DictGroup();
+        foreach (var (k, m) in matrices)
+        {
+            CheckKey(k, $"{what} key");
+            if (m.Rows != rows) throw new TesseraException($"{what}['{k}'] has {m.Rows} rows but the data has {rows} {rowName}");
+            g[k] = Ds(m.Data, [(ulong)m.Rows, (ulong)m.Cols]);
+        }
+        return g;
     }
 
     private static Dictionary<string, object> Enc(string type, string version) => new()

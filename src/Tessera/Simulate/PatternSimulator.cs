@@ -21,6 +21,17 @@ public sealed record PatternSimulatorOptions
     public int PatternGenes { get; init; } = 500;
     /// <summary>Seed for every random choice.</summary>
     public int Seed { get; init; }
+
+    /// <summary>Throws a <see cref="TesseraException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (Patterns < 2) throw new TesseraException($"Patterns must be at least 2 but is {Patterns}");
+        if (GenesPerPattern < 1) throw new TesseraException($"GenesPerPattern must be at least 1 but is {GenesPerPattern}");
+        if (!(Noise >= 0)) throw new TesseraException($"Noise must be a variance >= 0 but is {Noise}");
+        if (!(NonSeRatio >= 0)) throw new TesseraException($"NonSeRatio must be >= 0 but is {NonSeRatio}");
+        if (!(FoldChange > 0)) throw new TesseraException($"FoldChange must be positive but is {FoldChange}");
+        if (PatternGenes < 1) throw new TesseraException($"PatternGenes must be at least 1 but is {PatternGenes}");
+    }
 }
 
 /// <summary>
@@ -39,11 +50,7 @@ public static class PatternSimulator
     {
         ArgumentNullException.ThrowIfNull(baseData);
         var o = options ?? new PatternSimulatorOptions();
-        if (o.Patterns < 2) throw new TesseraException($"--patterns must be at least 2 but is {o.Patterns}");
-        if (o.GenesPerPattern < 1) throw new TesseraException($"--genes-per-pattern must be at least 1 but is {o.GenesPerPattern}");
-        if (!(o.Noise >= 0)) throw new TesseraException($"--noise must be a variance >= 0 but is {o.Noise}");
-        if (!(o.NonSeRatio >= 0)) throw new TesseraException($"--non-se-ratio must be >= 0 but is {o.NonSeRatio}");
-        if (!(o.FoldChange > 0)) throw new TesseraException($"fold change must be positive but is {o.FoldChange}");
+        o.Validate();
         if (baseData.NObs < o.Patterns * 3) throw new TesseraException($"the base data has {baseData.NObs} spots, too few for {o.Patterns} patterns");
 
         var region = PatternRegions(baseData, o.Patterns, o.PatternGenes, o.Seed);

@@ -40,13 +40,13 @@ public class CostaCliTests
         Assert.Equal(candidates + 1, File.ReadAllLines(Path.Combine(q, "correlated.csv")).Length);
         var rBad = CliRunner.Run("correlated", sim, "--query", "pattern1_0001", "--out", tmp.File("qbad"));
         Assert.Equal(2, rBad.Code);
-        Assert.Contains("has no obsm 'X_costa': not a `tessera patterns` result", rBad.Err + rBad.Out);
+        Assert.Contains("has no obsm 'X_costa': not a CoSTA result", rBad.Err + rBad.Out);
         rBad = CliRunner.Run("correlated", outDir, "--query", "Nope", "--out", tmp.File("qbad2"));
         Assert.Equal(2, rBad.Code);
         Assert.Contains("gene 'Nope' is not among the 40 gene images", rBad.Err + rBad.Out);
         rBad = CliRunner.Run("correlated", outDir, "--query", "pattern1_0001", "--min-models", "3", "--out", tmp.File("qbad3"));
         Assert.Equal(2, rBad.Code);
-        Assert.Contains("min models must be between 1 and the 2 models but is 3", rBad.Err + rBad.Out);
+        Assert.Contains("--min-models must be between 1 and the 2 models but is 3", rBad.Err + rBad.Out);
         var bad = CliRunner.Run("patterns", sim, "--query", "NoSuchGene", "--out", tmp.File("bad"));
         Assert.Equal(2, bad.Code);
         Assert.Contains("gene 'NoSuchGene' is not among the 40 gene images", bad.Err + bad.Out);
@@ -76,5 +76,19 @@ public class CostaCliTests
             Assert.Equal(0, mean, 4);
             Assert.Equal(1, Math.Sqrt(t.Select(a => (a - mean) * (a - mean)).Average()), 3);
         }
+    }
+
+    [Fact]
+    public void LibraryMessagesNameTheFlags()
+    {
+        using var tmp = new TempDir();
+        var r = CliRunner.Run("patterns", tmp.File("none.h5ad"), "--models", "0", "--out", tmp.File("o1"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--models must be at least 1 but is 0", r.Err + r.Out);
+        r = CliRunner.Run("patterns", tmp.File("none.h5ad"), "--gene-clusters", "1", "--out", tmp.File("o2"));
+        Assert.Contains("--gene-clusters must be at least 2 but is 1", r.Err + r.Out);
+        r = CliRunner.Run("simulate", "patterns", "--base", tmp.File("none.h5ad"), "--noise", "-1", "-o", tmp.File("s.h5ad"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--noise must be a variance >= 0 but is -1", r.Err + r.Out);
     }
 }

@@ -1,7 +1,6 @@
 using Tessera.Analysis;
 using Tessera.Data;
 using Tessera.Methods.Costa;
-using Tessera.Simulate;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,7 +52,7 @@ public class CostaTests
         // Two points per cluster at ±1 around centres 0 and 10; the point at -1 has distances 1 and 11: q = softmax(1, 1/11).
         // By symmetry f = (2, 2), so p = q²/Σq².
         var e = new DenseMatrix(4, 1, [-1, 1, 9, 11]);
-        var p = Tessera.Methods.Costa.Costa.SoftTargets(e, [0, 0, 1, 1], 3);
+        var p = CostaTrainer.SoftTargets(e, [0, 0, 1, 1], 3);
         double q0 = Math.Exp(1) / (Math.Exp(1) + Math.Exp(1.0 / 11)), q1 = 1 - q0;
         double p0 = q0 * q0 / (q0 * q0 + q1 * q1);
         Assert.Equal(p0, p[0], 5);
@@ -68,7 +67,7 @@ public class CostaTests
         int[] old = [0, 0, 1, 1, 2, 2], nw = [2, 2, 0, 0, 1, 1];
         var t = new float[18];
         for (int i = 0; i < 6; i++) t[i * 3 + nw[i]] = 1;
-        var (t2, l2) = Tessera.Methods.Costa.Costa.Realign(old, nw, t, 3);
+        var (t2, l2) = CostaTrainer.Realign(old, nw, t, 3);
         Assert.Equal(old, l2);
         for (int i = 0; i < 6; i++) Assert.Equal(1f, t2[i * 3 + old[i]]);
     }
@@ -105,35 +104,40 @@ public class CostaTests
         return px;
     }
 
+    internal static GeneImageSet BlobImages(int n, int size, out int[] truth) =>
+        new(Enumerable.Range(0, n).Select(g => $"g{g:D3}").ToArray(), size, size, Blobs(n, size, out truth));
+
     [Fact]
     public void SameSeedGivesIdenticalEmbeddings()
     {
-        var px = Blobs(80, 24, out var truth);
-        var o = new CostaOptions { Clusters = 4, Epochs = 1, BatchSize = 16, UmapNeighbors = 10, UmapEpochs = 30, Seed = 9 };
-        using var m1 = new Tessera.Methods.Costa.Costa(o).Fit(px, 80, 24, 24);
-        using var m2 = new Tessera.Methods.Costa.Costa(o).Fit(px, 80, 24, 24);
-        Assert.Equal(m1.Embedding, m2.Embedding);
-        Assert.Equal(2, m1.History.Count);
-        Assert.True(m1.History[1].Steps == 3); // 56 training genes / 16, last partial batch dropped
-        Assert.True(double.IsFinite(m1.History[1].Loss));
+        var images = BlobImages(80, 24, out var truth);
+        var o = new CostaOptions { Models = 1, Clusters = 4, Epochs = 1, BatchSize = 16, UmapNeighbors = 10, UmapEpochs = 30, Seed = 9 };
+        using var m1 = CostaTrainer.Fit(images, o);
+        using var m2 = CostaTrainer.Fit(images, o);
+        var e1 = m1.Result.Embeddings[0];
+        Assert.Equal(e1.Data, m2.Result.Embeddings[0].Data);
+        var history = m1.Result.Histories[0];
+        Assert.Equal(2, history.Count);
+        Assert.Equal(3, history[1].Steps); // 56 training genes / 16, last partial batch dropped
+        Assert.True(double.IsFinite(history[1].Loss));
         // Embeddings are unit vectors.
-        for (int i = 0; i < 80; i++) Assert.Equal(1.0, Math.Sqrt(m1.Embedding.AsSpan(i * m1.Dim, m1.Dim).ToArray().Sum(v => (double)v * v)), 4);
+        for (int i = 0; i < 80; i++) Assert.Equal(1.0, Math.Sqrt(Enumerable.Range(0, e1.Cols).Sum(j => e1[i, j] * e1[i, j])), 4);
         // Two obvious patterns separate even after one epoch.
-        var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(m1.EmbeddingMatrix);
+        var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(e1);
         Assert.True(Metrics.NormalizedMutualInfo(truth, km.Labels) > 0.9);
     }
 
     [Fact]
     public void AdamOptionTrainsDeterministicallyAndDiffersFromSgd()
     {
-        var px = Blobs(80, 24, out var truth);
-        var o = new CostaOptions { Clusters = 4, Epochs = 1, BatchSize = 16, UmapNeighbors = 10, UmapEpochs = 30, Seed = 9, Optimizer = CostaOptimizer.Adam };
-        using var a1 = new Tessera.Methods.Costa.Costa(o).Fit(px, 80, 24, 24);
-        using var a2 = new Tessera.Methods.Costa.Costa(o).Fit(px, 80, 24, 24);
-        using var sgd = new Tessera.Methods.Costa.Costa(o with { Optimizer = CostaOptimizer.Sgd }).Fit(px, 80, 24, 24);
-        Assert.Equal(a1.Embedding, a2.Embedding);
-        Assert.NotEqual(a1.Embedding, sgd.Embedding);   // same init and batches: only the update rule differs
-        var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(a1.EmbeddingMatrix);
+        var images = BlobImages(80, 24, out var truth);
+        var o = new CostaOptions { Models = 1, Clusters = 4, Epochs = 1, BatchSize = 16, UmapNeighbors = 10, UmapEpochs = 30, Seed = 9, Optimizer = CostaOptimizer.Adam };
+        using var a1 = CostaTrainer.Fit(images, o);
+        using var a2 = CostaTrainer.Fit(images, o);
+        using var sgd = CostaTrainer.Fit(images, o with { Optimizer = CostaOptimizer.Sgd });
+        Assert.Equal(a1.Result.Embeddings[0].Data, a2.Result.Embeddings[0].Data);
+        Assert.NotEqual(a1.Result.Embeddings[0].Data, sgd.Result.Embeddings[0].Data);   // same init and batches: only the update rule differs
+        var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(a1.Result.Embeddings[0]);
         Assert.True(Metrics.NormalizedMutualInfo(truth, km.Labels) > 0.9);
     }
 
@@ -191,19 +195,19 @@ public class CostaTests
         Assert.Equal(["g00"], set[7].Queries);       // query g05 listed because g00 flags it (never for itself); g00 only in 1 model
         Assert.Equal("query gene 'gX' is not among the 30 genes",
             Assert.Throws<TesseraException>(() => CostaAnalysis.CorrelatedSet(embs, dim, genes, ["gX"], cand)).Message);
-        Assert.Equal("min models must be between 1 and the 5 models but is 6",
+        Assert.Equal("MinModels must be between 1 and the 5 models but is 6",
             Assert.Throws<TesseraException>(() => CostaAnalysis.Similarities(embs, dim, genes, queries, cand, minModels: 6)).Message);
     }
 
     [Fact]
     public void BadOptionsHaveClearMessages()
     {
-        var px = new float[10 * 24 * 24];
-        Assert.Equal("CoSTA needs more genes than clusters (30) and UMAP neighbours (20) but got 10",
-            Assert.Throws<TesseraException>(() => new Tessera.Methods.Costa.Costa().Fit(px, 10, 24, 24)).Message);
-        Assert.Equal("train fraction must be in (0, 1] but is 1.5",
-            Assert.Throws<TesseraException>(() => new Tessera.Methods.Costa.Costa(new CostaOptions { TrainFraction = 1.5 }).Fit(px, 10, 24, 24)).Message);
-        Assert.Equal("learning rate must be positive but is 0",
-            Assert.Throws<TesseraException>(() => new Tessera.Methods.Costa.Costa(new CostaOptions { LearningRate = 0 }).Fit(px, 10, 24, 24)).Message);
+        var images = new GeneImageSet(Enumerable.Range(0, 10).Select(g => $"g{g}").ToArray(), 24, 24, new float[10 * 24 * 24]);
+        Assert.Equal("CoSTA needs more genes than Clusters (30) and UmapNeighbors (20) but got 10",
+            Assert.Throws<TesseraException>(() => CostaTrainer.Fit(images)).Message);
+        Assert.Equal("TrainFraction must be in (0, 1] but is 1.5",
+            Assert.Throws<TesseraException>(() => CostaTrainer.Fit(images, new CostaOptions { TrainFraction = 1.5 })).Message);
+        Assert.Equal("LearningRate must be positive but is 0",
+            Assert.Throws<TesseraException>(() => CostaTrainer.Fit(images, new CostaOptions { LearningRate = 0 })).Message);
     }
 }

@@ -1,5 +1,6 @@
 using Tessera.Data;
 using Tessera.IO;
+using Tessera.Methods.Costa;
 using Tessera.Simulate;
 using Tessera.Tests.Support;
 

@@ -50,7 +50,7 @@ public class PatternSimulatorTests
     public void BadOptionsHaveClearMessages()
     {
         var d = new SpatialData(CsrMatrix.FromDense(new float[20, 3]), new Table(Enumerable.Range(0, 20).Select(i => $"s{i}").ToArray()), new Table(["a", "b", "c"]));
-        Assert.Equal("--noise must be a variance >= 0 but is -1",
+        Assert.Equal("Noise must be a variance >= 0 but is -1",
             Assert.Throws<TesseraException>(() => PatternSimulator.Simulate(d, new PatternSimulatorOptions { Noise = -1 })).Message);
         Assert.Equal("the base data has 20 spots, too few for 10 patterns",
             Assert.Throws<TesseraException>(() => PatternSimulator.Simulate(d, new PatternSimulatorOptions { Patterns = 10 })).Message);

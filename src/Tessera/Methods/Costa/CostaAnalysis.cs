@@ -24,6 +24,9 @@ public sealed record CorrelatedGene(string Gene, int Models, string[] Queries);
 /// </summary>
 public static class CostaAnalysis
 {
+    /// <summary>The authors' z-score threshold for a correlated gene in one model (≈ one-sided p 0.01).</summary>
+    public const double DefaultThreshold = -2.325;
+
     /// <summary>
     /// Final gene clusters on an embedding. <see cref="GeneClusterMethod.UmapGmm"/> (default) is the authors' own clustering
     /// step, evaluation(): UMAP to k dimensions (n_neighbors 20, min_dist 0) and a full-covariance GMM with k components,
@@ -33,7 +36,7 @@ public static class CostaAnalysis
     public static int[] GeneClusters(DenseMatrix embedding, int k, GeneClusterMethod method = GeneClusterMethod.UmapGmm, int seed = 0, int nNeighbors = 20)
     {
         ArgumentNullException.ThrowIfNull(embedding);
-        if (k < 2) throw new TesseraException($"gene clusters must be at least 2 but are {k}");
+        if (k < 2) throw new TesseraException($"GeneClusters must be at least 2 but is {k}");
         if (embedding.Rows <= k) throw new TesseraException($"{embedding.Rows} genes are too few for {k} gene clusters");
         if (method == GeneClusterMethod.KMeans)
             return new KMeans(new KMeansOptions { K = k, NInit = 10, Seed = Nn.Seeding.Derive(seed, "costa-gene-kmeans") }).Fit(embedding).Labels;
@@ -94,7 +97,7 @@ public static class CostaAnalysis
     /// Returns every candidate per query, most similar (lowest mean z) first.
     /// </summary>
     public static IReadOnlyList<GeneSimilarity> Similarities(IReadOnlyList<float[]> embeddings, int dim, string[] genes,
-        IReadOnlyList<string> queries, IReadOnlyList<int> candidates, double threshold = -2.325, int minModels = 3)
+        IReadOnlyList<string> queries, IReadOnlyList<int> candidates, double threshold = DefaultThreshold, int minModels = 3)
     {
         CheckQueryArgs(embeddings, genes, queries, minModels);
         var result = new List<GeneSimilarity>();
@@ -122,7 +125,7 @@ public static class CostaAnalysis
     /// a gene is listed when it is in that union in at least minModels models. Most models first, then by name.
     /// </summary>
     public static IReadOnlyList<CorrelatedGene> CorrelatedSet(IReadOnlyList<float[]> embeddings, int dim, string[] genes,
-        IReadOnlyList<string> queries, IReadOnlyList<int> candidates, double threshold = -2.325, int minModels = 3)
+        IReadOnlyList<string> queries, IReadOnlyList<int> candidates, double threshold = DefaultThreshold, int minModels = 3)
     {
         CheckQueryArgs(embeddings, genes, queries, minModels);
         var inUnion = new bool[embeddings.Count, genes.Length];
@@ -153,7 +156,7 @@ public static class CostaAnalysis
         ArgumentNullException.ThrowIfNull(embeddings);
         ArgumentNullException.ThrowIfNull(genes);
         ArgumentNullException.ThrowIfNull(queries);
-        if (minModels < 1 || minModels > embeddings.Count) throw new TesseraException($"min models must be between 1 and the {embeddings.Count} models but is {minModels}");
+        if (minModels < 1 || minModels > embeddings.Count) throw new TesseraException($"MinModels must be between 1 and the {embeddings.Count} models but is {minModels}");
         foreach (var q in queries)
             if (Array.IndexOf(genes, q) < 0) throw new TesseraException($"query gene '{q}' is not among the {genes.Length} genes");
     }
@@ -180,64 +183,5 @@ public static class CostaAnalysis
             for (int c = 0; c < set.Length; c++) z[m][c] = sd > 0 ? (d[c] - mean) / sd : 0;
         }
         return (set, z);
-    }
-}
-
-/// <summary>Settings of <see cref="CostaEnsemble.Fit"/>.</summary>
-public sealed record CostaEnsembleOptions
-{
-    /// <summary>Per-model options; each model's seed is derived from <see cref="CostaOptions.Seed"/> and its index.</summary>
-    public CostaOptions Model { get; init; } = new();
-    /// <summary>Models in the ensemble (authors: 5).</summary>
-    public int Models { get; init; } = 5;
-    /// <summary>SE threshold on the stability score (authors: 0.2).</summary>
-    public double SeThreshold { get; init; } = 0.2;
-}
-
-/// <summary>Result of an ensemble: each model's embedding and history, per-gene stability and SE flags.</summary>
-public sealed class CostaEnsembleResult
-{
-    /// <summary>Gene names.</summary>
-    public required string[] Genes { get; init; }
-    /// <summary>Embedding length.</summary>
-    public required int Dim { get; init; }
-    /// <summary>Each model's final embedding (genes × Dim).</summary>
-    public required IReadOnlyList<float[]> Embeddings { get; init; }
-    /// <summary>Each model's self-labelling labels.</summary>
-    public required IReadOnlyList<int[]> Labels { get; init; }
-    /// <summary>Each model's training history.</summary>
-    public required IReadOnlyList<IReadOnlyList<CostaEpoch>> Histories { get; init; }
-    /// <summary>Stability (max over k of the mean pairwise Jaccard); NaN with a single model.</summary>
-    public required double[] Stability { get; init; }
-    /// <summary>SE flag (stability ≥ threshold; all true with a single model).</summary>
-    public required bool[] Se { get; init; }
-}
-
-/// <summary>Trains CoSTA several times (fresh nets, derived seeds) and scores gene stability, as the authors' 5-model ensemble.</summary>
-public static class CostaEnsemble
-{
-    /// <summary>Fits the ensemble on gene images.</summary>
-    public static CostaEnsembleResult Fit(Tessera.Simulate.GeneImageSet images, CostaEnsembleOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        var o = options ?? new CostaEnsembleOptions();
-        if (o.Models < 1) throw new TesseraException($"--models must be at least 1 but is {o.Models}");
-        var embs = new List<float[]>(); var labels = new List<int[]>(); var hist = new List<IReadOnlyList<CostaEpoch>>();
-        int dim = 0;
-        for (int m = 0; m < o.Models; m++)
-        {
-            var mo = o.Model with { Seed = Nn.Seeding.Derive(o.Model.Seed, $"costa-model-{m}") };
-            o.Model.Log?.Invoke($"model {m + 1}/{o.Models}");
-            using var model = new Costa(mo).Fit(images);
-            embs.Add(model.Embedding); labels.Add(model.Labels); hist.Add(model.History); dim = model.Dim;
-        }
-        double[] stab; bool[] se;
-        if (o.Models >= 2)
-        {
-            stab = CostaAnalysis.Stability(embs, dim, seed: o.Model.Seed);
-            se = stab.Select(s => s >= o.SeThreshold).ToArray();
-        }
-        else { stab = Enumerable.Repeat(double.NaN, images.Count).ToArray(); se = Enumerable.Repeat(true, images.Count).ToArray(); }
-        return new CostaEnsembleResult { Genes = images.Genes, Dim = dim, Embeddings = embs, Labels = labels, Histories = hist, Stability = stab, Se = se };
     }
 }

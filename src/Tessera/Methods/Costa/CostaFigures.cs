@@ -1,11 +1,51 @@
+using System.Globalization;
 using ScottPlot;
-using Tessera.Simulate;
+using Tessera.Plotting;
 
 namespace Tessera.Methods.Costa;
 
-/// <summary>Figures of gene images: a labelled mosaic of images (mean image per gene cluster, query genes beside their top correlated genes).</summary>
-public static class CostaPlots
+/// <summary>
+/// CoSTA's figures: gene image mosaics (mean image per gene cluster, query genes beside their most similar genes), the
+/// gene UMAP by cluster and the NMI between consecutive epochs' labels.
+/// </summary>
+public static class CostaFigures
 {
+    /// <summary>The 2-d UMAP of the genes coloured by gene cluster.</summary>
+    public static Plot GeneUmap(CostaResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var labels = result.Clusters.Select(c => c < 0 ? null : (string?)c.ToString(CultureInfo.InvariantCulture)).ToArray();
+        return EmbeddingPlot.Categorical(result.Umap, labels, "CoSTA gene UMAP by cluster");
+    }
+
+    /// <summary>NMI between consecutive epochs' self-labelling labels, one line per model; null when no epoch was trained.</summary>
+    public static Plot? Nmi(CostaResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var series = new Dictionary<string, double[]>();
+        for (int m = 0; m < result.Histories.Count; m++) series[$"model {m + 1}"] = result.Histories[m].Skip(1).Select(e => e.Nmi).ToArray();
+        if (series.Count == 0 || series.Values.First().Length == 0) return null;
+        return CurvePlot.Lines("NMI between consecutive epochs' labels", "epoch", series, "NMI");
+    }
+
+    /// <summary>Each query gene's image (left) followed by its five most similar genes' images.</summary>
+    public static Plot QueryImages(GeneImageSet images, CostaCorrelation correlation)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(correlation);
+        var tiles = new List<float[]>(); var caps = new List<string>();
+        foreach (var q in correlation.Queries)
+        {
+            tiles.Add(images.Image(images.IndexOf(q)).ToArray()); caps.Add(q);
+            foreach (var x in correlation.Similarities.Where(x => x.Query == q).Take(5))
+            {
+                tiles.Add(images.Image(images.IndexOf(x.Gene)).ToArray());
+                caps.Add($"{x.Gene} z={x.MeanZ:F1}");
+            }
+        }
+        return Mosaic(tiles, caps, images.Height, images.Width, images.Mask, 6, "Query genes (left) and their most similar genes");
+    }
+
     /// <summary>
     /// A mosaic with <paramref name="columns"/> tiles per row; each tile is min–max scaled over its in-mask pixels,
     /// outside-mask pixels and gaps are blank; tile captions are drawn under each tile.

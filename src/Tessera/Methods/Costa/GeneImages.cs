@@ -2,7 +2,7 @@ using Tessera.Data;
 using Tessera.Nn;
 using Tessera.Preprocess;
 
-namespace Tessera.Simulate;
+namespace Tessera.Methods.Costa;
 
 /// <summary>How spots become pixels in <see cref="GeneImages.FromSpatial"/>.</summary>
 public enum ImageLayout
