@@ -70,8 +70,8 @@ public static class PatternsCommand
             if (!o.LogNormalize && !o.Standardize)
                 r.Info("images are raw counts, as in the authors' code; on spot arrays (ST, Visium) and simulated counts, --log-normalize --no-regress --standardize separates spatial patterns far better (README, CoSTA)");
             using var model = CostaTrainer.Fit(data, o, r.Library());
-            using (r.Stage("write results")) model.Result.Write(run.Dir);
-            if (model.Result.Correlation is { } c) foreach (var line in c.Summary()) r.Info(line);
+            using (r.Stage("write results")) model.Result!.Write(run.Dir);
+            if (model.Result!.Correlation is { } c) foreach (var line in c.Summary()) r.Info(line);
             run.Commit("patterns", new { Size = o.ImageSize, o.Layout, o.BinSize, o.RegressOutTotal, o.MinSpots, o.ScaleToMax, o.LogNormalize, o.Standardize, o.BatchSize, o.Models,
                 o.Clusters, o.Epochs, o.UmapEpochs, o.GeneClusters, o.Queries }, o.Seed, r);
             r.Info($"results in {run.FinalDir}");

@@ -114,8 +114,8 @@ public class CostaTests
         var o = new CostaOptions { Models = 1, Clusters = 4, Epochs = 1, BatchSize = 16, UmapNeighbors = 10, UmapEpochs = 30, Seed = 9 };
         using var m1 = CostaTrainer.Fit(images, o);
         using var m2 = CostaTrainer.Fit(images, o);
-        var e1 = m1.Result.Embeddings[0];
-        Assert.Equal(e1.Data, m2.Result.Embeddings[0].Data);
+        var e1 = m1.Result!.Embeddings[0];
+        Assert.Equal(e1.Data, m2.Result!.Embeddings[0].Data);
         var history = m1.Result.Histories[0];
         Assert.Equal(2, history.Count);
         Assert.Equal(3, history[1].Steps); // 56 training genes / 16, last partial batch dropped
@@ -135,8 +135,8 @@ public class CostaTests
         using var a1 = CostaTrainer.Fit(images, o);
         using var a2 = CostaTrainer.Fit(images, o);
         using var sgd = CostaTrainer.Fit(images, o with { Optimizer = CostaOptimizer.Sgd });
-        Assert.Equal(a1.Result.Embeddings[0].Data, a2.Result.Embeddings[0].Data);
-        Assert.NotEqual(a1.Result.Embeddings[0].Data, sgd.Result.Embeddings[0].Data);   // same init and batches: only the update rule differs
+        Assert.Equal(a1.Result!.Embeddings[0].Data, a2.Result!.Embeddings[0].Data);
+        Assert.NotEqual(a1.Result!.Embeddings[0].Data, sgd.Result!.Embeddings[0].Data);   // same init and batches: only the update rule differs
         var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(a1.Result.Embeddings[0]);
         Assert.True(Metrics.NormalizedMutualInfo(truth, km.Labels) > 0.9);
     }

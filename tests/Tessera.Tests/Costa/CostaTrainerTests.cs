@@ -37,7 +37,7 @@ public class CostaTrainerTests(CostaFitFixture fit) : IClassFixture<CostaFitFixt
     [Fact]
     public void FitGivesAnEnsembleResultOnEveryImagedGene()
     {
-        var r = fit.Model.Result;
+        var r = fit.Model.Result!;
         Assert.Equal(60, r.Genes.Length);
         Assert.Equal(fit.Data.VarNames, r.Genes);
         Assert.Equal(2, r.Embeddings.Count);
@@ -60,7 +60,7 @@ public class CostaTrainerTests(CostaFitFixture fit) : IClassFixture<CostaFitFixt
     public void SameSeedGivesIdenticalResults()
     {
         using var again = CostaTrainer.Fit(fit.Data, fit.Options);
-        var (a, b) = (fit.Model.Result, again.Result);
+        var (a, b) = (fit.Model.Result!, again.Result!);
         for (int m = 0; m < 2; m++) Assert.Equal(Floats(a.Embeddings[m]), Floats(b.Embeddings[m]));
         Assert.Equal(a.Stability, b.Stability);
         Assert.Equal(a.Clusters, b.Clusters);
@@ -75,7 +75,7 @@ public class CostaTrainerTests(CostaFitFixture fit) : IClassFixture<CostaFitFixt
         fit.Model.Save(tmp.File("model"));
         Assert.True(File.Exists(tmp.File("model/net2.pt")));
         using var loaded = CostaModel.Load(tmp.File("model"));
-        Assert.Null(loaded.Result);
+        Assert.Null(loaded.Result!);
         Assert.Equal(fit.Options, loaded.Options with { Queries = fit.Options.Queries });
         Assert.Equal(fit.Options.Queries, loaded.Options.Queries);
         var t1 = fit.Model.Transform(fit.Data);
@@ -84,9 +84,9 @@ public class CostaTrainerTests(CostaFitFixture fit) : IClassFixture<CostaFitFixt
         {
             Assert.Equal(Floats(t1.Embeddings[m]), Floats(t2.Embeddings[m]));
             // The feature pass of the training data repeats the last one of training (same nets, chunks, batch statistics).
-            Assert.Equal(Floats(fit.Model.Result.Embeddings[m]), Floats(t1.Embeddings[m]));
+            Assert.Equal(Floats(fit.Model.Result!.Embeddings[m]), Floats(t1.Embeddings[m]));
         }
-        Assert.Equal(fit.Model.Result.Clusters, t2.Clusters);
+        Assert.Equal(fit.Model.Result!.Clusters, t2.Clusters);
         Assert.Empty(t2.Histories);
         Assert.Equal("'" + tmp.File("nothing") + "' is not a saved CoSTA model: costa.json not found",
             Assert.Throws<TesseraException>(() => CostaModel.Load(tmp.File("nothing"))).Message);
@@ -105,7 +105,7 @@ public class CostaTrainerTests(CostaFitFixture fit) : IClassFixture<CostaFitFixt
     public void AddToWritesVarVarmAndUns()
     {
         var data = fit.Data.Subset();
-        var r = fit.Model.Result;
+        var r = fit.Model.Result!;
         r.AddTo(data);
         int g = Array.IndexOf(data.VarNames, r.Genes[7]);
         Assert.Equal(r.Clusters[7].ToString(System.Globalization.CultureInfo.InvariantCulture), data.Var.Labels("costa_cluster")[g]);
@@ -137,7 +137,7 @@ public class CostaTrainerTests(CostaFitFixture fit) : IClassFixture<CostaFitFixt
     public void WrittenResultReadsBackAndAnswersQueries()
     {
         using var tmp = new TempDir();
-        var r = fit.Model.Result;
+        var r = fit.Model.Result!;
         r.Write(tmp.Path);
         foreach (var f in new[] { "result.h5ad", "genes.csv", "training.csv", "gene_umap.png", "cluster_images.png", "nmi.png", "correlated.csv", "correlated_set.csv", "query_images.png" })
             Assert.True(File.Exists(tmp.File(f)), f);

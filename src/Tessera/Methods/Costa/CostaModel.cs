@@ -16,14 +16,14 @@ public sealed class CostaModel : IDisposable
 
     internal CostaModel(CostaOptions options, List<CostaNet> nets, int height, int width, CostaResult? result)
     {
-        Options = options; this.nets = nets; ImageHeight = height; ImageWidth = width; Result = result!;
+        Options = options; this.nets = nets; ImageHeight = height; ImageWidth = width; Result = result;
     }
 
     /// <summary>The options the ensemble was trained with (also used by <see cref="Transform(SpatialData, IProgress{Progress}?, CancellationToken)"/>).</summary>
     public CostaOptions Options { get; }
 
     /// <summary>The result on the training genes; null for a model loaded from disk (its training data are not stored).</summary>
-    public CostaResult Result { get; }
+    public CostaResult? Result { get; }
 
     /// <summary>The trained nets, one per model of the ensemble.</summary>
     public IReadOnlyList<CostaNet> Nets => nets;
