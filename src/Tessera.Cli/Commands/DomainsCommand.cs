@@ -121,6 +121,9 @@ public static class DomainsCommand
     private static int Execute(ParseResult p, Reporter r, Opts o, RunOutput run, List<SpatialData> slices, string[] names,
         SpotscapeOptions options, int[] seeds, string command)
     {
+        // the library names the missing obsm; the user needs the flag that supplies it
+        for (int i = 0; i < slices.Count; i++)
+            if (!slices[i].HasSpatial) throw new TesseraException($"slice '{names[i]}' has no spatial coordinates (obsm['spatial']); give them with --coords COLX,COLY");
         PreparedSlices prep;
         using (r.Stage("prepare (seurat_v3 HVGs, normalize, log1p, radius graph)")) prep = SpotscapeTrainer.Prepare(slices, names, options, r.Library());
         var models = new List<SpotscapeModel>();

@@ -82,6 +82,28 @@ public class SpotscapeTrainerTests
     }
 
     [Fact]
+    public void Load_Format1_ReadsNClustersAndKnowsNoGenes()
+    {
+        var data = Tissue();
+        using var dir = new TempDir();
+        var path = dir.File("model.pt");
+        using (var model = SpotscapeTrainer.Fit(data, Options() with { Clusters = 5 })) model.Save(path);
+        // rewrite the metadata as format 1 wrote it: NClusters instead of Clusters, no genes
+        var meta = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path + ".json"))!.AsObject();
+        meta["Format"] = "tessera.spotscape/1";
+        meta.Remove("Genes");
+        var options = meta["Options"]!.AsObject();
+        options.Remove("Clusters");
+        options["NClusters"] = 5;
+        File.WriteAllText(path + ".json", meta.ToJsonString());
+        using var loaded = SpotscapeModel.Load(path);
+        Assert.Equal(5, loaded.Options.Clusters);
+        Assert.Null(loaded.Genes);
+        Assert.Equal("this model knows no gene names (fitted on a bare SpotscapeInput or saved in format 1); embed prepared input with Embed",
+            Assert.Throws<TesseraException>(() => loaded.Transform(data)).Message);
+    }
+
+    [Fact]
     public void Transform_NewSliceMissingGenes_ExactMessage()
     {
         using var model = SpotscapeTrainer.Fit(Tissue(), Options());
@@ -157,6 +179,34 @@ public class SpotscapeTrainerTests
         Assert.Null(model.Result.Training);
         using var dir = new TempDir();
         Assert.Equal("the PCA baseline has no trained weights to save", Assert.Throws<TesseraException>(() => model.Save(dir.File("m.pt"))).Message);
+    }
+
+    [Fact]
+    public void SliceMixing_MixedDomainNearOne_SeparatedDomainNearZero()
+    {
+        // domain "a": both slices drawn from one square (mixed; random silhouettes stay near 0, mixing measured 0.90);
+        // domain "b": slice 1 shifted far away (separated)
+        var rng = new Random(1);
+        int n = 40;
+        var x = new DenseMatrix(2 * n, 2);
+        var batch = new int[2 * n];
+        var domain = new int[2 * n];
+        for (int i = 0; i < 2 * n; i++)
+        {
+            domain[i] = i < n ? 0 : 1;
+            batch[i] = i % 2;
+            x[i, 0] = rng.NextDouble() + (domain[i] == 1 && batch[i] == 1 ? 100 : 0);
+            x[i, 1] = rng.NextDouble();
+        }
+        var m = SliceMixing.Compute(x, batch, domain, 0, ["a", "b"]);
+        Assert.Equal(["a", "b"], m.DomainNames);
+        Assert.True(m.PerDomain[0].Mixing > 0.8, $"mixed {m.PerDomain[0].Mixing}");
+        Assert.True(m.PerDomain[1].Mixing < 0.1, $"separated {m.PerDomain[1].Mixing}");
+        Assert.Equal((m.PerDomain[0].Mixing + m.PerDomain[1].Mixing) / 2, m.Mean, 12);
+        var json = m.ToJson();
+        Assert.Equal("b", json["per_domain"]![1]!["domain"]!.GetValue<string>());
+        Assert.Equal(2, json["per_domain"]![1]!["slices"]!.GetValue<int>());
+        Assert.Equal(m.Mean, json["mean_mixing"]!.GetValue<double>());
     }
 
     [Theory]

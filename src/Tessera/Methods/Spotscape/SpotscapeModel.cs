@@ -135,7 +135,14 @@ public sealed class SpotscapeModel : IDisposable
         var metaPath = path + ".json";
         if (!File.Exists(metaPath)) throw new TesseraException($"model metadata '{metaPath}' not found (written next to the weights by Save)");
         Meta? meta;
-        try { meta = JsonSerializer.Deserialize<Meta>(File.ReadAllText(metaPath), Json); }
+        try
+        {
+            var text = File.ReadAllText(metaPath);
+            meta = JsonSerializer.Deserialize<Meta>(text, Json);
+            // format 1 named the domain count NClusters
+            if (meta is { Format: FormatV1, Options: not null } && System.Text.Json.Nodes.JsonNode.Parse(text)?["Options"]?["NClusters"] is { } k)
+                meta = meta with { Options = meta.Options with { Clusters = k.GetValue<int>() } };
+        }
         catch (JsonException e) { throw new TesseraException($"model metadata '{metaPath}' is not valid JSON: {e.Message}"); }
         if (meta is null || meta.Format is not (Format or FormatV1) || meta.Options is null || meta.NGenes < 1)
             throw new TesseraException($"model metadata '{metaPath}' is not a Spotscape model ({Format})");
