@@ -14,11 +14,12 @@ if (args.Length >= 1 && args[0] == "synthetic")
     var tissue = Tessera.Simulate.SyntheticTissue.Generate(new Tessera.Simulate.SyntheticTissueOptions { Rows = rows, Cols = 2 * rows, Genes = genes, MedianUmis = umis, Seed = 0 });
     Console.WriteLine($"synthetic tissue {tissue.NObs} spots x {tissue.NVars} genes, {100.0 * tissue.X.Nnz / ((double)tissue.NObs * tissue.NVars):F1} % non-zero, in {swg.Elapsed.TotalSeconds:F1}s");
     swg.Restart();
-    var prep = SpatialDomains.Prepare([tissue], ["synthetic"], new DomainOptions { Clusters = 6, Hvg = genes }, Console.WriteLine);
+    var log = new Progress<Tessera.Progress>(p => { if (p.Message != null) Console.WriteLine(p.Message); });
+    var prep = SpotscapeTrainer.Prepare([tissue], ["synthetic"], new SpotscapeOptions { Clusters = 6, Hvg = genes }, log);
     Console.WriteLine($"prepared in {swg.Elapsed.TotalSeconds:F1}s; peak RSS so far {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
     swg.Restart();
-    using var m = new SpotscapeTrainer(new SpotscapeOptions { Seed = 0, Epochs = ep }).Fit(prep.Input);
-    var es = m.FitReport!.History.EpochSeconds;
+    using var m = SpotscapeTrainer.Fit(prep.Input, new SpotscapeOptions { Seed = 0, Epochs = ep, Clusters = 6 });
+    var es = m.Result!.Training!.History.EpochSeconds;
     Console.WriteLine($"N {tissue.NObs}: {ep} epochs in {swg.Elapsed.TotalSeconds:F1}s, s/epoch {string.Join(" ", es.Select(v => v.ToString("F2")))}, peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
     return 0;
 }
@@ -44,14 +45,14 @@ var progress = new Progress<Tessera.Progress>(p =>
 var proc = Process.GetCurrentProcess();
 var cpu0 = proc.TotalProcessorTime;
 var sw = Stopwatch.StartNew();
-using var model = new SpotscapeTrainer(opts).Fit(input, progress);
+using var model = SpotscapeTrainer.Fit(input, opts, progress);
 var fit = sw.Elapsed.TotalSeconds;
 proc.Refresh();
 var cpuPerEpoch = (proc.TotalProcessorTime - cpu0).TotalSeconds / Math.Max(1, epochs);
-var emb = model.Embed(input);
-var secs = model.FitReport!.History.EpochSeconds;
+var emb = model.Result!.Embedding.ToFloatArray();
+var secs = model.Result.Training!.History.EpochSeconds;
 var median = secs.OrderBy(s => s).ElementAt(secs.Count / 2);
-Console.WriteLine($"fit {fit:F1}s, mean {model.FitReport.SecondsPerEpoch:F3} s/epoch, median {median:F3} s/epoch, threads {threads}, process CPU {cpuPerEpoch:F3} s/epoch (≈ wall on {threads} idle cores: {cpuPerEpoch / threads:F3} s), peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+Console.WriteLine($"fit {fit:F1}s, mean {model.Result.Training.SecondsPerEpoch:F3} s/epoch, median {median:F3} s/epoch, threads {threads}, process CPU {cpuPerEpoch:F3} s/epoch (≈ wall on {threads} idle cores: {cpuPerEpoch / threads:F3} s), peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
 using (var fs = File.Create(outPath))
     fs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(emb.AsSpan()));
 return 0;

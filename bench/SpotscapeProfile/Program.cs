@@ -7,7 +7,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 var raw = SyntheticTissue.Generate(new SyntheticTissueOptions { Seed = 0 });
-var prep = SpatialDomains.Prepare([raw], ["s"], new DomainOptions { Hvg = 200, Radius = 150, Clusters = 6 });
+var prep = SpotscapeTrainer.Prepare([raw], ["s"], new SpotscapeOptions { Hvg = 200, Radius = 150, Clusters = 6 });
 torch.set_num_threads(1);
 var input = prep.Input;
 var X = input.Sparse != null ? new CsrOperand(input.Sparse) : new CsrOperand(input.Dense!, input.NSpots, input.NGenes);
@@ -29,5 +29,5 @@ T("recon", () => { using var s = NewDisposeScope(); var h = randn(n, 256, requir
 T("Encode(mask)+backward", () => { using var s = NewDisposeScope(); var adj = GraphOps.GcnNorm(EI, n); var m = Augment.ColumnKeepMask(input.NGenes, 0.2, gen); var z = net.Encode(X, adj, m); z.sum().backward(); });
 T("DecodeHidden+backward", () => { using var s = NewDisposeScope(); var z = randn(n, 64, requires_grad: true); net.DecodeHidden(z).sum().backward(); });
 sw.Restart();
-using (var model = new SpotscapeTrainer(new SpotscapeOptions { Epochs = 10, Threads = 1, LearningRate = 1e-3 }).Fit(input))
+using (var model = SpotscapeTrainer.Fit(input, new SpotscapeOptions { Epochs = 10, Threads = 1, LearningRate = 1e-3, Clusters = 6 }))
     Console.WriteLine($"Fit 10 epochs: {sw.Elapsed.TotalMilliseconds / 10:F1} ms/epoch");

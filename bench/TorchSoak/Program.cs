@@ -9,7 +9,7 @@ int epochs = args.Length > 0 ? int.Parse(args[0]) : 300;
 int garbage = args.Length > 1 ? int.Parse(args[1]) : 0; // 0 none, 1 flat out, 2 about 40 MB/s
 int threads = args.Length > 2 ? int.Parse(args[2]) : 2;
 var raw = SyntheticTissue.Generate(new SyntheticTissueOptions { Seed = 0 });
-var prep = SpatialDomains.Prepare([raw], ["s"], new DomainOptions { Hvg = 200, Radius = 150, Clusters = 6 });
+var prep = SpotscapeTrainer.Prepare([raw], ["s"], new SpotscapeOptions { Hvg = 200, Radius = 150, Clusters = 6 });
 using var stop = new CancellationTokenSource();
 long allocated = 0;
 var bg = new Thread(() =>
@@ -21,6 +21,6 @@ var bg = new Thread(() =>
 if (garbage > 0) bg.Start();
 var sw = Stopwatch.StartNew();
 var progress = new Progress<Tessera.Progress>(p => { if (p.Done % 50 == 0) Console.WriteLine($"epoch {p.Done} loss {p.Loss:F4} {sw.Elapsed.TotalSeconds:F0}s gc0={GC.CollectionCount(0)}"); });
-using (var model = new SpotscapeTrainer(new SpotscapeOptions { Epochs = epochs, Threads = threads, LearningRate = 1e-3, Seed = 1 }).Fit(prep.Input, progress))
+using (var model = SpotscapeTrainer.Fit(prep.Input, new SpotscapeOptions { Epochs = epochs, Threads = threads, LearningRate = 1e-3, Seed = 1, Clusters = 6 }, progress))
     Console.WriteLine($"done {epochs} epochs in {sw.Elapsed.TotalSeconds:F1} s, gen0 GCs {GC.CollectionCount(0)}, gen2 {GC.CollectionCount(2)}");
 stop.Cancel();

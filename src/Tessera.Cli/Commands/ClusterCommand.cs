@@ -55,8 +55,8 @@ public static class ClusterCommand
                 if (truth != null)
                 {
                     var scores = ClusterScores.Compute(truth, Enumerable.Range(0, col.Length).Select(col.Label).ToArray());
-                    EvaluateCommand.Print(scores, r);
-                    var json = EvaluateCommand.ToJson(scores);
+                    r.Info(scores.ToString());
+                    var json = scores.ToJson();
                     AtomicFile.WriteAllText(run.File("metrics.json"), json.ToJsonString(JsonOptions.Default));
                     run.Extra["metrics"] = json;
                 }

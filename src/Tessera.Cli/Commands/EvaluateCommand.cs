@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Tessera.Analysis;
 using Tessera.Cli.Infrastructure;
 using Tessera.IO;
+using Tessera.Methods.Spotscape;
 
 namespace Tessera.Cli.Commands;
 
@@ -45,13 +46,13 @@ public static class EvaluateCommand
                 if (keep.Length == 0) throw new TesseraException($"no spot has both a '{bc}' and a predicted label");
                 var batchNames = keep.Select(i => batchLabels[i]!).Distinct().Order(StringComparer.Ordinal).ToArray();
                 var domainNames = keep.Select(i => predLabels[i]!).Distinct().Order(Tessera.Plotting.NaturalComparer.Instance).ToArray();
-                var (mixJson, plot) = DomainsCommand.MixingReport(emb.SubsetRows(keep), keep.Select(i => Array.IndexOf(batchNames, batchLabels[i])).ToArray(),
+                var mix = SliceMixing.Compute(emb.SubsetRows(keep), keep.Select(i => Array.IndexOf(batchNames, batchLabels[i])).ToArray(),
                     keep.Select(i => Array.IndexOf(domainNames, predLabels[i])).ToArray(), 0, domainNames);
-                mixing = mixJson;
+                var mixJson = mixing = mix.ToJson();
                 r.Info($"slice mixing within domains ('{bc}' on {rep}; 1 - |silhouette|, mean over domains): {mixJson["mean_mixing"]?.GetValue<double>() ?? double.NaN:F3}");
                 foreach (var d in mixJson["per_domain"]!.AsArray())
                     r.Info($"  domain {d!["domain"]}: n = {d["n"]}, mixing {d["mixing"]?.GetValue<double>() ?? double.NaN:F3}, silhouette {d["silhouette"]?.GetValue<double>() ?? double.NaN:F3}");
-                if (p.GetValue(figure) is { } fig) Tessera.Plotting.Figures.SavePng(plot, fig, 1000, 700);
+                if (p.GetValue(figure) is { } fig) Tessera.Plotting.Figures.SavePng(SpotscapeFigures.Mixing(mix), fig, 1000, 700);
             }
 
             string?[] truthLabels;
@@ -72,8 +73,8 @@ public static class EvaluateCommand
                 truthLabels = predData.Obs.Labels(tc);
             }
             var scores = ClusterScores.Compute(truthLabels, predLabels);
-            Print(scores, r);
-            var json = ToJson(scores);
+            r.Info(scores.ToString());
+            var json = scores.ToJson();
             if (mixing != null) json["batch_mixing"] = mixing;
             Console.WriteLine(json.ToJsonString(JsonOptions.Default));
             if (p.GetValue(output) is { } o) AtomicFile.WriteAllText(o, json.ToJsonString(JsonOptions.Default));
@@ -81,15 +82,4 @@ public static class EvaluateCommand
         });
         return cmd;
     }
-
-    /// <summary>One log line with the headline scores.</summary>
-    public static void Print(ClusterScores s, Reporter r) =>
-        r.Info($"ARI {s.Ari:F4}  NMI {s.Nmi:F4}  AMI {s.Ami:F4}  CA {s.Ca:F4}  macro-F1 {s.MacroF1:F4}  (n = {s.N})");
-
-    /// <summary>Scores as JSON.</summary>
-    public static JsonObject ToJson(ClusterScores s) => new()
-    {
-        ["n"] = s.N, ["ari"] = s.Ari, ["nmi"] = s.Nmi, ["ami"] = s.Ami, ["ca"] = s.Ca, ["macro_f1"] = s.MacroF1, ["micro_f1"] = s.MicroF1,
-        ["homogeneity"] = s.Homogeneity, ["completeness"] = s.Completeness,
-    };
 }

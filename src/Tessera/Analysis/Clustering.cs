@@ -82,4 +82,15 @@ public sealed record ClusterScores(int N, double Ari, double Nmi, double Ami, do
         return new ClusterScores(keep.Length, Metrics.AdjustedRandIndex(t, p), Metrics.NormalizedMutualInfo(t, p), Metrics.AdjustedMutualInfo(t, p),
             Metrics.ClusteringAccuracy(t, p), Metrics.MacroF1(t, p), Metrics.MicroF1(t, p), Metrics.Homogeneity(t, p), Metrics.Completeness(t, p));
     }
+
+    /// <summary>The headline scores on one line.</summary>
+    public override string ToString() =>
+        FormattableString.Invariant($"ARI {Ari:F4}  NMI {Nmi:F4}  AMI {Ami:F4}  CA {Ca:F4}  macro-F1 {MacroF1:F4}  (n = {N})");
+
+    /// <summary>Every score as JSON (keys n, ari, nmi, ami, ca, macro_f1, micro_f1, homogeneity, completeness).</summary>
+    public System.Text.Json.Nodes.JsonObject ToJson() => new()
+    {
+        ["n"] = N, ["ari"] = Ari, ["nmi"] = Nmi, ["ami"] = Ami, ["ca"] = Ca, ["macro_f1"] = MacroF1, ["micro_f1"] = MicroF1,
+        ["homogeneity"] = Homogeneity, ["completeness"] = Completeness,
+    };
 }

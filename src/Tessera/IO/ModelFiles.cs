@@ -20,13 +20,17 @@ public static class ModelFiles
     }
 
     /// <summary>Checks that both files exist and reads the metadata (null for a JSON null); the caller checks its content.</summary>
-    public static TMeta? ReadMeta<TMeta>(string path, JsonSerializerOptions json) where TMeta : class
+    public static TMeta? ReadMeta<TMeta>(string path, JsonSerializerOptions json) where TMeta : class => ReadMeta<TMeta>(path, json, out _);
+
+    /// <summary>As <see cref="ReadMeta{TMeta}(string, JsonSerializerOptions)"/>, also giving the JSON text (for fields of older formats).</summary>
+    public static TMeta? ReadMeta<TMeta>(string path, JsonSerializerOptions json, out string text) where TMeta : class
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new TesseraException($"model file '{path}' not found");
         var metaPath = MetaPath(path);
         if (!File.Exists(metaPath)) throw new TesseraException($"model metadata '{metaPath}' not found (written next to the weights by Save)");
-        try { return JsonSerializer.Deserialize<TMeta>(File.ReadAllText(metaPath), json); }
+        text = File.ReadAllText(metaPath);
+        try { return JsonSerializer.Deserialize<TMeta>(text, json); }
         catch (JsonException e) { throw new TesseraException($"model metadata '{metaPath}' is not valid JSON: {e.Message}"); }
     }
 }

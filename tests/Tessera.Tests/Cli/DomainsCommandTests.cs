@@ -84,4 +84,17 @@ public class DomainsCommandTests
         Assert.Contains("error: unknown column 'layers'; available: layer, array_row, array_col", r.Err);
         Assert.False(Directory.Exists(dir.File("dom")));
     }
+
+    [Fact]
+    public void LibraryValidationReachesTheUserAsFlags()
+    {
+        using var dir = new TempDir();
+        var input = Tissue(dir, "slice", 5);
+        var r = CliRunner.Run("domains", input, "--clusters", "1", "--out", dir.File("dom"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("error: --clusters must be at least 2 but is 1", r.Err);
+        r = CliRunner.Run("domains", input, "--clusters", "4", "--hvg", "-1", "--out", dir.File("dom"));
+        Assert.Contains("error: --hvg must be non-negative but is -1", r.Err);
+        Assert.False(Directory.Exists(dir.File("dom")));
+    }
 }

@@ -1,6 +1,8 @@
 using Tessera.Data;
+using Tessera.Methods.Spotscape;
 using Tessera.Nn;
 using TorchSharp;
+using Tessera.Tests.Support;
 using static TorchSharp.torch;
 
 namespace Tessera.Tests.Nn;
@@ -312,10 +314,5 @@ public class TrainingLoopTests
         var e = Assert.Throws<TesseraException>(() => TrainingLoop.Run(lin, opt, 3, _ =>
             new StepLoss(lin.weight!.sum() * double.NaN, new Dictionary<string, Tensor>())));
         Assert.Equal("training diverged: loss is NaN at epoch 1; lower the learning rate", e.Message);
-    }
-
-    private sealed class SyncProgress(Action<Tessera.Progress> a) : IProgress<Tessera.Progress>
-    {
-        public void Report(Tessera.Progress value) => a(value);
     }
 }

@@ -54,17 +54,20 @@ public class SpotscapeTests
     {
         var t = Tissue();
         var input = new SpotscapeInput(t.X, t.N, t.G, t.Src, t.Dst);
-        using var model = new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, Epochs = 50, LearningRate = 1e-3, Seed = 3 }).Fit(input);
+        using var model = SpotscapeTrainer.Fit(input, new SpotscapeOptions { Threads = 1, Epochs = 50, LearningRate = 1e-3, Seed = 3, Clusters = 2 });
         var z = model.Embed(input);
         Assert.Equal(t.N * 64, z.Length);
         Assert.All(z, v => Assert.True(v >= 0)); // final BN + ReLU
         var pred = KMeans2(z, t.N, 64);
         Assert.True(Ari(t.Truth, pred) >= 0.9, $"ARI {Ari(t.Truth, pred)}");
-        var h = model.FitReport!.History;
+        var h = model.Result!.Training!.History;
         Assert.Equal(50, h.Count);
         Assert.Equal(["reconstruction", "telescope"], h.Components.Keys.Order().ToArray());
         Assert.True(h.Components["reconstruction"][^1] < h.Components["reconstruction"][0]);
-        Assert.Equal(1e-3, model.FitReport.LearningRate);
+        Assert.Equal(1e-3, model.Result.Training.LearningRate);
+        // the library's own clustering (k-means, 10 restarts) finds the halves too, and the result holds the same embedding
+        Assert.True(Ari(t.Truth, model.Result.Labels) >= 0.9, $"ARI {Ari(t.Truth, model.Result.Labels)}");
+        Assert.Equal(z, model.Result.Embedding.ToFloatArray());
     }
 
     [Fact]
@@ -73,7 +76,7 @@ public class SpotscapeTests
         var input = Input();
         float[] Run(int seed)
         {
-            using var m = new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, Epochs = 8, Seed = seed, LearningRate = 1e-3 }).Fit(input);
+            using var m = SpotscapeTrainer.Fit(input, new SpotscapeOptions { Threads = 1, Epochs = 8, Seed = seed, LearningRate = 1e-3 });
             return m.Embed(input);
         }
         var a = Run(5);
@@ -91,8 +94,8 @@ public class SpotscapeTests
         for (int i = 0; i < t.N; i++) for (int k = 0; k < t.G; k++) d2[i, k] = t.X[i * t.G + k];
         var sparse = new SpotscapeInput(CsrMatrix.FromDense(d2), t.Src, t.Dst);
         var o = new SpotscapeOptions { Threads = 1, Epochs = 3, Seed = 1 };
-        using var m1 = new SpotscapeTrainer(o).Fit(dense);
-        using var m2 = new SpotscapeTrainer(o).Fit(sparse);
+        using var m1 = SpotscapeTrainer.Fit(dense, o);
+        using var m2 = SpotscapeTrainer.Fit(sparse, o);
         Assert.Equal(m1.Embed(dense), m2.Embed(sparse));
     }
 
@@ -102,13 +105,14 @@ public class SpotscapeTests
         var input = Input();
         using var dir = new TempDir();
         var path = dir.File("spotscape.bin");
-        using var model = new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, Epochs = 5, Seed = 2, EncoderDims = [32, 8] }).Fit(input);
+        using var model = SpotscapeTrainer.Fit(input, new SpotscapeOptions { Threads = 1, Epochs = 5, Seed = 2, EncoderDims = [32, 8] });
         model.Save(path);
         Assert.True(File.Exists(path + ".json"));
         using var loaded = SpotscapeModel.Load(path);
         Assert.Equal(8, loaded.EmbeddingDim);
         Assert.Equal(40, loaded.NGenes);
-        Assert.Null(loaded.FitReport);
+        Assert.Null(loaded.Result);
+        Assert.Null(loaded.Genes);
         Assert.Equal(model.Embed(input), loaded.Embed(input));
     }
 
@@ -126,9 +130,9 @@ public class SpotscapeTests
         var dst = a.Dst.Concat(b.Dst.Select(s => s + a.N)).ToArray();
         var slices = Enumerable.Repeat(0, a.N).Concat(Enumerable.Repeat(1, b.N)).ToArray();
         var input = new SpotscapeInput(x, n, a.G, src, dst, slices);
-        var o = new SpotscapeOptions { Threads = 1, Epochs = 4, PrototypeWarmupEpochs = 2, NClusters = 2, ScaleMatching = mode, LossSampleSize = sample };
-        using var model = new SpotscapeTrainer(o).Fit(input);
-        var r = model.FitReport!;
+        var o = new SpotscapeOptions { Threads = 1, Epochs = 4, PrototypeWarmupEpochs = 2, Clusters = 2, ScaleMatching = mode, LossSampleSize = sample };
+        using var model = SpotscapeTrainer.Fit(input, o);
+        var r = model.Result!.Training!;
         Assert.Equal(2, r.NSlices);
         Assert.Equal(5e-4, r.LearningRate);
         Assert.Equal(sample < n, r.SampledLosses);
@@ -143,9 +147,9 @@ public class SpotscapeTests
     [Fact]
     public void PrototypeCounts_FollowAuthorsGranularity()
     {
-        Assert.Equal([7, 11, 14], new SpotscapeOptions { Threads = 1, NClusters = 7 }.PrototypeCounts());
-        Assert.Equal([5, 8, 10], new SpotscapeOptions { Threads = 1, NClusters = 5 }.PrototypeCounts());
-        Assert.Equal([1, 2, 3], new SpotscapeOptions { Threads = 1, NClusters = 1 }.PrototypeCounts());
+        Assert.Equal([7, 11, 14], new SpotscapeOptions { Clusters = 7 }.PrototypeCounts());
+        Assert.Equal([5, 8, 10], new SpotscapeOptions { Clusters = 5 }.PrototypeCounts());
+        Assert.Equal([2, 3, 4], new SpotscapeOptions { Clusters = 2 }.PrototypeCounts());
     }
 
     [Fact]
@@ -165,8 +169,8 @@ public class SpotscapeTests
         Assert.Equal("expression has a non-finite value NaN at spot 1, gene 1",
             Assert.Throws<TesseraException>(() => new SpotscapeInput(bad, 16, 40, t.Src, t.Dst)).Message);
         Assert.Equal("EdgeDropRate must be in [0, 1) but is 1",
-            Assert.Throws<TesseraException>(() => new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, EdgeDropRate = 1 })
-                .Fit(new SpotscapeInput(t.X, 16, 40, t.Src, t.Dst))).Message);
+            Assert.Throws<TesseraException>(() => SpotscapeTrainer.Fit(new SpotscapeInput(t.X, 16, 40, t.Src, t.Dst),
+                new SpotscapeOptions { Threads = 1, EdgeDropRate = 1 })).Message);
     }
 
     [Fact]
@@ -174,7 +178,7 @@ public class SpotscapeTests
     {
         var t = Tissue(4, 4);
         var input = new SpotscapeInput(t.X, 16, 40, t.Src, t.Dst);
-        using var model = new SpotscapeTrainer(new SpotscapeOptions { Threads = 1, Epochs = 1, EncoderDims = [8, 4] }).Fit(input);
+        using var model = SpotscapeTrainer.Fit(input, new SpotscapeOptions { Threads = 1, Epochs = 1, EncoderDims = [8, 4], Clusters = 2 });
         var other = new SpotscapeInput(new float[16 * 39], 16, 39, t.Src, t.Dst);
         Assert.Equal("model was trained on 40 genes but the input has 39", Assert.Throws<TesseraException>(() => model.Embed(other)).Message);
         using var dir = new TempDir();

@@ -1,45 +1,106 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TorchSharp;
+using Tessera.Data;
 using Tessera.IO;
 using Tessera.Nn;
+using Tessera.Preprocess;
 using static TorchSharp.torch;
 
 namespace Tessera.Methods.Spotscape;
 
-/// <summary>A trained Spotscape network: embeds spots (eval mode, no augmentation), saves and loads.</summary>
+/// <summary>
+/// A fitted Spotscape run: the trained network (none for the PCA baseline), the options and genes it was fitted with, and
+/// the domains of the training data. <see cref="Transform(SpatialData, IProgress{Progress}?, CancellationToken)"/> prepares
+/// a new slice on the same genes, embeds it (eval mode, no augmentation) and clusters it into domains.
+/// </summary>
 public sealed class SpotscapeModel : IDisposable
 {
-    private const string Format = "tessera.spotscape/1";
-    private readonly SpotscapeNet net;
+    private const string Format = "tessera.spotscape/2";
+    private const string FormatV1 = "tessera.spotscape/1";
+    private readonly SpotscapeNet? net;
 
-    /// <summary>Options the model was trained with.</summary>
+    /// <summary>Options the model was fitted with.</summary>
     public SpotscapeOptions Options { get; }
 
     /// <summary>Number of genes the model expects.</summary>
     public int NGenes { get; }
 
-    /// <summary>Embedding width (last encoder width, 64 by default).</summary>
+    /// <summary>The genes, in order, the model was trained on; null for a model fitted on a bare <see cref="SpotscapeInput"/> or saved in format 1.</summary>
+    public IReadOnlyList<string>? Genes { get; }
+
+    /// <summary>Embedding width (last encoder width, 64 by default; the PCA baseline's component count varies with the data).</summary>
     public int EmbeddingDim => Options.EncoderDims[^1];
 
-    /// <summary>Training report; null for a model loaded from disk.</summary>
-    public SpotscapeFitReport? FitReport { get; }
+    /// <summary>Whether the model holds a trained network (false for the PCA baseline, which trains nothing).</summary>
+    public bool IsTrained => net is not null;
 
-    internal SpotscapeModel(SpotscapeNet net, SpotscapeOptions options, int nGenes, SpotscapeFitReport? report)
+    /// <summary>The result on the training data; null for a model loaded from disk.</summary>
+    public SpotscapeResult? Result { get; }
+
+    internal SpotscapeModel(SpotscapeNet? net, SpotscapeOptions options, int nGenes, IReadOnlyList<string>? genes, SpotscapeResult? result)
     {
-        this.net = net; Options = options; NGenes = nGenes; FitReport = report;
-        net.eval();
+        this.net = net; Options = options; NGenes = nGenes; Genes = genes; Result = result;
+        net?.eval();
     }
 
     /// <summary>
-    /// Embeds every spot: the non-negative 64-d encoder output with BatchNorm running statistics, on the full graph with
-    /// self-loops. Returns row-major N×<see cref="EmbeddingDim"/>.
+    /// Domains of a new slice (raw counts in X, coordinates in obsm["spatial"], every gene of <see cref="Genes"/>): prepared as
+    /// in training (the model's genes, normalize_total, log1p, radius graph), embedded, clustered with the model's seed and
+    /// cluster count. For the PCA baseline the embedding is the new slice's own PCA (nothing was trained).
+    /// </summary>
+    public SpotscapeResult Transform(SpatialData data, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var genes = Genes ?? throw new TesseraException("this model knows no gene names (fitted on a bare SpotscapeInput or saved in format 1); embed prepared input with Embed");
+        var prepared = SpotscapeTrainer.PrepareCore([data], null, Options, genes, progress, cancellationToken);
+        return Transform(prepared, progress, cancellationToken);
+    }
+
+    /// <summary>Embeds and clusters already prepared slices (on the model's genes, in order).</summary>
+    public SpotscapeResult Transform(PreparedSlices data, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        using var _ = TorchScope.Enter(Options.Threads);
+        cancellationToken.ThrowIfCancellationRequested();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        DenseMatrix embedding;
+        if (net is null) embedding = PcaEmbedding(data.Data.X, Options.Seed);
+        else
+        {
+            CheckGenes(data.Input);
+            embedding = EmbedMatrix(net, data.Input);
+        }
+        return SpotscapeResult.Create(data, embedding, Options, null, sw.Elapsed.TotalSeconds, cancellationToken);
+    }
+
+    /// <summary>
+    /// Embeds every spot of a bare input: the non-negative encoder output with BatchNorm running statistics, on the full
+    /// graph with self-loops. Returns row-major N×<see cref="EmbeddingDim"/>.
     /// </summary>
     public float[] Embed(SpotscapeInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (net is null) throw new TesseraException("the PCA baseline has no trained network to embed with");
+        CheckGenes(input);
+        using var _ = TorchScope.Enter(Options.Threads);
+        return EmbedFloats(net, input);
+    }
+
+    private void CheckGenes(SpotscapeInput input)
+    {
         if (input.NGenes != NGenes)
             throw new TesseraException($"model was trained on {NGenes} genes but the input has {input.NGenes}");
+    }
+
+    internal static DenseMatrix EmbedMatrix(SpotscapeNet net, SpotscapeInput input)
+    {
+        var z = EmbedFloats(net, input);
+        return DenseMatrix.FromFloat(input.NSpots, z.Length / input.NSpots, z);
+    }
+
+    private static float[] EmbedFloats(SpotscapeNet net, SpotscapeInput input)
+    {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var data = new SpotscapeTensors(input);
@@ -49,30 +110,45 @@ public sealed class SpotscapeModel : IDisposable
         return z.data<float>().ToArray();
     }
 
-    /// <summary>Writes the weights (TorchSharp state-dict format) to <paramref name="path"/> and options/gene count to <c>path + ".json"</c>.</summary>
+    /// <summary>The baseline's embedding: PCA (30 components, fewer for tiny data) of the log-normalised expression.</summary>
+    internal static DenseMatrix PcaEmbedding(CsrMatrix x, int seed) =>
+        Pca.Fit(x, new PcaOptions { NComps = Math.Min(30, Math.Min(x.Rows, x.Cols) - 1), Seed = seed }).Scores;
+
+    /// <summary>
+    /// Writes the weights (TorchSharp state-dict format) to <paramref name="path"/> and the options, gene count and genes to
+    /// <c>path + ".json"</c> (format tessera.spotscape/2; format 1 files, without genes, still load).
+    /// </summary>
     public void Save(string path)
     {
-        ModelFiles.Save(path, tmp => net.save(tmp), new Meta(Format, NGenes, Options), Json);
+        if (net is null) throw new TesseraException("the PCA baseline has no trained weights to save");
+        ModelFiles.Save(path, tmp => net.save(tmp), new Meta(Format, NGenes, Options, Genes?.ToArray()), Json);
     }
 
-    /// <summary>Loads a model written by <see cref="Save"/>.</summary>
+    /// <summary>Loads a model written by <see cref="Save"/>; its <see cref="Result"/> is null.</summary>
     public static SpotscapeModel Load(string path)
     {
-        var meta = ModelFiles.ReadMeta<Meta>(path, Json);
-        if (meta is null || meta.Format != Format || meta.Options is null || meta.NGenes < 1)
-            throw new TesseraException($"model metadata '{ModelFiles.MetaPath(path)}' is not a Spotscape model ({Format})");
+        var meta = ModelFiles.ReadMeta<Meta>(path, Json, out var text);
+        var metaPath = ModelFiles.MetaPath(path);
+        // format 1 named the domain count NClusters
+        if (meta is { Format: FormatV1, Options: not null } && System.Text.Json.Nodes.JsonNode.Parse(text)?["Options"]?["NClusters"] is { } k)
+            meta = meta with { Options = meta.Options with { Clusters = k.GetValue<int>() } };
+        if (meta is null || meta.Format is not (Format or FormatV1) || meta.Options is null || meta.NGenes < 1)
+            throw new TesseraException($"model metadata '{metaPath}' is not a Spotscape model ({Format})");
+        if (meta.Genes is { } g && g.Length != meta.NGenes)
+            throw new TesseraException($"model metadata '{metaPath}' lists {g.Length} genes but NGenes is {meta.NGenes}");
         meta.Options.Validate();
         var net = new SpotscapeNet(meta.NGenes, meta.Options.EncoderDims, meta.Options.BatchNormMomentum);
         try { net.load(path); }
         catch (Exception e) when (e is not TesseraException)
         {
+            net.Dispose();
             throw new TesseraException($"model weights '{path}' do not match the metadata: {e.Message}");
         }
-        return new SpotscapeModel(net, meta.Options, meta.NGenes, null);
+        return new SpotscapeModel(net, meta.Options, meta.NGenes, meta.Genes, null);
     }
 
     /// <summary>Releases the network's tensors.</summary>
-    public void Dispose() => net.Dispose();
+    public void Dispose() => net?.Dispose();
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -80,5 +156,5 @@ public sealed class SpotscapeModel : IDisposable
         Converters = { new JsonStringEnumConverter() },
     };
 
-    private sealed record Meta(string Format, int NGenes, SpotscapeOptions Options);
+    private sealed record Meta(string Format, int NGenes, SpotscapeOptions Options, string[]? Genes = null);
 }

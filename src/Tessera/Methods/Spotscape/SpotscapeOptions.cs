@@ -1,3 +1,5 @@
+using Tessera.Analysis;
+
 namespace Tessera.Methods.Spotscape;
 
 /// <summary>How the multi-slice similarity-scale-matching loss is computed.</summary>
@@ -10,88 +12,123 @@ public enum ScaleMatchingMode
     AuthorsBooleanMask,
 }
 
+/// <summary>How spots are embedded before clustering into domains.</summary>
+public enum DomainMethod
+{
+    /// <summary>Spotscape GCN embedding (the paper's method).</summary>
+    Spotscape,
+    /// <summary>Baseline: PCA (30 components) of the log-normalised HVGs, no spatial information and nothing trained.</summary>
+    PcaKMeans,
+}
+
 /// <summary>
-/// Spotscape hyper-parameters. Defaults are the authors' (yunhak0/Spotscape, README/run scripts for DLPFC).
+/// Everything a Spotscape run needs, in one immutable record: the network's hyper-parameters (defaults are the authors',
+/// yunhak0/Spotscape README/run scripts for DLPFC) and, flat in the same record, the domains pipeline around it
+/// (<see cref="Hvg"/>, <see cref="Radius"/>, <see cref="MaxNeighbors"/>, <see cref="Method"/>, <see cref="ClusterMethod"/>,
+/// <see cref="TruthColumn"/>). One record rather than a nested one because the user sets both halves together (the number
+/// of domains is both the prototype count of the loss and the clustering's k) and a saved model must carry both to
+/// prepare and cluster a new slice the same way.
 /// </summary>
-public sealed class SpotscapeOptions
+public sealed record SpotscapeOptions
 {
     /// <summary>Seed for weights, augmentations, loss subsampling and prototype k-means (authors: trials 0..9).</summary>
-    public int Seed { get; set; }
+    public int Seed { get; init; }
 
     /// <summary>Training epochs (authors: 1000, full batch).</summary>
-    public int Epochs { get; set; } = 1000;
+    public int Epochs { get; init; } = 1000;
 
     /// <summary>Adam learning rate; null = 1e-4 for one slice, 5e-4 for several (authors' DLPFC scripts).</summary>
-    public double? LearningRate { get; set; }
+    public double? LearningRate { get; init; }
 
     /// <summary>Adam weight decay (authors: 1e-4).</summary>
-    public double WeightDecay { get; set; } = 1e-4;
+    public double WeightDecay { get; init; } = 1e-4;
 
     /// <summary>Encoder GCN widths; the last one is the embedding size (authors: [256, 64]).</summary>
-    public int[] EncoderDims { get; set; } = [256, 64];
+    public int[] EncoderDims { get; init; } = [256, 64];
 
     /// <summary>BatchNorm momentum in PyTorch's convention (new = (1−m)·old + m·batch). Authors: 0.99, i.e. running stats ≈ last batch.</summary>
-    public double BatchNormMomentum { get; set; } = 0.99;
+    public double BatchNormMomentum { get; init; } = 0.99;
 
     /// <summary>Edge dropout rate per augmented view (authors: 0.2).</summary>
-    public double EdgeDropRate { get; set; } = 0.2;
+    public double EdgeDropRate { get; init; } = 0.2;
 
     /// <summary>Gene-column masking rate per augmented view (authors: 0.2).</summary>
-    public double FeatureMaskRate { get; set; } = 0.2;
+    public double FeatureMaskRate { get; init; } = 0.2;
 
     /// <summary>Weight of the reconstruction MSE (authors: 0.1).</summary>
-    public double ReconstructionWeight { get; set; } = 0.1;
+    public double ReconstructionWeight { get; init; } = 0.1;
 
     /// <summary>Weight of the similarity telescope loss (authors: 1.0).</summary>
-    public double TelescopeWeight { get; set; } = 1.0;
+    public double TelescopeWeight { get; init; } = 1.0;
 
     /// <summary>Weight of similarity-scale matching, multi-slice only (authors: 1.0).</summary>
-    public double ScaleMatchingWeight { get; set; } = 1.0;
+    public double ScaleMatchingWeight { get; init; } = 1.0;
 
     /// <summary>Top-k of similarity-scale matching (authors: 5).</summary>
-    public int ScaleMatchingTopK { get; set; } = 5;
+    public int ScaleMatchingTopK { get; init; } = 5;
 
     /// <summary>Variant of similarity-scale matching (default: the paper's intent; see <see cref="ScaleMatchingMode"/>).</summary>
-    public ScaleMatchingMode ScaleMatching { get; set; } = ScaleMatchingMode.IntraVsInterSlice;
+    public ScaleMatchingMode ScaleMatching { get; init; } = ScaleMatchingMode.IntraVsInterSlice;
 
     /// <summary>Weight of the prototypical contrastive loss, multi-slice only (authors: 0.01).</summary>
-    public double PrototypeWeight { get; set; } = 0.01;
+    public double PrototypeWeight { get; init; } = 0.01;
 
     /// <summary>Epoch (0-based) from which the prototypical loss is active (authors: 500).</summary>
-    public int PrototypeWarmupEpochs { get; set; } = 500;
+    public int PrototypeWarmupEpochs { get; init; } = 500;
 
     /// <summary>Temperature τ of the prototypical loss (authors: 0.75).</summary>
-    public double PrototypeTemperature { get; set; } = 0.75;
+    public double PrototypeTemperature { get; init; } = 0.75;
 
-    /// <summary>Number of domains k; prototype counts are derived from it via <see cref="PrototypeGranularity"/> (authors: ground-truth k, 7 for DLPFC).</summary>
-    public int NClusters { get; set; } = 7;
+    /// <summary>Number of domains k (the clustering's k); prototype counts are derived from it via <see cref="PrototypeGranularity"/> (authors: ground-truth k, 7 for DLPFC).</summary>
+    public int Clusters { get; init; } = 7;
 
     /// <summary>Prototype granularities: K₁ = ⌊k·g₁⌋, Kᵢ = max(Kᵢ₋₁+1, ⌈k·gᵢ⌉) (authors: [1, 1.5, 2]).</summary>
-    public double[] PrototypeGranularity { get; set; } = [1, 1.5, 2];
+    public double[] PrototypeGranularity { get; init; } = [1, 1.5, 2];
 
     /// <summary>Lloyd iterations of the prototype k-means (faiss niter: 20).</summary>
-    public int KMeansIterations { get; set; } = 20;
+    public int KMeansIterations { get; init; } = 20;
 
     /// <summary>The prototype k-means trains on at most this many points per centroid (faiss default 256).</summary>
-    public int KMeansMaxPointsPerCentroid { get; set; } = 256;
+    public int KMeansMaxPointsPerCentroid { get; init; } = 256;
 
     /// <summary>
     /// When there are more spots than this, the similarity losses use a random subset of this many spots each step
     /// (so no N×N matrix is formed); at or below it they use all spots, as the authors (default 10000: every single
     /// DLPFC slice is exact; a 4-slice DLPFC integration of ~14k spots is subsampled).
     /// </summary>
-    public int LossSampleSize { get; set; } = 10000;
+    public int LossSampleSize { get; init; } = 10000;
 
-    /// <summary>If set, calls torch.set_num_threads with it before training (process-wide). Same seed and thread count → same result.</summary>
-    public int? Threads { get; set; }
+    /// <summary>Torch threads during the call (restored afterwards); null leaves torch's setting. Same seed and thread count → same result.</summary>
+    public int? Threads { get; init; }
 
-    /// <summary>The prototype counts for <see cref="NClusters"/>: e.g. k = 7 gives [7, 11, 14].</summary>
+    /// <summary>Torch device; only "cpu" is served.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Embedding method: Spotscape, or the PCA + k-means baseline.</summary>
+    public DomainMethod Method { get; init; } = DomainMethod.Spotscape;
+
+    /// <summary>Clustering of the embedding into domains: k-means with 10 restarts (the paper's protocol) or GMM tied (mclust EEE).</summary>
+    public ClusterMethod ClusterMethod { get; init; } = ClusterMethod.KMeans;
+
+    /// <summary>seurat_v3 HVGs per slice on raw counts (intersection across slices); 0 or ≥ genes keeps every gene.</summary>
+    public int Hvg { get; init; } = 5000;
+
+    /// <summary>Radius of the spatial graph in coordinate units (Visium full-resolution pixels: 150); null = 1.5 × the median nearest-neighbour distance per slice.</summary>
+    public double? Radius { get; init; }
+
+    /// <summary>At most this many neighbours per spot in the radius graph (STAGATE / Spotscape: 50).</summary>
+    public int MaxNeighbors { get; init; } = 50;
+
+    /// <summary>obs column with reference domains; when set, the result carries ARI/NMI/CA/F1 (spots without a label are left out).</summary>
+    public string? TruthColumn { get; init; }
+
+    /// <summary>The prototype counts for <see cref="Clusters"/>: e.g. k = 7 gives [7, 11, 14].</summary>
     public int[] PrototypeCounts()
     {
         var ks = new int[PrototypeGranularity.Length];
         for (int i = 0; i < ks.Length; i++)
         {
-            int k = i == 0 ? (int)Math.Floor(NClusters * PrototypeGranularity[0]) : (int)Math.Ceiling(NClusters * PrototypeGranularity[i]);
+            int k = i == 0 ? (int)Math.Floor(Clusters * PrototypeGranularity[0]) : (int)Math.Ceiling(Clusters * PrototypeGranularity[i]);
             ks[i] = i == 0 ? k : Math.Max(ks[i - 1] + 1, k);
         }
         return ks;
@@ -110,13 +147,19 @@ public sealed class SpotscapeOptions
         if (!(FeatureMaskRate >= 0 && FeatureMaskRate < 1)) throw new TesseraException($"FeatureMaskRate must be in [0, 1) but is {FeatureMaskRate}");
         if (ScaleMatchingTopK < 1) throw new TesseraException($"ScaleMatchingTopK must be at least 1 but is {ScaleMatchingTopK}");
         if (!(PrototypeTemperature > 0)) throw new TesseraException($"PrototypeTemperature must be positive but is {PrototypeTemperature}");
-        if (NClusters < 1) throw new TesseraException($"NClusters must be at least 1 but is {NClusters}");
+        if (Clusters < 2) throw new TesseraException($"Clusters must be at least 2 but is {Clusters}");
         if (PrototypeGranularity is null || PrototypeGranularity.Length == 0 || PrototypeGranularity.Any(g => !(g > 0)))
             throw new TesseraException("PrototypeGranularity must hold at least one positive value");
         if (KMeansIterations < 1) throw new TesseraException($"KMeansIterations must be at least 1 but is {KMeansIterations}");
         if (KMeansMaxPointsPerCentroid < 1) throw new TesseraException($"KMeansMaxPointsPerCentroid must be at least 1 but is {KMeansMaxPointsPerCentroid}");
         if (LossSampleSize < 2) throw new TesseraException($"LossSampleSize must be at least 2 but is {LossSampleSize}");
         if (Threads is { } t && t < 1) throw new TesseraException($"Threads must be at least 1 but is {t}");
+        if (Device != "cpu") throw new TesseraException($"Device must be \"cpu\" (the only device served) but is \"{Device}\"");
+        if (Hvg < 0) throw new TesseraException($"Hvg must be non-negative but is {Hvg}");
+        if (Radius is { } r && !(r > 0 && double.IsFinite(r))) throw new TesseraException($"Radius must be positive but is {r}");
+        if (MaxNeighbors < 1) throw new TesseraException($"MaxNeighbors must be at least 1 but is {MaxNeighbors}");
+        if (!Enum.IsDefined(Method)) throw new TesseraException($"Method must be one of {string.Join(", ", Enum.GetNames<DomainMethod>())} but is {Method}");
+        if (ClusterMethod is not (ClusterMethod.KMeans or ClusterMethod.Gmm)) throw new TesseraException($"ClusterMethod must be KMeans or Gmm but is {ClusterMethod}");
         foreach (var (name, w) in new[] { ("ReconstructionWeight", ReconstructionWeight), ("TelescopeWeight", TelescopeWeight),
                      ("ScaleMatchingWeight", ScaleMatchingWeight), ("PrototypeWeight", PrototypeWeight) })
             if (!(w >= 0)) throw new TesseraException($"{name} must be non-negative but is {w}");

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using TorchSharp;
+using Tessera.Analysis;
+using Tessera.Data;
 using Tessera.Nn;
 using static TorchSharp.torch;
 
@@ -39,22 +41,94 @@ public sealed class SpotscapeFitReport
 /// <summary>
 /// Spotscape (Kim et al., ICML 2025; yunhak0/Spotscape): self-supervised spot embeddings from a GCN auto-encoder trained
 /// with two augmented views, reconstruction + similarity telescope, plus similarity-scale matching and prototypical
-/// contrastive losses for multi-slice integration. Options → <see cref="Fit"/> → <see cref="SpotscapeModel"/>.
+/// contrastive losses for multi-slice integration. <see cref="Fit(SpatialData, SpotscapeOptions?, IProgress{Progress}?, CancellationToken)"/>
+/// runs the whole domains pipeline (prepare → train → embed → cluster into domains) and returns a
+/// <see cref="SpotscapeModel"/> whose <see cref="SpotscapeModel.Result"/> holds the training data's domains.
 /// </summary>
-public sealed class SpotscapeTrainer
+public static partial class SpotscapeTrainer
 {
-    private readonly SpotscapeOptions options;
-
-    /// <summary>Creates a trainer; options are validated at <see cref="Fit"/>.</summary>
-    public SpotscapeTrainer(SpotscapeOptions? options = null) => this.options = options ?? new SpotscapeOptions();
-
-    /// <summary>Trains on the input (full batch). Same seed, same thread count, CPU → bitwise identical model.</summary>
-    public SpotscapeModel Fit(SpotscapeInput input, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>Spatial domains of one slice (raw counts in X, coordinates in obsm["spatial"]); the slice is named "slice0".</summary>
+    public static SpotscapeModel Fit(SpatialData data, SpotscapeOptions? options = null, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        var o = options;
+        ArgumentNullException.ThrowIfNull(data);
+        return Fit([data], null, options, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Joint domains of several slices (integration: the multi-slice losses are active), or of one slice when the list
+    /// holds one. <paramref name="names"/> name the slices in obs "slice" (default slice0, slice1, …).
+    /// </summary>
+    public static SpotscapeModel Fit(IReadOnlyList<SpatialData> data, IReadOnlyList<string>? names, SpotscapeOptions? options = null,
+        IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var o = options ?? new SpotscapeOptions();
         o.Validate();
-        if (o.Threads is { } threads) torch.set_num_threads(threads);
+        var prepared = PrepareCore(data, names, o, null, progress, cancellationToken);
+        return Fit(prepared, o, progress, cancellationToken);
+    }
+
+    /// <summary>Trains (or, for the PCA baseline, embeds) and clusters already prepared slices; one preparation serves several seeds.</summary>
+    public static SpotscapeModel Fit(PreparedSlices data, SpotscapeOptions? options = null, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var o = options ?? new SpotscapeOptions();
+        o.Validate();
+        using var _ = TorchScope.Enter(o.Threads);
+        var sw = Stopwatch.StartNew();
+        SpotscapeNet? net = null;
+        SpotscapeFitReport? report = null;
+        DenseMatrix embedding;
+        try
+        {
+            if (o.Method == DomainMethod.Spotscape)
+            {
+                (net, report) = Train(data.Input, o, progress, cancellationToken);
+                embedding = SpotscapeModel.EmbedMatrix(net, data.Input);
+            }
+            else embedding = SpotscapeModel.PcaEmbedding(data.Data.X, o.Seed);
+            var result = SpotscapeResult.Create(data, embedding, o, report, sw.Elapsed.TotalSeconds, cancellationToken);
+            return new SpotscapeModel(net, o, data.Input.NGenes, data.Data.VarNames, result);
+        }
+        catch
+        {
+            net?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Trains on a bare input (expression + graph + slice ids, no gene names) and clusters the embedding. The model embeds
+    /// other bare inputs (<see cref="SpotscapeModel.Embed"/>) but cannot prepare a <see cref="SpatialData"/> (it knows no genes).
+    /// </summary>
+    public static SpotscapeModel Fit(SpotscapeInput data, SpotscapeOptions? options = null, IProgress<Progress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var o = options ?? new SpotscapeOptions();
+        o.Validate();
+        if (o.Method != DomainMethod.Spotscape) throw new TesseraException($"Method must be Spotscape to train on a bare input but is {o.Method}");
+        using var _ = TorchScope.Enter(o.Threads);
+        var sw = Stopwatch.StartNew();
+        var (net, report) = Train(data, o, progress, cancellationToken);
+        try
+        {
+            var embedding = SpotscapeModel.EmbedMatrix(net, data);
+            var result = SpotscapeResult.Create(data, embedding, o, report, sw.Elapsed.TotalSeconds, cancellationToken);
+            return new SpotscapeModel(net, o, data.NGenes, null, result);
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The domain clustering protocol: k-means with 10 restarts (the paper's) or GMM with tied covariance (mclust EEE).</summary>
+    public static int[] Cluster(DenseMatrix embedding, ClusterMethod method, int clusters, int seed) =>
+        Clustering.Run(embedding, new ClusteringOptions { Method = method, Clusters = clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed });
+
+    /// <summary>Full-batch training (inside the caller's <see cref="TorchScope"/>). Same seed, same thread count, CPU → bitwise identical network.</summary>
+    private static (SpotscapeNet Net, SpotscapeFitReport Report) Train(SpotscapeInput input, SpotscapeOptions o, IProgress<Progress>? progress, CancellationToken cancellationToken)
+    {
         int n = input.NSpots;
         bool multi = input.NSlices >= 2;
         double lr = o.LearningRate ?? (multi ? 5e-4 : 1e-4);
@@ -116,13 +190,21 @@ public sealed class SpotscapeTrainer
             return new StepLoss(total, parts);
         }
 
-        var history = TrainingLoop.Run(net, opt, o.Epochs, Step, progress, cancellationToken);
-        net.eval();
-        var report = new SpotscapeFitReport
+        try
         {
-            History = history, LearningRate = lr, PrototypeCounts = ks, NSpots = n, NGenes = input.NGenes,
-            NSlices = input.NSlices, SampledLosses = sampled, Elapsed = sw.Elapsed,
-        };
-        return new SpotscapeModel(net, o, input.NGenes, report);
+            var history = TrainingLoop.Run(net, opt, o.Epochs, Step, progress, cancellationToken);
+            net.eval();
+            var report = new SpotscapeFitReport
+            {
+                History = history, LearningRate = lr, PrototypeCounts = ks, NSpots = n, NGenes = input.NGenes,
+                NSlices = input.NSlices, SampledLosses = sampled, Elapsed = sw.Elapsed,
+            };
+            return (net, report);
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
     }
 }

@@ -4,7 +4,7 @@ using TorchSharp;
 using Tessera.Data;
 using static TorchSharp.torch;
 
-namespace Tessera.Nn;
+namespace Tessera.Methods.Spotscape;
 
 /// <summary>
 /// A constant sparse matrix A (rows × cols, float32 CSR, with its transpose precomputed) that multiplies dense torch tensors

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Tessera.Nn;
+namespace Tessera.Methods.Spotscape;
 
 /// <summary>Graph helpers for message passing on sparse adjacency (TorchSharp sparse tensors are COO).</summary>
 public static class GraphOps

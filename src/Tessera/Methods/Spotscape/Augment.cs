@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Tessera.Nn;
+namespace Tessera.Methods.Spotscape;
 
 /// <summary>Graph-contrastive augmentations (GRACE / PyG semantics). Pass a seeded generator for reproducibility.</summary>
 public static class Augment

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Tessera.Nn;
+namespace Tessera.Methods.Spotscape;
 
 /// <summary>
 /// PyG-style GCNConv: out = Â (x Wᵀ) + b with Â a pre-normalised sparse adjacency (<see cref="GraphOps.GcnNorm(Tensor, long)"/>).

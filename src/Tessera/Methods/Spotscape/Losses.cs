@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Tessera.Nn;
+namespace Tessera.Methods.Spotscape;
 
 /// <summary>Self-supervised losses shared by the graph methods. All return scalar tensors that support backward.</summary>
 public static class Losses
