@@ -15,7 +15,7 @@ public static class StemExample
         H5ad.Write(data.Sc, "sc_stem.h5ad");
         // README:end
         var back = H5ad.Read("sc_stem.h5ad");
-        var truth = back.Spatial; var pred = back.Obsm["spatial_pred"];
+        var truth = back.Obsm[Tessera.Simulate.PseudoSpots.TrueCoordsKey]; var pred = back.Obsm["spatial_pred"];
         double err = Enumerable.Range(0, back.NObs).Average(i => Math.Sqrt(Math.Pow(truth[i, 0] - pred[i, 0], 2) + Math.Pow(truth[i, 1] - pred[i, 1], 2)));
         return $"{back.NObs} cells on {data.St.NObs} spots, mean distance of predicted to true cell position {err:F0}";
     }
