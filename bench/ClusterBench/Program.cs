@@ -11,32 +11,32 @@ Console.WriteLine($"data {x.Rows}x{x.Cols}, k={k}, torch threads {TorchSharp.tor
 
 // warm-up on a small slice so libtorch loading is not billed to the first method
 var warm = x.SubsetRows(Enumerable.Range(0, 1000).ToArray());
-new KMeans(new KMeansOptions { K = 2, NInit = 1 }).Fit(warm);
-new GaussianMixture(new GaussianMixtureOptions { K = 2 }).Fit(warm);
+new KMeans(new KMeansOptions { Clusters = 2, Restarts = 1 }).Fit(warm);
+new GaussianMixture(new GaussianMixtureOptions { Components = 2 }).Fit(warm);
 Console.WriteLine($"baseline after loading data + libtorch: peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
 
 var sw = Stopwatch.StartNew();
-var km = new KMeans(new KMeansOptions { K = k, NInit = 10, Seed = 0 }).Fit(x);
+var km = new KMeans(new KMeansOptions { Clusters = k, Restarts = 10, Seed = 0 }).Fit(x);
 double tKm = sw.Elapsed.TotalSeconds;
 long peakKm = Process.GetCurrentProcess().PeakWorkingSet64;
 Console.WriteLine($"kmeans   n_init=10  wall {tKm:F3} s  inertia {km.Inertia:R}  n_iter {km.NIter}  ARI {Metrics.AdjustedRandIndex(truth, km.Labels):F6}  peak RSS {peakKm / 1048576.0:F0} MiB");
 
 sw.Restart();
-var gm = new GaussianMixture(new GaussianMixtureOptions { K = k, Covariance = CovarianceType.Full, Seed = 0 }).Fit(x);
+var gm = new GaussianMixture(new GaussianMixtureOptions { Components = k, Covariance = CovarianceType.Full, Seed = 0 }).Fit(x);
 var gl = gm.Predict(x);
 double tGm = sw.Elapsed.TotalSeconds;
 long peakGm = Process.GetCurrentProcess().PeakWorkingSet64;
 Console.WriteLine($"gmm full n_init=1   wall {tGm:F3} s  lower_bound {gm.LowerBound:R}  n_iter {gm.NIter}  ARI {Metrics.AdjustedRandIndex(truth, gl):F6}  peak RSS {peakGm / 1048576.0:F0} MiB");
 
 sw.Restart();
-var gd = new GaussianMixture(new GaussianMixtureOptions { K = k, Covariance = CovarianceType.Diag, Seed = 0 }).Fit(x);
+var gd = new GaussianMixture(new GaussianMixtureOptions { Components = k, Covariance = CovarianceType.Diag, Seed = 0 }).Fit(x);
 double tGd = sw.Elapsed.TotalSeconds;
 Console.WriteLine($"gmm diag n_init=1   wall {tGd:F3} s  lower_bound {gd.LowerBound:R}  n_iter {gd.NIter}  peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
 // CoSTA-like use: a GMM on a few thousand spots, refitted every epoch
 var small = x.SubsetRows(Enumerable.Range(0, 4000).ToArray());
 sw.Restart();
 double lbSmall = 0;
-for (int rep = 0; rep < 20; rep++) lbSmall = new GaussianMixture(new GaussianMixtureOptions { K = 7, Seed = rep }).Fit(small).LowerBound;
+for (int rep = 0; rep < 20; rep++) lbSmall = new GaussianMixture(new GaussianMixtureOptions { Components = 7, Seed = rep }).Fit(small).LowerBound;
 Console.WriteLine($"gmm full 4000x30 K=7, 20 fits: {sw.Elapsed.TotalSeconds / 20 * 1000:F1} ms per fit (last lower_bound {lbSmall:F6})");
 return 0;
 

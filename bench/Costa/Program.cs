@@ -33,7 +33,7 @@ if (mode == "sim" || mode == "timing")
     if (shuffle) images = images.ShufflePixels(7);
     Log($"images {images.Count} x {images.Height}x{images.Width}, mask {images.Mask.Count(m => m)} px{(shuffle ? ", pixel-shuffled" : "")}{(args.Contains("lognorm") ? ", log-normalised" : "")}{(args.Contains("standardize") ? ", standardised" : "")}");
     var truth = ((Tessera.Data.CategoricalColumn)sim.Var["pattern"]).Codes;
-    var rawKm = new KMeans(new KMeansOptions { K = 5, NInit = 3, Seed = 0 }).Fit(Tessera.Data.DenseMatrix.FromFloat(images.Count, images.PixelCount, images.Pixels));
+    var rawKm = new KMeans(new KMeansOptions { Clusters = 5, Restarts = 3, Seed = 0 }).Fit(Tessera.Data.DenseMatrix.FromFloat(images.Count, images.PixelCount, images.Pixels));
     Log($"NMI(kmeans5(raw pixels{(scale ? ", scaled" : "")}), truth) = {Metrics.NormalizedMutualInfo(truth, rawKm.Labels):F4}");
     // COSTA_EXPORT=FILE writes the images (float32, genes x H x W) and FILE.labels (true pattern) for pytorch_costa.py.
     if (Environment.GetEnvironmentVariable("COSTA_EXPORT") is { } export)
@@ -47,7 +47,7 @@ if (mode == "sim" || mode == "timing")
     int k = int.Parse(Environment.GetEnvironmentVariable("COSTA_K") ?? "30");
     using var model = CostaTrainer.FitNet(images, new CostaOptions { Clusters = k, Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), UmapEpochs = Opt(4), CenterLossWeight = args.Contains("center") ? 0.01 : 0,
         Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }, progress);
-    var km = new KMeans(new KMeansOptions { K = 5, NInit = 10, Seed = 0 }).Fit(model.Embedding);
+    var km = new KMeans(new KMeansOptions { Clusters = 5, Restarts = 10, Seed = 0 }).Fit(model.Embedding);
     Log($"NMI(kmeans5(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM{k} labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
     // the final gene clusters of `tessera patterns`: UMAP (5-d, n_neighbors 20, min_dist 0) of the embedding → GMM(5, 10 restarts)
     Log($"NMI(GeneClusters umap-gmm 5, truth) = {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(model.Embedding, 5, seed: 0)):F4}");
@@ -68,7 +68,7 @@ else if (mode == "mnist")
     var truth = idx.Select(i => (int)lab[8 + i]).ToArray();
     using var model = CostaTrainer.FitNet(new GeneImageSet(idx.Select(i => $"digit{i}").ToArray(), 28, 28, px), new CostaOptions { Clusters = 10, Epochs = epochs, Seed = int.Parse(Environment.GetEnvironmentVariable("COSTA_SEED") ?? "3"), UmapEpochs = Opt(3),
         Optimizer = args.Contains("adam") ? CostaOptimizer.Adam : CostaOptimizer.Sgd }, progress);
-    var km = new KMeans(new KMeansOptions { K = 10, NInit = 10, Seed = 0 }).Fit(model.Embedding);
+    var km = new KMeans(new KMeansOptions { Clusters = 10, Restarts = 10, Seed = 0 }).Fit(model.Embedding);
     Log($"MNIST n={n}: NMI(GeneClusters umap-gmm 10, truth) = {Metrics.NormalizedMutualInfo(truth, CostaAnalysis.GeneClusters(model.Embedding, 10, seed: 0)):F4}");
     Log($"MNIST n={n}: NMI(kmeans10(embedding), truth) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}; NMI(GMM labels, truth) = {Metrics.NormalizedMutualInfo(truth, model.Labels):F4}");
     foreach (var e in model.History) Console.WriteLine($"epoch {e.Epoch} loss {e.Loss:F4} nmi {e.Nmi:F3} train {e.TrainSeconds:F1}s feat {e.FeatureSeconds:F1}s umap {e.UmapSeconds:F1}s gmm {e.GmmSeconds:F1}s");
@@ -84,7 +84,7 @@ else if (mode == "cluster-emb")
     if (Environment.GetEnvironmentVariable("UMAP_SAVE") is { } us)
     {
         int useed = int.Parse(Environment.GetEnvironmentVariable("UMAP_SEED") ?? "0");
-        var fit = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = k, Seed = useed }).Fit(m);
+        var fit = new Umap(new UmapOptions { Neighbors = 20, MinDist = 0, Components = k, Seed = useed }).Fit(m);
         var u = fit.Embedding;
         Log($"UMAP init used: {fit.InitUsed}, graph components {fit.Graph.ConnectedComponents().Count}");
         if (Umap.SpectralLayout(fit.Graph, k, Tessera.Nn.Seeding.Derive(useed, "umap-spectral")) is { } sp)
@@ -92,7 +92,7 @@ else if (mode == "cluster-emb")
             using var spw = new BinaryWriter(File.Create(us + ".spectral")); foreach (var v in sp) spw.Write((float)v);
         }
         using var bw = new BinaryWriter(File.Create(us)); foreach (var v in u.ToFloatArray()) bw.Write(v);
-        var g = new GaussianMixture(new GaussianMixtureOptions { K = k, NInit = 10, Seed = 0 }).Fit(u);
+        var g = new GaussianMixture(new GaussianMixtureOptions { Components = k, Restarts = 10, Seed = 0 }).Fit(u);
         Log($"our UMAP + our GMM(10 restarts): NMI {Metrics.NormalizedMutualInfo(truth, g.Predict(u)):F4}");
     }
     if (Environment.GetEnvironmentVariable("LEIDEN") != null)
@@ -114,30 +114,30 @@ else if (mode == "umap-time")
     var raw = File.ReadAllBytes(args[1]); int dim = int.Parse(args[2]), comps = int.Parse(args[3]);
     var f = new float[raw.Length / 4]; Buffer.BlockCopy(raw, 0, f, 0, raw.Length);
     int n = f.Length / dim;
-    var knn = NearestNeighbors.Compute(f, n, dim, new NearestNeighborsOptions { K = 20, IncludeSelf = true, Seed = 0 });
+    var knn = NearestNeighbors.Compute(f, n, dim, new NearestNeighborsOptions { Neighbors = 20, IncludeSelf = true, Seed = 0 });
     Log($"kNN (k 20) of {n} x {dim}");
     if (Environment.GetEnvironmentVariable("DETCHECK") == "1")
     {
-        var knn2 = NearestNeighbors.Compute(f, n, dim, new NearestNeighborsOptions { K = 20, IncludeSelf = true, Seed = 0 });
+        var knn2 = NearestNeighbors.Compute(f, n, dim, new NearestNeighborsOptions { Neighbors = 20, IncludeSelf = true, Seed = 0 });
         Log($"kNN identical: {knn.Indices.SequenceEqual(knn2.Indices)}");
-        var r1 = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Seed = 0, Init = UmapInit.Random, NEpochs = 20 }).FitFromKnn(knn, n);
-        var r2 = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Seed = 0, Init = UmapInit.Random, NEpochs = 20 }).FitFromKnn(knn, n);
+        var r1 = new Umap(new UmapOptions { Neighbors = 20, MinDist = 0, Components = comps, Seed = 0, Init = UmapInit.Random, Epochs = 20 }).FitFromKnn(knn, n);
+        var r2 = new Umap(new UmapOptions { Neighbors = 20, MinDist = 0, Components = comps, Seed = 0, Init = UmapInit.Random, Epochs = 20 }).FitFromKnn(knn, n);
         Log($"graph identical: {r1.Graph.Weights.SequenceEqual(r2.Graph.Weights)}; random-init UMAP identical: {r1.Embedding.Data.SequenceEqual(r2.Embedding.Data)}");
         var s1 = Umap.SpectralLayout(r1.Graph, comps, 5)!; var s2 = Umap.SpectralLayout(r1.Graph, comps, 5)!;
         Log($"spectral identical: {s1.SequenceEqual(s2)}; max diff {s1.Zip(s2).Max(t => Math.Abs(t.First - t.Second)):G3}");
-        var u1 = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Seed = 0 }).FitFromKnn(knn, n).Embedding.Data;
-        var u2 = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Seed = 0 }).FitFromKnn(knn, n).Embedding.Data;
+        var u1 = new Umap(new UmapOptions { Neighbors = 20, MinDist = 0, Components = comps, Seed = 0 }).FitFromKnn(knn, n).Embedding.Data;
+        var u2 = new Umap(new UmapOptions { Neighbors = 20, MinDist = 0, Components = comps, Seed = 0 }).FitFromKnn(knn, n).Embedding.Data;
         Log($"UMAP identical: {u1.SequenceEqual(u2)}; checksum {u1.Select((v, i) => v * (i % 97 + 1)).Sum():R}; spectral checksum {s1.Select((v, i) => v * (i % 97 + 1)).Sum():R}");
         var e1 = new Tessera.Data.DenseMatrix(n, comps, u1);
-        var g1 = new GaussianMixture(new GaussianMixtureOptions { K = comps, Seed = 1 }).Fit(e1).Predict(e1);
-        var g2 = new GaussianMixture(new GaussianMixtureOptions { K = comps, Seed = 1 }).Fit(e1).Predict(e1);
+        var g1 = new GaussianMixture(new GaussianMixtureOptions { Components = comps, Seed = 1 }).Fit(e1).Predict(e1);
+        var g2 = new GaussianMixture(new GaussianMixtureOptions { Components = comps, Seed = 1 }).Fit(e1).Predict(e1);
         Log($"GMM identical: {g1.SequenceEqual(g2)}");
         return;
     }
     foreach (var init in new[] { UmapInit.Random, UmapInit.Spectral })
     {
         var t0 = sw.Elapsed.TotalSeconds;
-        new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = comps, Init = init, Seed = 0 }).FitFromKnn(knn, n);
+        new Umap(new UmapOptions { Neighbors = 20, MinDist = 0, Components = comps, Init = init, Seed = 0 }).FitFromKnn(knn, n);
         Log($"UMAP {comps}-d from the kNN, init {init}: {sw.Elapsed.TotalSeconds - t0:F1}s");
     }
 }
@@ -153,9 +153,9 @@ else if (mode == "mnist-raw")
     for (int i = 0; i < n; i++) for (int p = 0; p < 784; p++) px[i * 784 + p] = img[16 + idx[i] * 784 + p] / 255f;
     var truth = idx.Select(i => (int)lab[8 + i]).ToArray();
     if (args.Length > 2) { using var bw = new BinaryWriter(File.Create(args[2])); foreach (var v in px) bw.Write(v); File.WriteAllLines(args[2] + ".labels", truth.Select(t => t.ToString())); }
-    var emb = new Umap(new UmapOptions { NNeighbors = 20, MinDist = 0, NComponents = 10, Seed = 1 }).Fit(px, n, 784).Embedding;
+    var emb = new Umap(new UmapOptions { Neighbors = 20, MinDist = 0, Components = 10, Seed = 1 }).Fit(px, n, 784).Embedding;
     Log("UMAP done");
-    var gmm = new GaussianMixture(new GaussianMixtureOptions { K = 10, Seed = 1 }).Fit(emb);
-    var km = new KMeans(new KMeansOptions { K = 10, NInit = 10, Seed = 0 }).Fit(emb);
+    var gmm = new GaussianMixture(new GaussianMixtureOptions { Components = 10, Seed = 1 }).Fit(emb);
+    var km = new KMeans(new KMeansOptions { Clusters = 10, Restarts = 10, Seed = 0 }).Fit(emb);
     Log($"raw MNIST n={n}: NMI(GMM10(UMAP10)) = {Metrics.NormalizedMutualInfo(truth, gmm.Predict(emb)):F4}, NMI(kmeans10(UMAP10)) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}");
 }

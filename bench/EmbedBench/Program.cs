@@ -44,22 +44,22 @@ switch (mode)
         double minDist = args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 0.1;
         sw.Restart();
         var t0 = sw.Elapsed.TotalSeconds;
-        var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, IncludeSelf = true, Seed = 0 });
+        var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, IncludeSelf = true, Seed = 0 });
         var t1 = sw.Elapsed.TotalSeconds;
-        var model = new Umap(new UmapOptions { Seed = 0, NComponents = dim, MinDist = minDist }).FitFromKnn(knn, n);
+        var model = new Umap(new UmapOptions { Seed = 0, Components = dim, MinDist = minDist }).FitFromKnn(knn, n);
         var t2 = sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"UMAP {n}x{d} -> {dim}: total {t2:F2} s (kNN {t1 - t0:F2} s, graph+init+SGD {t2 - t1:F2} s, init {model.InitUsed}, epochs {model.NEpochs}); {Mem()}");
+        Console.WriteLine($"UMAP {n}x{d} -> {dim}: total {t2:F2} s (kNN {t1 - t0:F2} s, graph+init+SGD {t2 - t1:F2} s, init {model.InitUsed}, epochs {model.Epochs}); {Mem()}");
         break;
     }
     case "knn":
     {
         Write(Path.Combine(outDir, $"knn_{n}x{d}.bin"), x, n, d);
         sw.Restart();
-        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, Method = NeighborMethod.Exact });
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.Exact });
         var te = sw.Elapsed.TotalSeconds;
         Console.WriteLine($"exact kNN {n}x{d} k=15: {te:F2} s; {Mem()}");
         sw.Restart();
-        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, Method = NeighborMethod.NnDescent, Seed = 0 });
+        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.NnDescent, Seed = 0 });
         var ta = sw.Elapsed.TotalSeconds;
         Console.WriteLine($"NN-descent {n}x{d} k=15: {ta:F2} s, recall {NearestNeighbors.Recall(approx, exact):F4}; {Mem()}");
         break;
@@ -76,16 +76,16 @@ switch (mode)
         for (int rep = 0; rep < 2; rep++)
         {
             sw.Restart();
-            var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, IncludeSelf = true, Method = NeighborMethod.Exact });
+            var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, IncludeSelf = true, Method = NeighborMethod.Exact });
             Console.WriteLine($"exact {sw.Elapsed.TotalSeconds:F2} s; {Mem()}");
             sw.Restart();
             var g = Umap.FuzzySimplicialSet(knn);
             Console.WriteLine($"graph {sw.Elapsed.TotalSeconds:F2} s; {Mem()}");
             sw.Restart();
-            var m = new Umap(new UmapOptions { NEpochs = 1 }).FitFromKnn(knn, n);
+            var m = new Umap(new UmapOptions { Epochs = 1 }).FitFromKnn(knn, n);
             Console.WriteLine($"graph+init+1 epoch {sw.Elapsed.TotalSeconds:F2} s {m.InitUsed}; {Mem()}");
             sw.Restart();
-            m = new Umap(new UmapOptions { NEpochs = 200 }).FitFromKnn(knn, n);
+            m = new Umap(new UmapOptions { Epochs = 200 }).FitFromKnn(knn, n);
             Console.WriteLine($"graph+init+200 epochs {sw.Elapsed.TotalSeconds:F2} s; {Mem()}");
         }
         break;
@@ -95,13 +95,13 @@ switch (mode)
         int dim = args.Length > 4 ? int.Parse(args[4]) : 30;
         var cpu = () => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         double c0 = cpu();
-        var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = 15, IncludeSelf = true, Method = NeighborMethod.Exact });
+        var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, IncludeSelf = true, Method = NeighborMethod.Exact });
         double c1 = cpu();
         var g = Umap.FuzzySimplicialSet(knn);
         double c2 = cpu();
         var init = Umap.SpectralLayout(g, dim, 0, forceSparse: true);
         double c3 = cpu();
-        var m = new Umap(new UmapOptions { NEpochs = 100, NComponents = dim, Init = UmapInit.Random }).FitFromKnn(knn, n);
+        var m = new Umap(new UmapOptions { Epochs = 100, Components = dim, Init = UmapInit.Random }).FitFromKnn(knn, n);
         double c4 = cpu();
         Console.WriteLine($"cpu: knn {c1 - c0:F2} graph {c2 - c1:F2} spectral {(init == null ? "disconnected" : "")} {c3 - c2:F2} 100 epochs {c4 - c3:F2}");
         break;

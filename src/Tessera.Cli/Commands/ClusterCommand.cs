@@ -10,6 +10,8 @@ namespace Tessera.Cli.Commands;
 /// <summary>`tessera cluster INPUT --use-rep X_pca --method kmeans|gmm|leiden ...`.</summary>
 public static class ClusterCommand
 {
+    private static readonly ClusteringOptions Defaults = new();
+
     public static Command Create()
     {
         var input = new Argument<string>("input") { Description = "Data with an embedding in obsm (e.g. the result.h5ad of preprocess)" };
@@ -21,10 +23,10 @@ public static class ClusterCommand
         var cov = new Option<string>("--covariance") { Description = "GMM covariance: full, diag, tied (= mclust EEE) or spherical", DefaultValueFactory = _ => "tied" };
         cov.AcceptOnlyFromAmong("full", "diag", "tied", "spherical");
         var k = new Option<int?>("--clusters", "-k") { Description = "Number of clusters (kmeans, gmm)" };
-        var res = new Option<double>("--resolution") { Description = "Leiden resolution", DefaultValueFactory = _ => 1.0 };
-        var restarts = new Option<int>("--restarts") { Description = "k-means restarts", DefaultValueFactory = _ => 10 };
+        var res = new Option<double>("--resolution") { Description = "Leiden resolution", DefaultValueFactory = _ => Defaults.Resolution };
+        var restarts = new Option<int>("--restarts") { Description = "k-means restarts", DefaultValueFactory = _ => Defaults.Restarts };
         var truthCol = new Option<string?>("--truth-column") { Description = "obs column with reference labels: scores are computed and written" };
-        var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => Defaults.Seed };
         var inputs = new InputOptions();
         var cmd = new Command("cluster", "Cluster spots on an embedding; writes obs 'cluster'") { input, outOpt, overwrite, useRep, method, cov, k, res, restarts, truthCol, seed };
         inputs.AddTo(cmd);

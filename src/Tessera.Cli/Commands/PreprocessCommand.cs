@@ -8,6 +8,8 @@ namespace Tessera.Cli.Commands;
 /// <summary>`tessera preprocess INPUT -o OUT.h5ad|DIR`: QC, normalize, log1p, HVG, PCA.</summary>
 public static class PreprocessCommand
 {
+    private static readonly PreprocessOptions Defaults = new();
+
     public static Command Create()
     {
         var input = new Argument<string>("input") { Description = "h5ad, 10x h5, Space Ranger / mtx folder, or csv/tsv[.gz] table" };
@@ -16,14 +18,14 @@ public static class PreprocessCommand
         var minCounts = new Option<double>("--min-counts") { Description = "Drop spots with fewer total counts" };
         var minGenes = new Option<int>("--min-genes") { Description = "Drop spots with fewer detected genes" };
         var minSpots = new Option<int>("--min-spots") { Description = "Drop genes detected in fewer spots" };
-        var targetSum = new Option<double>("--target-sum") { Description = "normalize_total target", DefaultValueFactory = _ => 1e4 };
-        var hvg = new Option<int>("--hvg") { Description = "Number of highly variable genes (0 = none)", DefaultValueFactory = _ => 3000 };
+        var targetSum = new Option<double>("--target-sum") { Description = "normalize_total target", DefaultValueFactory = _ => Defaults.TargetSum };
+        var hvg = new Option<int>("--hvg") { Description = "Number of highly variable genes (0 = none)", DefaultValueFactory = _ => Defaults.Hvg };
         var flavor = new Option<string>("--flavor") { Description = "HVG flavour: seurat_v3 (raw counts) or seurat", DefaultValueFactory = _ => "seurat_v3" };
         flavor.AcceptOnlyFromAmong("seurat_v3", "seurat");
         var subset = new Option<bool>("--subset-hvg") { Description = "Keep only the highly variable genes" };
-        var pca = new Option<int>("--pca") { Description = "Principal components (0 = skip PCA)", DefaultValueFactory = _ => 30 };
+        var pca = new Option<int>("--pca") { Description = "Principal components (0 = skip PCA)", DefaultValueFactory = _ => Defaults.Pca };
         var scale = new Option<bool>("--scale") { Description = "Scale genes to unit variance (clip 10) before PCA" };
-        var seed = new Option<int>("--seed") { Description = "Seed (randomized PCA)", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed (randomized PCA)", DefaultValueFactory = _ => Defaults.Seed };
         var inputs = new InputOptions();
         var cmd = new Command("preprocess", "QC, normalize_total, log1p, highly variable genes and PCA; raw counts kept in layer 'counts'")
             { input, output, overwrite, minCounts, minGenes, minSpots, targetSum, hvg, flavor, subset, pca, scale, seed };

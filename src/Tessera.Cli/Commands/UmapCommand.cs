@@ -10,29 +10,31 @@ namespace Tessera.Cli.Commands;
 /// <summary>`tessera umap INPUT --use-rep X_pca --out DIR`: writes obsm X_umap and a PNG.</summary>
 public static class UmapCommand
 {
+    private static readonly UmapOptions Defaults = new() { MinDist = 0.5 };   // scanpy's tl.umap min_dist (umap-learn's own is 0.1)
+
     public static Command Create()
     {
         var input = new Argument<string>("input") { Description = "Data with an embedding in obsm (e.g. the result.h5ad of preprocess)" };
         var outOpt = new Option<string>("--out", "-o") { Description = "Output folder", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace a non-empty output folder" };
         var useRep = new Option<string>("--use-rep") { Description = "obsm key to embed", DefaultValueFactory = _ => "X_pca" };
-        var neighbors = new Option<int>("--neighbors") { Description = "n_neighbors", DefaultValueFactory = _ => 15 };
-        var minDist = new Option<double>("--min-dist") { Description = "min_dist", DefaultValueFactory = _ => 0.5 };
-        var comps = new Option<int>("--components") { Description = "n_components", DefaultValueFactory = _ => 2 };
+        var neighbors = new Option<int>("--neighbors") { Description = "n_neighbors", DefaultValueFactory = _ => Defaults.Neighbors };
+        var minDist = new Option<double>("--min-dist") { Description = "min_dist", DefaultValueFactory = _ => Defaults.MinDist };
+        var comps = new Option<int>("--components") { Description = "n_components", DefaultValueFactory = _ => Defaults.Components };
         var color = new Option<string?>("--color") { Description = "obs column to colour the figure by (default: cluster or domain when present)" };
-        var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => Defaults.Seed };
         var inputs = new InputOptions();
         var cmd = new Command("umap", "UMAP of an embedding (our own implementation of McInnes et al., checked against umap-learn)")
             { input, outOpt, overwrite, useRep, neighbors, minDist, comps, color, seed };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>
         {
-            var options = new UmapOptions { NNeighbors = p.GetValue(neighbors), MinDist = p.GetValue(minDist), NComponents = p.GetValue(comps), Seed = p.GetValue(seed) };
+            var options = Defaults with { Neighbors = p.GetValue(neighbors), MinDist = p.GetValue(minDist), Components = p.GetValue(comps), Seed = p.GetValue(seed) };
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             var data = inputs.Load(p, r, p.GetValue(input)!, run);
             var rep = p.GetValue(useRep)!;
             var x = data.GetObsm(rep);
-            if (options.NNeighbors < 2 || options.NNeighbors >= x.Rows) throw new TesseraException($"--neighbors must be between 2 and {x.Rows - 1}, got {options.NNeighbors}");
+            if (options.Neighbors < 2 || options.Neighbors >= x.Rows) throw new TesseraException($"--neighbors must be between 2 and {x.Rows - 1}, got {options.Neighbors}");
             DenseMatrix emb;
             using (r.Stage($"UMAP of {rep} ({x.Rows} x {x.Cols})")) emb = new Umap(options).FitTransform(x);
             data.SetObsm("X_umap", emb);

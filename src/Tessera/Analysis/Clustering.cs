@@ -45,8 +45,8 @@ public static class Clustering
             if (!double.IsFinite(x.Data[i])) throw new TesseraException($"the embedding has a non-finite value at row {i / x.Cols}, column {i % x.Cols}");
         return o.Method switch
         {
-            ClusterMethod.KMeans => new KMeans(new KMeansOptions { K = o.Clusters, NInit = o.Restarts, Seed = o.Seed }).Fit(x).Labels,
-            ClusterMethod.Gmm => new GaussianMixture(new GaussianMixtureOptions { K = o.Clusters, Covariance = o.Covariance, NInit = 1, Seed = o.Seed }).Fit(x).Predict(x),
+            ClusterMethod.KMeans => new KMeans(new KMeansOptions { Clusters = o.Clusters, Restarts = o.Restarts, Seed = o.Seed }).Fit(x).Labels,
+            ClusterMethod.Gmm => new GaussianMixture(new GaussianMixtureOptions { Components = o.Clusters, Covariance = o.Covariance, Restarts = 1, Seed = o.Seed }).Fit(x).Predict(x),
             ClusterMethod.Leiden => LeidenLabels(x, o),
             _ => throw new ArgumentOutOfRangeException(nameof(o)),
         };

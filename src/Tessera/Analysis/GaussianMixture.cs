@@ -28,24 +28,24 @@ public enum GaussianMixtureInit
 }
 
 /// <summary>Options for <see cref="GaussianMixture"/> (names and defaults follow sklearn.mixture.GaussianMixture).</summary>
-public sealed class GaussianMixtureOptions
+public sealed record GaussianMixtureOptions
 {
     /// <summary>Number of mixture components.</summary>
-    public int K { get; set; } = 1;
+    public int Components { get; init; } = 1;
     /// <summary>Covariance structure.</summary>
-    public CovarianceType Covariance { get; set; } = CovarianceType.Full;
+    public CovarianceType Covariance { get; init; } = CovarianceType.Full;
     /// <summary>Non-negative value added to covariance diagonals so they stay positive definite.</summary>
-    public double RegCovar { get; set; } = 1e-6;
+    public double RegCovar { get; init; } = 1e-6;
     /// <summary>Maximum EM iterations per initialisation.</summary>
-    public int MaxIter { get; set; } = 100;
+    public int MaxIter { get; init; } = 100;
     /// <summary>EM stops when the lower bound (mean log-likelihood) changes by less than this.</summary>
-    public double Tol { get; set; } = 1e-3;
+    public double Tol { get; init; } = 1e-3;
     /// <summary>Number of initialisations; the one with the highest lower bound is kept.</summary>
-    public int NInit { get; set; } = 1;
+    public int Restarts { get; init; } = 1;
     /// <summary>Initialisation of the responsibilities.</summary>
-    public GaussianMixtureInit Init { get; set; } = GaussianMixtureInit.KMeans;
+    public GaussianMixtureInit Init { get; init; } = GaussianMixtureInit.KMeans;
     /// <summary>Seed for the initialisation; same seed gives identical results.</summary>
-    public int Seed { get; set; }
+    public int Seed { get; init; }
 }
 
 /// <summary>
@@ -79,15 +79,15 @@ public sealed class GaussianMixture
     private GaussianMixtureModel FitCore(DenseMatrix x, DenseMatrix? resp0)
     {
         ArgumentNullException.ThrowIfNull(x);
-        int n = x.Rows, d = x.Cols, k = _o.K;
-        if (k < 1) throw new TesseraException($"GaussianMixture K must be at least 1, got {k}");
-        if (_o.NInit < 1) throw new TesseraException($"GaussianMixture NInit must be at least 1, got {_o.NInit}");
+        int n = x.Rows, d = x.Cols, k = _o.Components;
+        if (k < 1) throw new TesseraException($"GaussianMixture Components must be at least 1, got {k}");
+        if (_o.Restarts < 1) throw new TesseraException($"GaussianMixture Restarts must be at least 1, got {_o.Restarts}");
         if (_o.MaxIter < 1) throw new TesseraException($"GaussianMixture MaxIter must be at least 1, got {_o.MaxIter}");
         if (!(_o.RegCovar >= 0)) throw new TesseraException($"GaussianMixture RegCovar must be non-negative, got {_o.RegCovar}");
         if (!(_o.Tol >= 0)) throw new TesseraException($"GaussianMixture Tol must be non-negative, got {_o.Tol}");
         if (d < 1) throw new TesseraException("GaussianMixture input x has no columns");
         if (n < 2) throw new TesseraException($"GaussianMixture needs at least 2 rows but x has {n}");
-        if (n < k) throw new TesseraException($"GaussianMixture needs at least K={k} rows but x has {n}");
+        if (n < k) throw new TesseraException($"GaussianMixture needs at least Components={k} rows but x has {n}");
         KMeansCore.CheckFinite(x, "x");
         if (resp0 != null)
         {
@@ -102,7 +102,7 @@ public sealed class GaussianMixture
         GmmManaged? best = null;
         double bestLb = double.NegativeInfinity;
         bool bestConverged = false; int bestIter = 0;
-        int runs = resp0 == null ? _o.NInit : 1;
+        int runs = resp0 == null ? _o.Restarts : 1;
         for (int run = 0; run < runs; run++)
         {
             using var runScope = NewDisposeScope();
@@ -138,12 +138,12 @@ public sealed class GaussianMixture
 
     private Tensor InitialResp(DenseMatrix x, Tensor X, int run)
     {
-        int n = x.Rows, k = _o.K;
+        int n = x.Rows, k = _o.Components;
         int seed = Seeding.Derive(_o.Seed, "gmm-init-" + run);
         var r = new double[(long)n * k];
         if (_o.Init == GaussianMixtureInit.KMeans)
         {
-            var km = new KMeans(new KMeansOptions { K = k, NInit = 1, Seed = seed }).Fit(x);
+            var km = new KMeans(new KMeansOptions { Clusters = k, Restarts = 1, Seed = seed }).Fit(x);
             for (int i = 0; i < n; i++) r[(long)i * k + km.Labels[i]] = 1;
         }
         else

@@ -4,25 +4,25 @@ using Tessera.Nn;
 namespace Tessera.Analysis;
 
 /// <summary>Options for <see cref="KMeans"/> (names and defaults follow sklearn.cluster.KMeans).</summary>
-public sealed class KMeansOptions
+public sealed record KMeansOptions
 {
     /// <summary>Number of clusters (sklearn n_clusters).</summary>
-    public int K { get; set; } = 8;
+    public int Clusters { get; init; } = 8;
     /// <summary>Number of k-means++ restarts; the run with the lowest inertia is kept.</summary>
-    public int NInit { get; set; } = 10;
+    public int Restarts { get; init; } = 10;
     /// <summary>Maximum Lloyd iterations per run.</summary>
-    public int MaxIter { get; set; } = 300;
+    public int MaxIter { get; init; } = 300;
     /// <summary>Convergence tolerance relative to the mean per-feature variance of the data (as sklearn).</summary>
-    public double Tol { get; set; } = 1e-4;
+    public double Tol { get; init; } = 1e-4;
     /// <summary>Seed for the k-means++ initialisation; same seed gives identical results.</summary>
-    public int Seed { get; set; }
-    /// <summary>Optional explicit K × D initial centers (sklearn init=array); then a single run is made and NInit is ignored.</summary>
-    public DenseMatrix? InitialCenters { get; set; }
+    public int Seed { get; init; }
+    /// <summary>Optional explicit K × D initial centers (sklearn init=array); then a single run is made and Restarts is ignored.</summary>
+    public DenseMatrix? InitialCenters { get; init; }
 }
 
 /// <summary>
 /// Lloyd k-means with sklearn's greedy k-means++ initialisation (2 + ⌊ln K⌋ local trials), sklearn's relative
-/// tolerance, empty-cluster relocation and best-of-NInit selection. Each Lloyd iteration is one fused pass over the rows
+/// tolerance, empty-cluster relocation and best-of-Restarts selection. Each Lloyd iteration is one fused pass over the rows
 /// (distances, argmin, center sums) split into fixed row chunks run in parallel and reduced in chunk order, so results
 /// do not depend on the thread count; this beats torch matmul + separate argmin/scatter by avoiding N × K temporaries.
 /// </summary>
@@ -40,18 +40,18 @@ public sealed class KMeans
     public KMeansModel Fit(DenseMatrix x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        int n = x.Rows, d = x.Cols, k = _o.K;
-        if (k < 1) throw new TesseraException($"KMeans K must be at least 1, got {k}");
-        if (_o.NInit < 1) throw new TesseraException($"KMeans NInit must be at least 1, got {_o.NInit}");
+        int n = x.Rows, d = x.Cols, k = _o.Clusters;
+        if (k < 1) throw new TesseraException($"KMeans Clusters must be at least 1, got {k}");
+        if (_o.Restarts < 1) throw new TesseraException($"KMeans Restarts must be at least 1, got {_o.Restarts}");
         if (_o.MaxIter < 1) throw new TesseraException($"KMeans MaxIter must be at least 1, got {_o.MaxIter}");
         if (!(_o.Tol >= 0)) throw new TesseraException($"KMeans Tol must be non-negative, got {_o.Tol}");
-        if (n < k) throw new TesseraException($"KMeans needs at least K={k} rows but x has {n}");
+        if (n < k) throw new TesseraException($"KMeans needs at least Clusters={k} rows but x has {n}");
         if (d < 1) throw new TesseraException("KMeans input x has no columns");
         KMeansCore.CheckFinite(x, "x");
         if (_o.InitialCenters is { } ic)
         {
             if (ic.Rows != k || ic.Cols != d)
-                throw new TesseraException($"InitialCenters has shape ({ic.Rows}, {ic.Cols}) but ({k}, {d}) is needed for K={k} and x with {d} columns");
+                throw new TesseraException($"InitialCenters has shape ({ic.Rows}, {ic.Cols}) but ({k}, {d}) is needed for Clusters={k} and x with {d} columns");
             KMeansCore.CheckFinite(ic, "InitialCenters");
         }
 
@@ -67,7 +67,7 @@ public sealed class KMeans
         var rng = Seeding.Rng(_o.Seed, "kmeans");
 
         KMeansModel? best = null;
-        int runs = _o.InitialCenters == null ? _o.NInit : 1;
+        int runs = _o.InitialCenters == null ? _o.Restarts : 1;
         for (int run = 0; run < runs; run++)
         {
             double[] c0;

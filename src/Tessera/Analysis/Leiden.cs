@@ -105,7 +105,7 @@ public static class Leiden
         ArgumentNullException.ThrowIfNull(x);
         if (nNeighbors < 2) throw new TesseraException($"number of neighbours must be at least 2 but is {nNeighbors}");
         if (x.Rows < 2) throw new TesseraException($"clustering needs at least 2 points but got {x.Rows}");
-        var knn = NearestNeighbors.Compute(x, new NearestNeighborsOptions { K = Math.Min(nNeighbors, x.Rows), Metric = metric, IncludeSelf = true, Seed = seed });
+        var knn = NearestNeighbors.Compute(x, new NearestNeighborsOptions { Neighbors = Math.Min(nNeighbors, x.Rows), Metric = metric, IncludeSelf = true, Seed = seed });
         return Umap.FuzzySimplicialSet(knn);
     }
 

@@ -62,30 +62,30 @@ public sealed class KnnResult
 }
 
 /// <summary>Options for <see cref="NearestNeighbors.Compute(DenseMatrix, NearestNeighborsOptions)"/>.</summary>
-public sealed class NearestNeighborsOptions
+public sealed record NearestNeighborsOptions
 {
     /// <summary>Neighbours per point (counting the point itself when <see cref="IncludeSelf"/>).</summary>
-    public int K { get; set; } = 15;
+    public int Neighbors { get; init; } = 15;
     /// <summary>Distance.</summary>
-    public NeighborMetric Metric { get; set; } = NeighborMetric.Euclidean;
+    public NeighborMetric Metric { get; init; } = NeighborMetric.Euclidean;
     /// <summary>Exact, NN-descent, or automatic choice by size.</summary>
-    public NeighborMethod Method { get; set; } = NeighborMethod.Auto;
+    public NeighborMethod Method { get; init; } = NeighborMethod.Auto;
     /// <summary>When true, column 0 of each row is the point itself at distance 0 (umap-learn / scanpy convention).</summary>
-    public bool IncludeSelf { get; set; }
+    public bool IncludeSelf { get; init; }
     /// <summary>Seed for NN-descent (exact search uses no randomness).</summary>
-    public int Seed { get; set; }
+    public int Seed { get; init; }
     /// <summary>Auto uses exact search when N is below this.</summary>
-    public int AutoExactThreshold { get; set; } = 20000;
+    public int AutoExactThreshold { get; init; } = 20000;
     /// <summary>Upper bound on query rows per block of the exact search (the block is also capped at about 256 MB).</summary>
-    public int BlockSize { get; set; } = 2048;
+    public int BlockSize { get; init; } = 2048;
     /// <summary>NN-descent: number of random projection trees for initialisation; null = pynndescent's min(32, 5 + round(N^0.25)); 0 = random init only.</summary>
-    public int? NTrees { get; set; }
+    public int? NTrees { get; init; }
     /// <summary>NN-descent: maximum iterations; null = pynndescent's max(5, round(log2 N)).</summary>
-    public int? NIters { get; set; }
+    public int? NIters { get; init; }
     /// <summary>NN-descent: candidates sampled per point per iteration; null = min(60, K).</summary>
-    public int? MaxCandidates { get; set; }
+    public int? MaxCandidates { get; init; }
     /// <summary>NN-descent: stop when fewer than Delta·K·N heap updates happen in an iteration (pynndescent 0.001).</summary>
-    public double Delta { get; set; } = 0.001;
+    public double Delta { get; init; } = 0.001;
 }
 
 /// <summary>k-nearest-neighbour search: exact (blocked torch matrix products + topk) or approximate (NN-descent).</summary>
@@ -103,11 +103,11 @@ public static class NearestNeighbors
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(options);
-        Validate(x, rows, cols, options.K, options.IncludeSelf);
+        Validate(x, rows, cols, options.Neighbors, options.IncludeSelf);
         var method = options.Method;
         if (method == NeighborMethod.Auto) method = rows < options.AutoExactThreshold ? NeighborMethod.Exact : NeighborMethod.NnDescent;
         return method == NeighborMethod.Exact
-            ? Exact(x, rows, cols, options.K, options.Metric, options.IncludeSelf, options.BlockSize)
+            ? Exact(x, rows, cols, options.Neighbors, options.Metric, options.IncludeSelf, options.BlockSize)
             : NnDescent.Run(x, rows, cols, options);
     }
 

@@ -19,7 +19,7 @@ internal static class NnDescent
     {
         bool cosine = o.Metric == NeighborMetric.Cosine;
         float[] data = cosine ? NearestNeighbors.NormalizeRows(x, n, dim) : x;
-        int k = o.IncludeSelf ? o.K - 1 : o.K;
+        int k = o.IncludeSelf ? o.Neighbors - 1 : o.Neighbors;
         var rng = Seeding.Rng(o.Seed, "nndescent");
         if (k == 0) return Finish(null, null, n, 0, o, cosine);
 
@@ -141,7 +141,7 @@ internal static class NnDescent
 
     private static KnnResult Finish(Heap? heap, float[]? data, int n, int k, NearestNeighborsOptions o, bool cosine)
     {
-        int K = o.K;
+        int K = o.Neighbors;
         var idx = new int[(long)n * K];
         var dst = new float[(long)n * K];
         var row = new (float D, int J)[k];

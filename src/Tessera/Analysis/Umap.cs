@@ -15,42 +15,42 @@ public enum UmapInit
 }
 
 /// <summary>Options for <see cref="Umap"/> (defaults as umap-learn 0.5).</summary>
-public sealed class UmapOptions
+public sealed record UmapOptions
 {
     /// <summary>Size of the local neighbourhood, counting the point itself (umap-learn n_neighbors).</summary>
-    public int NNeighbors { get; set; } = 15;
+    public int Neighbors { get; init; } = 15;
     /// <summary>Embedding dimension (CoSTA uses 30).</summary>
-    public int NComponents { get; set; } = 2;
+    public int Components { get; init; } = 2;
     /// <summary>Minimum distance between embedded points.</summary>
-    public double MinDist { get; set; } = 0.1;
+    public double MinDist { get; init; } = 0.1;
     /// <summary>Scale of embedded points.</summary>
-    public double Spread { get; set; } = 1.0;
+    public double Spread { get; init; } = 1.0;
     /// <summary>Optimisation epochs; null = 500 for N ≤ 10,000 else 200 (umap-learn).</summary>
-    public int? NEpochs { get; set; }
+    public int? Epochs { get; init; }
     /// <summary>Initial SGD learning rate (decays linearly to 0).</summary>
-    public double LearningRate { get; set; } = 1.0;
+    public double LearningRate { get; init; } = 1.0;
     /// <summary>Negative samples per positive sample.</summary>
-    public int NegativeSampleRate { get; set; } = 5;
+    public int NegativeSampleRate { get; init; } = 5;
     /// <summary>Weight of the repulsive term (gamma).</summary>
-    public double RepulsionStrength { get; set; } = 1.0;
+    public double RepulsionStrength { get; init; } = 1.0;
     /// <summary>Input-space distance.</summary>
-    public NeighborMetric Metric { get; set; } = NeighborMetric.Euclidean;
+    public NeighborMetric Metric { get; init; } = NeighborMetric.Euclidean;
     /// <summary>Seed for kNN (NN-descent), initialisation noise and negative sampling.</summary>
-    public int Seed { get; set; }
+    public int Seed { get; init; }
     /// <summary>Layout initialisation.</summary>
-    public UmapInit Init { get; set; } = UmapInit.Spectral;
+    public UmapInit Init { get; init; } = UmapInit.Spectral;
     /// <summary>kNN method (exact below 20,000 points by default).</summary>
-    public NeighborMethod KnnMethod { get; set; } = NeighborMethod.Auto;
+    public NeighborMethod KnnMethod { get; init; } = NeighborMethod.Auto;
     /// <summary>Curve parameter a; null = fitted from <see cref="MinDist"/> and <see cref="Spread"/>.</summary>
-    public double? A { get; set; }
+    public double? A { get; init; }
     /// <summary>Curve parameter b; null = fitted from <see cref="MinDist"/> and <see cref="Spread"/>.</summary>
-    public double? B { get; set; }
+    public double? B { get; init; }
 }
 
 /// <summary>A fitted UMAP: the embedding, the fuzzy graph and what was used to produce them.</summary>
 public sealed class UmapModel
 {
-    /// <summary>N × NComponents embedding.</summary>
+    /// <summary>N × Components embedding.</summary>
     public required DenseMatrix Embedding { get; init; }
     /// <summary>The fuzzy simplicial set (symmetric membership graph, umap-learn's graph_), before epoch pruning.</summary>
     public required WeightedGraph Graph { get; init; }
@@ -61,7 +61,7 @@ public sealed class UmapModel
     /// <summary>Curve parameter b used.</summary>
     public double B { get; init; }
     /// <summary>Epochs run.</summary>
-    public int NEpochs { get; init; }
+    public int Epochs { get; init; }
     /// <summary>Initialisation actually used (Random when spectral fell back because the graph was disconnected).</summary>
     public UmapInit InitUsed { get; init; }
 }
@@ -106,10 +106,10 @@ public sealed class Umap
         if (rows < 3) throw new TesseraException($"UMAP needs at least 3 points but got {rows}");
         if ((long)rows * cols != x.Length) throw new TesseraException($"data has {x.Length} values but the shape is ({rows}, {cols})");
         // umap-learn truncates n_neighbors to N - 1 on tiny data.
-        int k = Math.Min(o.NNeighbors, rows - 1);
+        int k = Math.Min(o.Neighbors, rows - 1);
         var knn = NearestNeighbors.Compute(x, rows, cols, new NearestNeighborsOptions
         {
-            K = k, Metric = o.Metric, Method = o.KnnMethod, IncludeSelf = true, Seed = Seeding.Derive(o.Seed, "umap-knn"),
+            Neighbors = k, Metric = o.Metric, Method = o.KnnMethod, IncludeSelf = true, Seed = Seeding.Derive(o.Seed, "umap-knn"),
         });
         return FitFromKnn(knn, rows);
     }
@@ -122,10 +122,10 @@ public sealed class Umap
         ValidateOptions(o);
         if (knn.N != rows) throw new TesseraException($"kNN has {knn.N} points but the data has {rows} rows");
         var graph = FuzzySimplicialSet(knn);
-        int nEpochs = o.NEpochs ?? (rows <= 10000 ? 500 : 200);
+        int nEpochs = o.Epochs ?? (rows <= 10000 ? 500 : 200);
         var (a, b) = o.A.HasValue && o.B.HasValue ? (o.A.Value, o.B.Value) : FindAbParams(o.Spread, o.MinDist);
         var rng = Seeding.Rng(o.Seed, "umap-init");
-        int dim = o.NComponents;
+        int dim = o.Components;
         float[] emb;
         var initUsed = o.Init;
         if (o.Init == UmapInit.Spectral)
@@ -152,18 +152,18 @@ public sealed class Umap
             OptimizeLayout(e, rows, dim, graph, nEpochs, a, b, o, Seeding.Derive(o.Seed, "umap-sgd"));
             var m = new DenseMatrix(rows, dim);
             for (int i = 0; i < e.Length; i++) m.Data[i] = e[i];
-            return new UmapModel { Embedding = m, Graph = graph, Knn = knn, A = a, B = b, NEpochs = nEpochs, InitUsed = initUsed };
+            return new UmapModel { Embedding = m, Graph = graph, Knn = knn, A = a, B = b, Epochs = nEpochs, InitUsed = initUsed };
         }
     }
 
     private static void ValidateOptions(UmapOptions o)
     {
-        if (o.NNeighbors < 2) throw new TesseraException($"UMAP n_neighbors must be at least 2 but is {o.NNeighbors}");
-        if (o.NComponents < 1) throw new TesseraException($"UMAP n_components must be at least 1 but is {o.NComponents}");
+        if (o.Neighbors < 2) throw new TesseraException($"UMAP n_neighbors must be at least 2 but is {o.Neighbors}");
+        if (o.Components < 1) throw new TesseraException($"UMAP n_components must be at least 1 but is {o.Components}");
         if (o.MinDist < 0) throw new TesseraException($"UMAP min_dist must be non-negative but is {o.MinDist}");
         if (o.Spread <= 0) throw new TesseraException($"UMAP spread must be positive but is {o.Spread}");
         if (o.MinDist > o.Spread) throw new TesseraException($"UMAP min_dist ({o.MinDist}) must be less than or equal to spread ({o.Spread})");
-        if (o.NEpochs is < 1) throw new TesseraException($"UMAP n_epochs must be at least 1 but is {o.NEpochs}");
+        if (o.Epochs is < 1) throw new TesseraException($"UMAP n_epochs must be at least 1 but is {o.Epochs}");
         if (o.LearningRate <= 0) throw new TesseraException($"UMAP learning rate must be positive but is {o.LearningRate}");
         if (o.NegativeSampleRate < 0) throw new TesseraException($"UMAP negative sample rate must be non-negative but is {o.NegativeSampleRate}");
         if (o.RepulsionStrength < 0) throw new TesseraException($"UMAP repulsion strength must be non-negative but is {o.RepulsionStrength}");

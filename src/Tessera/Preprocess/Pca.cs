@@ -20,7 +20,7 @@ public enum PcaSolver
 public sealed record PcaOptions
 {
     /// <summary>Number of components (scanpy's default 50; clamped to min(spots, genes) − 1 as scanpy does).</summary>
-    public int NComps { get; init; } = 50;
+    public int Components { get; init; } = 50;
     /// <summary>Solver.</summary>
     public PcaSolver Solver { get; init; } = PcaSolver.Auto;
     /// <summary>Seed of the randomized solver's test matrix.</summary>
@@ -59,7 +59,7 @@ public sealed class PcaModel
     /// <summary>Which solver ran.</summary>
     public required PcaSolver SolverUsed { get; init; }
     /// <summary>Number of components.</summary>
-    public int NComps => Components.Rows;
+    public int ComponentCount => Components.Rows;
 
     /// <summary>Projects new data with the same genes: (x − mean) · componentsᵀ.</summary>
     public DenseMatrix Transform(CsrMatrix x)
@@ -163,9 +163,9 @@ public static class Pca
         Func<float[]> full, Func<double[], int, double[]> mul, Func<double[], int, double[]> tmul)
     {
         if (n < 2 || g < 1) throw new TesseraException($"PCA needs at least 2 spots and 1 gene, the data has {n} spots and {g} genes");
-        if (o.NComps < 1) throw new TesseraException($"the number of principal components must be positive, got {o.NComps}");
+        if (o.Components < 1) throw new TesseraException($"the number of principal components must be positive, got {o.Components}");
         if (o.PowerIterations < 0 || o.Oversamples < 0) throw new TesseraException("PCA power iterations and oversamples must not be negative");
-        int k = Math.Min(o.NComps, Math.Min(n, g) - (Math.Min(n, g) > 1 ? 1 : 0));
+        int k = Math.Min(o.Components, Math.Min(n, g) - (Math.Min(n, g) > 1 ? 1 : 0));
         // sklearn's "auto" policy: exact SVD only for small inputs or when most components are wanted; a full SVD of
         // a 3639 x 3000 DLPFC matrix costs minutes on 2 cores while 7 randomized power iterations take about a second.
         var solver = o.Solver != PcaSolver.Auto ? o.Solver

@@ -56,8 +56,8 @@ public static class PreprocessPipeline
         }
         if (options.Pca > 0)
         {
-            var model = Preprocess.Pca.RunOn(d, new PcaOptions { NComps = options.Pca, Seed = options.Seed, Scale = options.Scale, ScaleMaxValue = options.Scale ? options.ScaleMax : null });
-            log?.Invoke($"PCA: {model.NComps} components ({model.SolverUsed}), {model.ExplainedVarianceRatio.Sum():P1} of the variance");
+            var model = Preprocess.Pca.RunOn(d, new PcaOptions { Components = options.Pca, Seed = options.Seed, Scale = options.Scale, ScaleMaxValue = options.Scale ? options.ScaleMax : null });
+            log?.Invoke($"PCA: {model.ComponentCount} components ({model.SolverUsed}), {model.ExplainedVarianceRatio.Sum():P1} of the variance");
         }
         return d;
     }

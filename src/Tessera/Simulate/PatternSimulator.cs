@@ -148,7 +148,7 @@ public static class PatternSimulator
             }
             z = sm;
         }
-        var km = new KMeans(new KMeansOptions { K = patterns, NInit = 10, Seed = Seeding.Derive(seed, "pattern-regions") }).Fit(z);
+        var km = new KMeans(new KMeansOptions { Clusters = patterns, Restarts = 10, Seed = Seeding.Derive(seed, "pattern-regions") }).Fit(z);
         var sizes = new int[patterns];
         foreach (var l in km.Labels) sizes[l]++;
         var order = Enumerable.Range(0, patterns).OrderByDescending(k => sizes[k]).ThenBy(k => k).ToArray();

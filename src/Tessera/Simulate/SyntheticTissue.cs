@@ -30,7 +30,7 @@ public sealed record SyntheticTissueOptions
 /// <summary>
 /// A synthetic layered tissue on a Visium hex grid: curved bands like cortical layers (plus a white-matter-like
 /// last domain), marker genes per band with spill-over into adjacent bands, log-normal library sizes and
-/// negative-binomial counts. Used by `tessera demo` and by tests; the truth is in obs["layer"].
+/// negative-binomial counts. Used by the demo and by tests; the truth is in obs["layer"].
 /// </summary>
 public static class SyntheticTissue
 {

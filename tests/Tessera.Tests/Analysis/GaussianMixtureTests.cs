@@ -22,7 +22,7 @@ public class GaussianMixtureTests
     public void MatchesSklearnFromSameResponsibilities(CovarianceType ct, double lb, int nIter, double score, double bic, double aic, double w0, double cov0, double proba00)
     {
         var (x, resp) = Fixture();
-        var m = new GaussianMixture(new GaussianMixtureOptions { K = 3, Covariance = ct }).Fit(x, resp);
+        var m = new GaussianMixture(new GaussianMixtureOptions { Components = 3, Covariance = ct }).Fit(x, resp);
         ClusterTestData.Rel(lb, m.LowerBound, 1e-9);
         Assert.Equal(nIter, m.NIter);
         Assert.True(m.Converged);
@@ -44,7 +44,7 @@ public class GaussianMixtureTests
     public void FiveEmStepsMatchSklearn(CovarianceType ct, double lb, double score)
     {
         var (x, resp) = Fixture();
-        var m = new GaussianMixture(new GaussianMixtureOptions { K = 3, Covariance = ct, Tol = 1e-10, MaxIter = 5 }).Fit(x, resp);
+        var m = new GaussianMixture(new GaussianMixtureOptions { Components = 3, Covariance = ct, Tol = 1e-10, MaxIter = 5 }).Fit(x, resp);
         Assert.False(m.Converged);
         Assert.Equal(5, m.NIter);
         ClusterTestData.Rel(lb, m.LowerBound, 1e-9);
@@ -55,7 +55,7 @@ public class GaussianMixtureTests
     public void KMeansInitRecoversBlobsAndIsDeterministic()
     {
         var (x, y) = ClusterTestData.Blobs(400, 5, 5, 0.3, 3);
-        var o = new GaussianMixtureOptions { K = 5, Seed = 3 };
+        var o = new GaussianMixtureOptions { Components = 5, Seed = 3 };
         var a = new GaussianMixture(o).Fit(x);
         var b = new GaussianMixture(o).Fit(x);
         Assert.Equal(1.0, Metrics.AdjustedRandIndex(y, a.Predict(x)), 12);
@@ -72,7 +72,7 @@ public class GaussianMixtureTests
         var (x, resp) = Fixture();
         foreach (var ct in Enum.GetValues<CovarianceType>())
         {
-            var m = new GaussianMixture(new GaussianMixtureOptions { K = 3, Covariance = ct }).Fit(x, resp);
+            var m = new GaussianMixture(new GaussianMixtureOptions { Components = 3, Covariance = ct }).Fit(x, resp);
             var c1 = m.ComponentCovariance(1);
             int expectedLength = ct switch { CovarianceType.Full => 27, CovarianceType.Tied => 9, CovarianceType.Diag => 9, _ => 3 };
             Assert.Equal(expectedLength, m.Covariances.Length);
@@ -86,14 +86,14 @@ public class GaussianMixtureTests
     {
         var (x, resp) = Fixture();
         Assert.Equal("initial responsibilities have shape (300, 3) but (300, 2) is needed",
-            Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { K = 2 }).Fit(x, resp)).Message);
-        Assert.Equal("GaussianMixture needs at least K=5 rows but x has 4",
-            Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { K = 5 }).Fit(x.SubsetRows(new[] { 0, 1, 2, 3 }))).Message);
+            Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { Components = 2 }).Fit(x, resp)).Message);
+        Assert.Equal("GaussianMixture needs at least Components=5 rows but x has 4",
+            Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { Components = 5 }).Fit(x.SubsetRows(new[] { 0, 1, 2, 3 }))).Message);
         // two identical points per component with no regularisation: singular covariance
         var collapsed = new DenseMatrix(4, 2, new double[] { 0, 0, 0, 0, 5, 5, 5, 5 });
-        var ex = Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { K = 2, RegCovar = 0 }).Fit(collapsed));
+        var ex = Assert.Throws<TesseraException>(() => new GaussianMixture(new GaussianMixtureOptions { Components = 2, RegCovar = 0 }).Fit(collapsed));
         Assert.StartsWith("Fitting the Gaussian mixture failed because some components have ill-defined empirical covariance", ex.Message);
-        var m = new GaussianMixture(new GaussianMixtureOptions { K = 3 }).Fit(x, resp);
+        var m = new GaussianMixture(new GaussianMixtureOptions { Components = 3 }).Fit(x, resp);
         Assert.Equal("x has 2 columns but the model was fitted on 3", Assert.Throws<TesseraException>(() => m.Predict(new DenseMatrix(1, 2))).Message);
         Assert.Equal("component 3 is out of range 0..2", Assert.Throws<TesseraException>(() => m.ComponentCovariance(3)).Message);
     }
@@ -102,11 +102,11 @@ public class GaussianMixtureTests
     public void MoreInitialisationsNeverLowerTheBoundAndRandomInitIsSeeded()
     {
         var (x, _) = ClusterTestData.Blobs(300, 3, 4, 1.5, 9);
-        var one = new GaussianMixture(new GaussianMixtureOptions { K = 4, Init = GaussianMixtureInit.Random, Seed = 2 }).Fit(x);
-        var again = new GaussianMixture(new GaussianMixtureOptions { K = 4, Init = GaussianMixtureInit.Random, Seed = 2 }).Fit(x);
+        var one = new GaussianMixture(new GaussianMixtureOptions { Components = 4, Init = GaussianMixtureInit.Random, Seed = 2 }).Fit(x);
+        var again = new GaussianMixture(new GaussianMixtureOptions { Components = 4, Init = GaussianMixtureInit.Random, Seed = 2 }).Fit(x);
         Assert.Equal(one.LowerBound, again.LowerBound);
         // run 0 of NInit=4 is the same start as NInit=1, so the kept bound can only be higher or equal
-        var four = new GaussianMixture(new GaussianMixtureOptions { K = 4, Init = GaussianMixtureInit.Random, Seed = 2, NInit = 4 }).Fit(x);
+        var four = new GaussianMixture(new GaussianMixtureOptions { Components = 4, Init = GaussianMixtureInit.Random, Seed = 2, Restarts = 4 }).Fit(x);
         Assert.True(four.LowerBound >= one.LowerBound, $"{four.LowerBound} < {one.LowerBound}");
         // BIC / AIC are the sklearn formulas: −2·N·score + p·ln N and −2·N·score + 2p with p = 4·(3·4/2) + 3·4 + 3 = 39
         Assert.Equal(39, four.NParameters);
@@ -120,11 +120,11 @@ public class GaussianMixtureTests
     {
         var (x, y) = ClusterTestData.Blobs(400, 5, 5, 0.3, 3);
         var f = x.ToFloatArray();
-        var a = new GaussianMixture(new GaussianMixtureOptions { K = 5, Seed = 1 }).Fit(f, 400, 5);
+        var a = new GaussianMixture(new GaussianMixtureOptions { Components = 5, Seed = 1 }).Fit(f, 400, 5);
         Assert.Equal(1.0, Metrics.AdjustedRandIndex(y, a.Predict(f, 400, 5)), 12);
-        var k = new KMeans(new KMeansOptions { K = 5, Seed = 1 }).Fit(f, 400, 5);
-        Assert.Equal(new KMeans(new KMeansOptions { K = 5, Seed = 1 }).Fit(DenseMatrix.FromFloat(400, 5, f)).Labels, k.Labels);
+        var k = new KMeans(new KMeansOptions { Clusters = 5, Seed = 1 }).Fit(f, 400, 5);
+        Assert.Equal(new KMeans(new KMeansOptions { Clusters = 5, Seed = 1 }).Fit(DenseMatrix.FromFloat(400, 5, f)).Labels, k.Labels);
         Assert.Equal("data has 2000 values but rows × cols = 400 × 6 = 2400",
-            Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { K = 5 }).Fit(f, 400, 6)).Message);
+            Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { Clusters = 5 }).Fit(f, 400, 6)).Message);
     }
 }

@@ -57,7 +57,7 @@ public class KMeansTests
     {
         var (x, _) = ClusterTestData.Blobs(300, 4, 4, 1.5, 11);
         var init = x.SubsetRows(new[] { 0, 1, 2, 5 });
-        var m = new KMeans(new KMeansOptions { K = 4, InitialCenters = init }).Fit(x);
+        var m = new KMeans(new KMeansOptions { Clusters = 4, InitialCenters = init }).Fit(x);
         // sklearn 1.2.1 KMeans(4, init=rows, n_init=1, algorithm="lloyd")
         ClusterTestData.Rel(3315.0269818678144, m.Inertia, 1e-9);
         Assert.Equal(8, m.NIter);
@@ -73,7 +73,7 @@ public class KMeansTests
     public void KMeansPlusPlusRecoversSeparatedBlobs()
     {
         var (x, y) = ClusterTestData.Blobs(400, 5, 5, 0.3, 3);
-        var m = new KMeans(new KMeansOptions { K = 5, Seed = 7 }).Fit(x);
+        var m = new KMeans(new KMeansOptions { Clusters = 5, Seed = 7 }).Fit(x);
         Assert.Equal(1.0, Metrics.AdjustedRandIndex(y, m.Labels), 12);
         ClusterTestData.Rel(175.6265760072942, m.Inertia, 1e-9); // sklearn n_init=10 finds the same optimum
     }
@@ -82,7 +82,7 @@ public class KMeansTests
     public void KMeansPlusPlusInertiaCloseToSklearnOnOverlappingBlobs()
     {
         var (x, _) = ClusterTestData.Blobs(300, 4, 4, 1.5, 11);
-        var m = new KMeans(new KMeansOptions { K = 4, Seed = 1 }).Fit(x);
+        var m = new KMeans(new KMeansOptions { Clusters = 4, Seed = 1 }).Fit(x);
         ClusterTestData.Rel(2592.9256182537247, m.Inertia, 0.02);
     }
 
@@ -90,8 +90,8 @@ public class KMeansTests
     public void SameSeedGivesIdenticalResults()
     {
         var (x, _) = ClusterTestData.Blobs(300, 4, 6, 1.5, 11);
-        var a = new KMeans(new KMeansOptions { K = 6, NInit = 3, Seed = 42 }).Fit(x);
-        var b = new KMeans(new KMeansOptions { K = 6, NInit = 3, Seed = 42 }).Fit(x);
+        var a = new KMeans(new KMeansOptions { Clusters = 6, Restarts = 3, Seed = 42 }).Fit(x);
+        var b = new KMeans(new KMeansOptions { Clusters = 6, Restarts = 3, Seed = 42 }).Fit(x);
         Assert.Equal(a.Labels, b.Labels);
         Assert.Equal(a.Inertia, b.Inertia);
         Assert.Equal(a.Centers.Data, b.Centers.Data);
@@ -103,7 +103,7 @@ public class KMeansTests
         // two far groups; initial centers put three centers on one side, one far away from everything
         var x = new DenseMatrix(6, 1, new double[] { 0, 0.1, 0.2, 10, 10.1, 10.2 });
         var init = new DenseMatrix(3, 1, new double[] { 0.1, 10.1, 1000 });
-        var m = new KMeans(new KMeansOptions { K = 3, InitialCenters = init }).Fit(x);
+        var m = new KMeans(new KMeansOptions { Clusters = 3, InitialCenters = init }).Fit(x);
         Assert.Equal(3, m.Labels.Distinct().Count());
         Assert.True(m.Inertia < 0.1, $"inertia {m.Inertia}");
     }
@@ -112,13 +112,13 @@ public class KMeansTests
     public void BadInputMessages()
     {
         var x = new DenseMatrix(3, 2, new double[] { 0, 1, 2, 3, 4, 5 });
-        Assert.Equal("KMeans needs at least K=4 rows but x has 3", Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { K = 4 }).Fit(x)).Message);
-        Assert.Equal("KMeans K must be at least 1, got 0", Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { K = 0 }).Fit(x)).Message);
+        Assert.Equal("KMeans needs at least Clusters=4 rows but x has 3", Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { Clusters = 4 }).Fit(x)).Message);
+        Assert.Equal("KMeans Clusters must be at least 1, got 0", Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { Clusters = 0 }).Fit(x)).Message);
         var bad = new DenseMatrix(3, 2, new double[] { 0, 1, 2, double.NaN, 4, 5 });
-        Assert.Equal("x contains NaN at row 1, column 1", Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { K = 2 }).Fit(bad)).Message);
-        Assert.Equal("InitialCenters has shape (1, 2) but (2, 2) is needed for K=2 and x with 2 columns",
-            Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { K = 2, InitialCenters = new DenseMatrix(1, 2) }).Fit(x)).Message);
-        var m = new KMeans(new KMeansOptions { K = 2 }).Fit(x);
+        Assert.Equal("x contains NaN at row 1, column 1", Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { Clusters = 2 }).Fit(bad)).Message);
+        Assert.Equal("InitialCenters has shape (1, 2) but (2, 2) is needed for Clusters=2 and x with 2 columns",
+            Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { Clusters = 2, InitialCenters = new DenseMatrix(1, 2) }).Fit(x)).Message);
+        var m = new KMeans(new KMeansOptions { Clusters = 2 }).Fit(x);
         Assert.Equal("x has 3 columns but the model was fitted on 2", Assert.Throws<TesseraException>(() => m.Predict(new DenseMatrix(1, 3))).Message);
     }
 }

@@ -82,7 +82,7 @@ public class MetricsTests
     {
         var (x, y) = ClusterTestData.Blobs(300, 4, 4, 1.5, 11);
         ClusterTestData.Rel(0.28321974368794534, Metrics.Silhouette(x, y), 1e-9);
-        var km = new KMeans(new KMeansOptions { K = 4, InitialCenters = x.SubsetRows(new[] { 0, 1, 2, 5 }) }).Fit(x);
+        var km = new KMeans(new KMeansOptions { Clusters = 4, InitialCenters = x.SubsetRows(new[] { 0, 1, 2, 5 }) }).Fit(x);
         ClusterTestData.Rel(0.2977071023635384, Metrics.Silhouette(x, km.Labels), 1e-9);
         double s1 = Metrics.Silhouette(x, y, sampleSize: 150, seed: 4);
         Assert.Equal(s1, Metrics.Silhouette(x, y, sampleSize: 150, seed: 4));

@@ -90,11 +90,11 @@ public class NeighborsTests
     {
         int n = 5000, d = 32, k = 15;
         var x = RandomData(n, d, 3, clusters: 10, spread: 1.0);
-        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Method = NeighborMethod.Exact });
-        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Method = NeighborMethod.NnDescent, Seed = 7 });
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.Exact });
+        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.NnDescent, Seed = 7 });
         double recall = NearestNeighbors.Recall(approx, exact);
         Assert.True(recall >= 0.95, $"recall {recall}");
-        var again = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Method = NeighborMethod.NnDescent, Seed = 7 });
+        var again = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.NnDescent, Seed = 7 });
         Assert.Equal(approx.Indices, again.Indices);
         Assert.Equal(approx.Distances, again.Distances);
         // rows sorted, no self, distances are true distances
@@ -114,8 +114,8 @@ public class NeighborsTests
     {
         int n = 1500, d = 16, k = 10;
         var x = RandomData(n, d, 4, clusters: 5, spread: 1.0);
-        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Metric = NeighborMetric.Cosine, Method = NeighborMethod.Exact, IncludeSelf = true });
-        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { K = k, Metric = NeighborMetric.Cosine, Method = NeighborMethod.NnDescent, IncludeSelf = true, NTrees = 0, Seed = 1 });
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Metric = NeighborMetric.Cosine, Method = NeighborMethod.Exact, IncludeSelf = true });
+        var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Metric = NeighborMetric.Cosine, Method = NeighborMethod.NnDescent, IncludeSelf = true, NTrees = 0, Seed = 1 });
         Assert.True(NearestNeighbors.Recall(approx, exact) >= 0.95, $"recall {NearestNeighbors.Recall(approx, exact)}");
         for (int i = 0; i < n; i++) Assert.Equal(i, approx.Index(i, 0));
     }
@@ -126,7 +126,7 @@ public class NeighborsTests
         int n = 400, d = 6;
         var x = RandomData(n, d, 5);
         var m = new DenseMatrix(n, d, x.Select(v => (double)v).ToArray());
-        var auto = NearestNeighbors.Compute(m, new NearestNeighborsOptions { K = 5 });
+        var auto = NearestNeighbors.Compute(m, new NearestNeighborsOptions { Neighbors = 5 });
         var exact = NearestNeighbors.Exact(x, n, d, 5);
         Assert.Equal(exact.Indices, auto.Indices);
     }

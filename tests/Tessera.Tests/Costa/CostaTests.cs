@@ -123,7 +123,7 @@ public class CostaTests
         // Embeddings are unit vectors.
         for (int i = 0; i < 80; i++) Assert.Equal(1.0, Math.Sqrt(Enumerable.Range(0, e1.Cols).Sum(j => e1[i, j] * e1[i, j])), 4);
         // Two obvious patterns separate even after one epoch.
-        var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(e1);
+        var km = new KMeans(new KMeansOptions { Clusters = 2, Restarts = 5 }).Fit(e1);
         Assert.True(Metrics.NormalizedMutualInfo(truth, km.Labels) > 0.9);
     }
 
@@ -137,7 +137,7 @@ public class CostaTests
         using var sgd = CostaTrainer.Fit(images, o with { Optimizer = CostaOptimizer.Sgd });
         Assert.Equal(a1.Result!.Embeddings[0].Data, a2.Result!.Embeddings[0].Data);
         Assert.NotEqual(a1.Result!.Embeddings[0].Data, sgd.Result!.Embeddings[0].Data);   // same init and batches: only the update rule differs
-        var km = new KMeans(new KMeansOptions { K = 2, NInit = 5 }).Fit(a1.Result.Embeddings[0]);
+        var km = new KMeans(new KMeansOptions { Clusters = 2, Restarts = 5 }).Fit(a1.Result.Embeddings[0]);
         Assert.True(Metrics.NormalizedMutualInfo(truth, km.Labels) > 0.9);
     }
 

@@ -94,7 +94,7 @@ public class DlpfcParityTests
     {
         var d = LogData(Fixtures.Dlpfc151673());
         d.Var.Set("highly_variable", new BoolColumn(Unpack(DirectMask, 5000)));
-        var m = Pca.RunOn(d, new PcaOptions { NComps = 50 });
+        var m = Pca.RunOn(d, new PcaOptions { Components = 50 });
         Assert.Equal(PcaSolver.Randomized, m.SolverUsed);
         // sklearn 1.2.1 PCA(50, svd_solver="full") on the dense float64 log data of the same 3000 genes
         double[] evr = [0.07393695264328114, 0.017783215676884002, 0.006622009109879223, 0.00570979704282011, 0.003855012207388908, 0.003013743673862424];

@@ -16,7 +16,7 @@ public class PcaScaleTests
     [Fact]
     public void FullPcaMatchesSklearn()
     {
-        var m = Pca.Fit(LogFixture(), new PcaOptions { NComps = 5, Solver = PcaSolver.Full });
+        var m = Pca.Fit(LogFixture(), new PcaOptions { Components = 5, Solver = PcaSolver.Full });
         Assert.Equal(PcaSolver.Full, m.SolverUsed);
         for (int c = 0; c < 5; c++)
         {
@@ -34,9 +34,9 @@ public class PcaScaleTests
     public void RandomizedAgreesWithExactAndIsDeterministic()
     {
         var x = LogFixture();
-        var exact = Pca.Fit(x, new PcaOptions { NComps = 5, Solver = PcaSolver.Full });
-        var a = Pca.Fit(x, new PcaOptions { NComps = 5, Solver = PcaSolver.Randomized, Seed = 3, Oversamples = 5, PowerIterations = 7 });
-        var b = Pca.Fit(x, new PcaOptions { NComps = 5, Solver = PcaSolver.Randomized, Seed = 3, Oversamples = 5, PowerIterations = 7 });
+        var exact = Pca.Fit(x, new PcaOptions { Components = 5, Solver = PcaSolver.Full });
+        var a = Pca.Fit(x, new PcaOptions { Components = 5, Solver = PcaSolver.Randomized, Seed = 3, Oversamples = 5, PowerIterations = 7 });
+        var b = Pca.Fit(x, new PcaOptions { Components = 5, Solver = PcaSolver.Randomized, Seed = 3, Oversamples = 5, PowerIterations = 7 });
         Assert.Equal(a.Scores.Data, b.Scores.Data);
         Assert.Equal(a.Components.Data, b.Components.Data);
         for (int c = 0; c < 5; c++)
@@ -61,9 +61,9 @@ public class PcaScaleTests
         Assert.Equal(0f, s[5, 39]);
         // sklearn PCA(3, full) on the clipped scaled matrix
         double[] evr = [0.42401118462568943, 0.3917794139880521, 0.022574945186155528];
-        var m = Pca.Fit(s, new PcaOptions { NComps = 3, Solver = PcaSolver.Full });
+        var m = Pca.Fit(s, new PcaOptions { Components = 3, Solver = PcaSolver.Full });
         for (int c = 0; c < 3; c++) Assert.Equal(evr[c], m.ExplainedVarianceRatio[c], 1e-6);
-        var r = Pca.Fit(s, new PcaOptions { NComps = 3, Solver = PcaSolver.Randomized, Seed = 1 });
+        var r = Pca.Fit(s, new PcaOptions { Components = 3, Solver = PcaSolver.Randomized, Seed = 1 });
         for (int c = 0; c < 3; c++) Assert.True(Math.Abs(Correlation(m.Scores.Column(c), r.Scores.Column(c))) > 0.999);
         var t = m.Transform(s);
         Assert.Equal(m.Scores[7, 2], t[7, 2], 1e-6);
@@ -89,7 +89,7 @@ public class PcaScaleTests
         var d = Normalize.Log1p(Normalize.Total(Fixtures.Counts60x40()));
         var mask = Enumerable.Range(0, 40).Select(j => j % 2 == 0).ToArray();
         d.Var.Set("highly_variable", new BoolColumn(mask));
-        var m = Pca.RunOn(d, new PcaOptions { NComps = 4 });
+        var m = Pca.RunOn(d, new PcaOptions { Components = 4 });
         Assert.Equal(20, m.Components.Cols);
         Assert.Equal(60, d.Obsm["X_pca"].Rows);
         Assert.Equal(4, d.Obsm["X_pca"].Cols);
@@ -101,9 +101,9 @@ public class PcaScaleTests
     [Fact]
     public void BadPcaInputIsReported()
     {
-        var ex = Assert.Throws<TesseraException>(() => Pca.Fit(LogFixture(), new PcaOptions { NComps = 0 }));
+        var ex = Assert.Throws<TesseraException>(() => Pca.Fit(LogFixture(), new PcaOptions { Components = 0 }));
         Assert.Equal("the number of principal components must be positive, got 0", ex.Message);
-        var m = Pca.Fit(LogFixture(), new PcaOptions { NComps = 2 });
+        var m = Pca.Fit(LogFixture(), new PcaOptions { Components = 2 });
         ex = Assert.Throws<TesseraException>(() => m.Transform(CsrMatrix.Zeros(3, 7)));
         Assert.Equal("PCA was fitted on 40 genes but the data has 7", ex.Message);
         var one = CsrMatrix.FromDense(new float[,] { { 1, 2 } });

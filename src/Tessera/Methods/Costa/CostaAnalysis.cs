@@ -39,9 +39,9 @@ public static class CostaAnalysis
         if (k < 2) throw new TesseraException($"GeneClusters must be at least 2 but is {k}");
         if (embedding.Rows <= k) throw new TesseraException($"{embedding.Rows} genes are too few for {k} gene clusters");
         if (method == GeneClusterMethod.KMeans)
-            return new KMeans(new KMeansOptions { K = k, NInit = 10, Seed = Nn.Seeding.Derive(seed, "costa-gene-kmeans") }).Fit(embedding).Labels;
-        var u = new Umap(new UmapOptions { NNeighbors = Math.Min(nNeighbors, embedding.Rows - 1), MinDist = 0, NComponents = k, Seed = Nn.Seeding.Derive(seed, "costa-gene-umap") }).FitTransform(embedding);
-        var gmm = new GaussianMixture(new GaussianMixtureOptions { K = k, NInit = 10, Seed = Nn.Seeding.Derive(seed, "costa-gene-gmm") }).Fit(u);
+            return new KMeans(new KMeansOptions { Clusters = k, Restarts = 10, Seed = Nn.Seeding.Derive(seed, "costa-gene-kmeans") }).Fit(embedding).Labels;
+        var u = new Umap(new UmapOptions { Neighbors = Math.Min(nNeighbors, embedding.Rows - 1), MinDist = 0, Components = k, Seed = Nn.Seeding.Derive(seed, "costa-gene-umap") }).FitTransform(embedding);
+        var gmm = new GaussianMixture(new GaussianMixtureOptions { Components = k, Restarts = 10, Seed = Nn.Seeding.Derive(seed, "costa-gene-gmm") }).Fit(u);
         return gmm.Predict(u);
     }
 
@@ -64,7 +64,7 @@ public static class CostaAnalysis
         int kMax = Math.Min(ks.Max(), n - 1);
         var lists = embeddings.Select(e => NearestNeighbors.Compute(e, n, dim, new NearestNeighborsOptions
         {
-            K = kMax, IncludeSelf = false, Method = NeighborMethod.Exact, Seed = seed,
+            Neighbors = kMax, IncludeSelf = false, Method = NeighborMethod.Exact, Seed = seed,
         })).ToArray();
         var best = new double[n];
         Parallel.For(0, n, i =>

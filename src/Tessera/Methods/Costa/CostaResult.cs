@@ -69,7 +69,7 @@ public sealed partial class CostaResult
         ct.ThrowIfCancellationRequested();
         var clusters = CostaAnalysis.GeneClusters(emb, k, o.GeneClusterMethod, o.Seed);
         ct.ThrowIfCancellationRequested();
-        var umap = new Umap(new UmapOptions { NNeighbors = Math.Min(15, n - 1), MinDist = 0.1, Metric = NeighborMetric.Cosine, Seed = o.Seed }).FitTransform(emb);
+        var umap = new Umap(new UmapOptions { Neighbors = Math.Min(15, n - 1), MinDist = 0.1, Metric = NeighborMetric.Cosine, Seed = o.Seed }).FitTransform(emb);
         progress.Note(stage, embs.Count >= 2 ? $"{se.Count(b => b)} SE genes (stability >= {o.SeThreshold}) of {n}" : "one model: no stability score, every gene is a candidate");
         var embeddings = embs.Select(e => DenseMatrix.FromFloat(n, dim, e)).ToArray();
         var result = new CostaResult(images, embeddings, labels, histories, stab, se, clusters, k, umap);

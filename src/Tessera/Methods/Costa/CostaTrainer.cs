@@ -236,14 +236,14 @@ public static class CostaTrainer
         var sw = Stopwatch.StartNew();
         var umap = new Umap(new UmapOptions
         {
-            NNeighbors = o.UmapNeighbors, MinDist = o.UmapMinDist, NComponents = o.Clusters, NEpochs = o.UmapEpochs,
+            Neighbors = o.UmapNeighbors, MinDist = o.UmapMinDist, Components = o.Clusters, Epochs = o.UmapEpochs,
             Seed = Seeding.Derive(seed, $"costa-umap-{epoch}"),
         });
         var emb = umap.Fit(feats, n, d).Embedding;
         double tU = sw.Elapsed.TotalSeconds;
         ct.ThrowIfCancellationRequested();
         sw.Restart();
-        var gmm = new GaussianMixture(new GaussianMixtureOptions { K = o.Clusters, Seed = Seeding.Derive(seed, $"costa-gmm-{epoch}") }).Fit(emb);
+        var gmm = new GaussianMixture(new GaussianMixtureOptions { Components = o.Clusters, Seed = Seeding.Derive(seed, $"costa-gmm-{epoch}") }).Fit(emb);
         var labels = gmm.Predict(emb);
         double tG = sw.Elapsed.TotalSeconds;
         return (SoftTargets(emb, labels, o.Clusters), labels, tU, tG);

@@ -112,7 +112,7 @@ public sealed class SpotscapeModel : IDisposable
 
     /// <summary>The baseline's embedding: PCA (30 components, fewer for tiny data) of the log-normalised expression.</summary>
     internal static DenseMatrix PcaEmbedding(CsrMatrix x, int seed) =>
-        Pca.Fit(x, new PcaOptions { NComps = Math.Min(30, Math.Min(x.Rows, x.Cols) - 1), Seed = seed }).Scores;
+        Pca.Fit(x, new PcaOptions { Components = Math.Min(30, Math.Min(x.Rows, x.Cols) - 1), Seed = seed }).Scores;
 
     /// <summary>
     /// Writes the weights (TorchSharp state-dict format) to <paramref name="path"/> and the options, gene count and genes to

@@ -53,7 +53,7 @@ public sealed record StNetOptions
     /// <summary>Network input side in pixels.</summary>
     public int PatchSize { get; init; } = 224;
 
-    /// <summary>Average features over the 8 dihedral symmetries (ST-Net's --average); frozen mode only.</summary>
+    /// <summary>Average features over the 8 dihedral symmetries (the ST-Net authors' "average" option); frozen mode only.</summary>
     public bool TestTimeAugmentation { get; init; } = true;
 
     /// <summary>Patches per forward pass, and per SGD step when fine-tuning (32 as the paper).</summary>
