@@ -61,8 +61,8 @@ public static class HistologyCommand
             using (r.Stage("read sections"))
             {
                 specs = HistologyManifest.Read(p.GetValue(manifest)!);
-                sections = [.. specs.Select(s => HistologySection.Load(s, r.Warn))];
                 foreach (var s in specs) { run.Inputs.Add(s.Counts); run.Inputs.Add(s.Spots); run.Inputs.Add(s.Image); }
+                sections = [.. specs.Select(s => HistologySection.Load(s, r.Warn))];
                 r.Info($"{sections.Count} sections, {sections.Sum(s => s.NSpots)} spots with positions");
             }
             var geneList = StNetTargets.TopGenes(sections, p.GetValue(genes));

@@ -45,13 +45,13 @@ public sealed class Reporter
     }
 
     /// <summary>An informational line.</summary>
-    public void Info(string message) { if (!Quiet) Write(Markup.Escape(message)); }
+    public void Info(string message) { if (!Quiet) Write(Markup.Escape(Tessera.Data.Names.Escape(message))); }
 
     /// <summary>A line shown only with --verbose.</summary>
     public void Detail(string message) { if (Verbose) Write("[grey]" + Markup.Escape(message) + "[/]"); }
 
     /// <summary>A warning (shown even with --quiet).</summary>
-    public void Warn(string message) => Write("[yellow]warning:[/] " + Markup.Escape(message));
+    public void Warn(string message) => Write("[yellow]warning:[/] " + Markup.Escape(Tessera.Data.Names.Escape(message)));
 
     /// <summary>Starts a timed stage; dispose to finish it.</summary>
     public IDisposable Stage(string name)

@@ -21,6 +21,9 @@ internal sealed class ByteLineReader : IDisposable
     /// <summary>1-based number of the line last returned.</summary>
     public long LineNumber { get; private set; }
 
+    /// <summary>The longest line accepted (256 MB; tests lower it).</summary>
+    internal static int MaxLineBytes { get; set; } = 256 << 20;
+
     private ByteLineReader(Stream stream, string name) { _stream = stream; _name = name; }
 
     /// <summary>Opens a file; gzip is recognised by its magic bytes.</summary>
@@ -77,7 +80,14 @@ internal sealed class ByteLineReader : IDisposable
             Buffer.BlockCopy(_buf, _start, _buf, 0, _end - _start);
             _end -= _start; _start = 0;
         }
-        if (_end == _buf.Length) Array.Resize(ref _buf, _buf.Length * 2);
+        if (_end == _buf.Length)
+        {
+            // a line as long as the buffer: grow it, up to a bound (a csv that is a link to /dev/zero has one endless line)
+            if (_buf.Length >= MaxLineBytes)
+                throw new TesseraException($"{_name} line {LineNumber + 1} is longer than {MemoryLimit.Format(MaxLineBytes)}: not a text table");
+            ReadBudget.Need(_buf.Length, $"{_name} line {LineNumber + 1} (longer than {MemoryLimit.Format(_buf.Length)})");
+            Array.Resize(ref _buf, (int)Math.Min(2L * _buf.Length, MaxLineBytes));
+        }
         int n;
         try { n = _stream.Read(_buf, _end, _buf.Length - _end); }
         catch (InvalidDataException e) { throw new TesseraException($"{_name}: the gzip data is corrupt", e); }
