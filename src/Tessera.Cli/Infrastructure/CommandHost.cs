@@ -81,6 +81,7 @@ public static class CommandHost
         catch (Exception e) when (Unwrap(e) is OutOfMemoryException)
         {
             PrintError($"out of memory ({Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB in use at the peak); use a smaller input or a machine with more memory");
+            if (reporter.Verbose) Console.Error.WriteLine(e.ToString());
             return UserError;
         }
         catch (Exception e)

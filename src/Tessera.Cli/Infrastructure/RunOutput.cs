@@ -137,20 +137,41 @@ public sealed class RunOutput : IDisposable
         {
             ctx.Cancel = true; // exit below, after the clean-up, with the shell's code for the signal
             AbortAll();
-            Environment.Exit(code);
+            // _exit, not Environment.Exit: running the runtime's shutdown while torch's native threads still compute crashes (SIGSEGV)
+            ExitNow(code);
         });
         return new Registrations([On(PosixSignal.SIGINT, 130), On(PosixSignal.SIGTERM, 143)]);
     }
+
+    [DllImport("libc", EntryPoint = "_exit")]
+    private static extern void ExitNow(int code);
 
     private sealed class Registrations(PosixSignalRegistration[] r) : IDisposable
     {
         public void Dispose() { foreach (var x in r) x.Dispose(); }
     }
 
-    /// <summary>Removes the temporary folder of every uncommitted run of this process.</summary>
+    /// <summary>
+    /// Removes the temporary folder of every uncommitted run of this process, from a signal handler while the command
+    /// may still be writing: the folder is first renamed away and its name taken by an empty file, so that a write in
+    /// flight cannot recreate it (AtomicFile creates missing folders) before the process exits.
+    /// </summary>
     internal static void AbortAll()
     {
-        foreach (var run in Live.Keys) run.Dispose();
+        foreach (var run in Live.Keys)
+        {
+            if (!Live.TryRemove(run, out _) || run._committed) continue;
+            run._lock?.Dispose();
+            var trash = run._dir + ".aborted";
+            try
+            {
+                Directory.Move(run._dir, trash);
+                using (System.IO.File.Create(run._dir)) { }
+                Directory.Delete(trash, true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // what is left has a free lock: the next run removes it
+            finally { try { System.IO.File.Delete(run._dir); } catch (IOException) { } }
+        }
     }
 
     /// <summary>A path inside the (temporary) output folder.</summary>

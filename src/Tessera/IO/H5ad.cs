@@ -83,6 +83,8 @@ public static class H5ad
                     if (dims.Length is not (1 or 2)) continue;
                     int rows = (int)dims[0], cols = dims.Length == 2 ? (int)dims[1] : 1;
                     if (rows != x.Rows) throw new InvalidDataException($"obsm['{c.Name}'] has {rows} rows but X has {x.Rows}");
+                    if (c.Name == SpatialData.SpatialKey && cols is not (2 or 3))
+                        throw new InvalidDataException($"obsm['{c.Name}'] has {cols} columns, but coordinates have 2 or 3");
                     d.Obsm[c.Name] = new DenseMatrix(rows, cols, ReadDoubles(ds));
                 }
             if (unsGroup != null)
