@@ -69,7 +69,7 @@ public class InterruptionTests
             {
                 var since = Stopwatch.StartNew();
                 while (!Debris(t.Path, "out").Any(d => d.Contains($"tmp-{p.Id}-", StringComparison.Ordinal)) && !p.HasExited && since.Elapsed.TotalSeconds < 3 * duration) Thread.Sleep(5);
-                at = 0.3 * duration * rng.NextDouble(); // after the temporary folder appeared
+                at = 0.06 * duration * rng.NextDouble(); // after the temporary folder appeared (writing is short)
                 duringWrite++;
             }
             if (!p.WaitForExit(TimeSpan.FromSeconds(Math.Max(0, at))))
