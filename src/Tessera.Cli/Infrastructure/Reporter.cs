@@ -30,6 +30,8 @@ public sealed class Reporter
 
     private void Write(string markup, bool plainIsMarkup = true)
     {
+        // text from files (names, values) must not drive the terminal: control characters are shown escaped
+        markup = Tessera.Data.Names.Escape(markup);
         lock (_gate)
         {
             CloseLine();
@@ -45,13 +47,13 @@ public sealed class Reporter
     }
 
     /// <summary>An informational line.</summary>
-    public void Info(string message) { if (!Quiet) Write(Markup.Escape(Tessera.Data.Names.Escape(message))); }
+    public void Info(string message) { if (!Quiet) Write(Markup.Escape(message)); }
 
     /// <summary>A line shown only with --verbose.</summary>
     public void Detail(string message) { if (Verbose) Write("[grey]" + Markup.Escape(message) + "[/]"); }
 
     /// <summary>A warning (shown even with --quiet).</summary>
-    public void Warn(string message) => Write("[yellow]warning:[/] " + Markup.Escape(Tessera.Data.Names.Escape(message)));
+    public void Warn(string message) => Write("[yellow]warning:[/] " + Markup.Escape(message));
 
     /// <summary>Starts a timed stage; dispose to finish it.</summary>
     public IDisposable Stage(string name)
@@ -75,6 +77,7 @@ public sealed class Reporter
     internal void Live(string text, bool force)
     {
         if (Quiet) return;
+        text = Tessera.Data.Names.Escape(text);
         lock (_gate)
         {
             if (_interactive)

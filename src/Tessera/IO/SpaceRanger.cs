@@ -133,7 +133,7 @@ public static class SpaceRanger
         var d = new Dictionary<string, object>(StringComparer.Ordinal);
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            using var doc = JsonDocument.Parse(TextInput.ReadAllText(path));
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new TesseraException($"{Path.GetFileName(path)}: expected a JSON object");
             foreach (var p in doc.RootElement.EnumerateObject())
             {

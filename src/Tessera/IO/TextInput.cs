@@ -21,8 +21,8 @@ internal sealed class ByteLineReader : IDisposable
     /// <summary>1-based number of the line last returned.</summary>
     public long LineNumber { get; private set; }
 
-    /// <summary>The longest line accepted (256 MB; tests lower it).</summary>
-    internal static int MaxLineBytes { get; set; } = 256 << 20;
+    /// <summary>The longest line accepted, and the largest file <see cref="TextInput.ReadAllText"/> reads (256 MB).</summary>
+    internal const int MaxLineBytes = 256 << 20;
 
     private ByteLineReader(Stream stream, string name) { _stream = stream; _name = name; }
 
@@ -120,13 +120,25 @@ internal static class TextInput
         return f;
     }
 
-    /// <summary>The whole file as text (gzip handled).</summary>
+    /// <summary>The whole file as text (gzip handled); more than 256 MB of text is an error (a link to /dev/zero never ends).</summary>
     public static string ReadAllText(string path)
     {
         using var s = OpenStream(path);
         using var r = new StreamReader(s, Encoding.UTF8);
-        try { return r.ReadToEnd(); }
+        var text = new StringBuilder();
+        var buf = new char[1 << 16];
+        try
+        {
+            int n;
+            while ((n = r.Read(buf, 0, buf.Length)) > 0)
+            {
+                if (text.Length + n > ByteLineReader.MaxLineBytes)
+                    throw new TesseraException($"{Path.GetFileName(path)} holds more than {MemoryLimit.Format(ByteLineReader.MaxLineBytes)} of text: not a small text file");
+                text.Append(buf, 0, n);
+            }
+        }
         catch (InvalidDataException e) { throw new TesseraException($"{Path.GetFileName(path)}: the gzip data is corrupt", e); }
+        return text.ToString();
     }
 
     /// <summary>Path of the first existing candidate, or null.</summary>

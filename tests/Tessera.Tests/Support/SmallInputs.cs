@@ -49,6 +49,7 @@ internal static class SmallInputs
             ["spaceranger"] = Path.Combine(dir, "spaceranger"),
             ["csv"] = Path.Combine(dir, "data.csv"),
             ["tsv"] = Path.Combine(dir, "data.tsv.gz"),
+            ["obs"] = Path.Combine(dir, "obs.csv"),
         };
         H5ad.Write(data, paths["h5ad"]);
         WriteTenXH5(data, paths["h5"]);
@@ -57,6 +58,8 @@ internal static class SmallInputs
         WriteSpaceRanger(data, tenx, paths["spaceranger"]);
         WriteTable(data, paths["csv"], ',');
         WriteTable(data, paths["tsv"], '\t');
+        // per-spot metadata for --obs: id, a category, a number
+        IoTestUtil.Write(paths["obs"], "barcode,region,score\n" + string.Concat(data.ObsNames.Select((b, i) => $"{b},r{i % 3},{(i * 0.37).ToString(CultureInfo.InvariantCulture)}\n")));
         return paths;
     }
 
