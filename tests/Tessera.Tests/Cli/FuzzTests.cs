@@ -14,9 +14,15 @@ namespace Tessera.Tests.Cli;
 /// enlarged declared sizes. Every run must end with exit 0 or 2 (never 1, the internal-error code), allocate less than
 /// 2 GB and take less than 30 s.
 /// </summary>
+/// <remarks>
+/// The largest memory growths (about 1.4 GB with the fixed seed) are not Tessera's reads, which the memory guard bounds
+/// by --max-memory (1G here): PureHDF allocates a buffer of the size that corrupt HDF5 metadata declares (a heap object,
+/// a link name; at most 2 GB, its API takes an int) before it finds the file too short. Other seeds
+/// (TESSERA_FUZZ_SEED) have shown up to 2.0 GB from that source.
+/// </remarks>
 public class FuzzTests
 {
-    private const int PerFormat = 600; // 7 readers: 4,200 mutated inputs
+    private const int PerFormat = 400; // 7 readers: 2,800 mutated inputs
     private const long MaxBytes = 2L << 30;
     private static readonly TimeSpan MaxRun = TimeSpan.FromSeconds(30), MaxTotal = TimeSpan.FromMinutes(5);
 
