@@ -13,6 +13,7 @@ public static class Program
         var root = new RootCommand("Tessera: deep representation learning for spatial transcriptomics");
         root.Options.Add(CommandHost.Quiet);
         root.Options.Add(CommandHost.Verbose);
+        root.Options.Add(CommandHost.MaxMemory);
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
@@ -31,5 +32,10 @@ public static class Program
     }
 
     /// <summary>Entry point; returns the exit code (0 ok, 1 internal error, 2 user error).</summary>
-    public static int Main(string[] args) => CommandHost.Invoke(BuildRoot(), args);
+    public static int Main(string[] args)
+    {
+        // Ctrl-C / kill: remove the temporary output folders of the runs in progress before exiting
+        using var signals = RunOutput.CleanUpOnSignals();
+        return CommandHost.Invoke(BuildRoot(), args);
+    }
 }

@@ -80,8 +80,9 @@ public static class HistologyCommand
             using (r.Stage("read sections"))
             {
                 var specs = HistologyManifest.Read(p.GetValue(manifest)!);
-                sections = [.. specs.Select(s => HistologySection.Load(s, progress))];
+                // registered before loading, so an --out inside a manifest's input is refused before any work
                 foreach (var s in specs) { run.Inputs.Add(s.Counts); run.Inputs.Add(s.Spots); run.Inputs.Add(s.Image); }
+                sections = [.. specs.Select(s => HistologySection.Load(s, progress))];
                 r.Info($"{sections.Count} sections, {sections.Sum(s => s.NSpots)} spots with positions");
             }
             StNetModel model;

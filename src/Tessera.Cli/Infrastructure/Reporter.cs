@@ -30,6 +30,8 @@ public sealed class Reporter
 
     private void Write(string markup, bool plainIsMarkup = true)
     {
+        // text from files (names, values) must not drive the terminal: control characters are shown escaped
+        markup = Tessera.Data.Names.Escape(markup);
         lock (_gate)
         {
             CloseLine();
@@ -75,6 +77,7 @@ public sealed class Reporter
     internal void Live(string text, bool force)
     {
         if (Quiet) return;
+        text = Tessera.Data.Names.Escape(text);
         lock (_gate)
         {
             if (_interactive)

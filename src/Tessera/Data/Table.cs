@@ -21,13 +21,15 @@ public sealed class Table
     /// <summary>Creates a table with the given unique row names and no columns.</summary>
     /// <param name="index">Row names.</param>
     /// <param name="what">What the names are, for the duplicate-name message ("barcode", "gene name").</param>
+    /// <exception cref="TesseraException">A name is missing, repeated, or not acceptable (<see cref="Names.Problem"/>).</exception>
     public Table(string[] index, string what = "name")
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in index)
         {
             if (n is null) throw new TesseraException($"a {what} is missing");
-            if (!seen.Add(n)) throw new TesseraException($"duplicate {what} '{n}'");
+            if (!seen.Add(n)) throw new TesseraException($"duplicate {what} '{Names.Escape(n)}'");
+            Names.Check(n, what);
         }
         Index = index;
     }
@@ -56,6 +58,7 @@ public sealed class Table
     /// <summary>Adds or replaces a column (keeps its position when replacing).</summary>
     public void Set(string name, Column column)
     {
+        Names.Check(name, "column name");
         if (column.Length != Count) throw new ArgumentException($"column '{name}' has {column.Length} values but the table has {Count} rows");
         int i = _columns.FindIndex(c => c.Name == name);
         if (i >= 0) _columns[i] = (name, column); else _columns.Add((name, column));

@@ -3,7 +3,9 @@ using Tessera.Data;
 namespace Tessera.IO;
 
 /// <summary>Growable (row, col, value) triplet store turned into CSR by a counting sort; duplicates are summed as scipy does.</summary>
-internal sealed class CooBuilder(int capacity = 1024)
+/// <remarks>With <paramref name="budgetWhat"/>, every growth is first reserved on the current <see cref="ReadBudget"/>
+/// (readers whose size is not declared up front, such as delimited tables).</remarks>
+internal sealed class CooBuilder(int capacity = 1024, string? budgetWhat = null)
 {
     private int[] _r = new int[Math.Max(capacity, 16)];
     private int[] _c = new int[Math.Max(capacity, 16)];
@@ -15,7 +17,9 @@ internal sealed class CooBuilder(int capacity = 1024)
     {
         if (Count == _r.Length)
         {
-            int n = checked(_r.Length * 2);
+            int n = _r.Length >= int.MaxValue / 2 ? throw new TesseraException($"{budgetWhat ?? "the matrix"}: more than 2^30 non-zero values") : _r.Length * 2;
+            // the new triplet arrays, plus index + value per entry in the CSR that follows
+            if (budgetWhat != null) ReadBudget.Need(20.0 * (n - _r.Length), $"{budgetWhat} ({n} non-zero values so far)");
             Array.Resize(ref _r, n); Array.Resize(ref _c, n); Array.Resize(ref _v, n);
         }
         _r[Count] = row; _c[Count] = col; _v[Count] = value; Count++;

@@ -12,9 +12,22 @@ public static class DataReader
     /// Reads <paramref name="path"/>: .h5ad (AnnData), .h5 (10x matrix, no coordinates), a folder (Space Ranger output
     /// when it has spatial/ or outs/spatial/, else a 10x mtx folder), or .csv/.tsv/.txt[.gz] (<see cref="DelimitedReader"/>).
     /// </summary>
+    /// <remarks>
+    /// Memory is bounded by <see cref="ReadOptions.MaxMemory"/> (see <see cref="MemoryLimit"/>), and any I/O error on the
+    /// input (unreadable file, symbolic-link loop, a folder where a file is expected) is a <see cref="TesseraException"/>
+    /// naming the path.
+    /// </remarks>
     public static SpatialData Read(string path, ReadOptions? options = null)
     {
         options ??= new ReadOptions();
+        using var budget = ReadBudget.Enter(options);
+        try { return ReadAny(path, options); }
+        catch (IOException e) { throw new TesseraException($"cannot read '{path}': {e.Message}", e); }
+        catch (UnauthorizedAccessException e) { throw new TesseraException($"cannot read '{path}': {e.Message}", e); }
+    }
+
+    private static SpatialData ReadAny(string path, ReadOptions options)
+    {
         SpatialData data;
         if (Directory.Exists(path)) data = ReadFolder(path, options);
         else if (!File.Exists(path)) throw new TesseraException($"input '{path}' does not exist");
@@ -22,10 +35,10 @@ public static class DataReader
         {
             var lower = Path.GetFileName(path).ToLowerInvariant();
             var bare = lower.EndsWith(".gz", StringComparison.Ordinal) ? lower[..^3] : lower;
-            if (lower.EndsWith(".h5ad", StringComparison.Ordinal)) data = H5ad.Read(path);
+            if (lower.EndsWith(".h5ad", StringComparison.Ordinal)) data = H5ad.Read(path, options);
             else if (lower.EndsWith(".h5", StringComparison.Ordinal))
             {
-                data = TenXMtx.ToSpatialData(TenXH5.Read(path), options);
+                data = TenXMtx.ToSpatialData(TenXH5.Read(path, options), options);
                 options.Info($"read {data.NObs} barcodes x {data.NVars} genes from {Path.GetFileName(path)} (no coordinates)");
             }
             else if (bare.EndsWith(".csv", StringComparison.Ordinal) || bare.EndsWith(".tsv", StringComparison.Ordinal) || bare.EndsWith(".txt", StringComparison.Ordinal))
@@ -44,12 +57,12 @@ public static class DataReader
         foreach (var dir in new[] { path, Path.Combine(path, "filtered_feature_bc_matrix"), Path.Combine(path, "outs", "filtered_feature_bc_matrix") })
         {
             if (!TenXMtx.IsMtxFolder(dir)) continue;
-            var data = TenXMtx.ToSpatialData(TenXMtx.Read(dir), options);
+            var data = TenXMtx.ToSpatialData(TenXMtx.Read(dir, options), options);
             options.Info($"read {data.NObs} barcodes x {data.NVars} genes from 10x mtx folder '{dir}' (no coordinates)");
             return data;
         }
         var h5 = new[] { Path.Combine(path, "filtered_feature_bc_matrix.h5"), Path.Combine(path, "outs", "filtered_feature_bc_matrix.h5") }.FirstOrDefault(File.Exists);
-        if (h5 != null) return TenXMtx.ToSpatialData(TenXH5.Read(h5), options);
+        if (h5 != null) return TenXMtx.ToSpatialData(TenXH5.Read(h5, options), options);
         throw new TesseraException($"folder '{path}' is neither a Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])");
     }
 

@@ -79,7 +79,7 @@ public static partial class DelimitedReader
 
         // rows: either spots or (transposed) genes
         var rowIds = new List<string>();
-        var coo = new CooBuilder(1 << 16);
+        var coo = new CooBuilder(1 << 16, file);
         int nFields = n;
         bool? transpose = options.Transpose ? true : null;
         // coordinate columns (spots × genes layout only)

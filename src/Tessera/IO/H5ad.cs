@@ -32,15 +32,20 @@ public static class H5ad
 {
     private const string DefaultLibrary = "tessera";
 
-    /// <summary>Reads an .h5ad file. Bad or unreadable files raise a <see cref="TesseraException"/> naming the file.</summary>
-    public static SpatialData Read(string path)
+    /// <summary>
+    /// Reads an .h5ad file. Bad or unreadable files raise a <see cref="TesseraException"/> naming the file, as do declared
+    /// shapes that disagree with obs/var or would need more memory than <see cref="ReadOptions.MaxMemory"/> (checked before
+    /// anything is allocated). Duplicate gene names are made unique as anndata's var_names_make_unique does, and logged.
+    /// </summary>
+    public static SpatialData Read(string path, ReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         TesseraException Fail(string problem) => new($"cannot read h5ad file '{path}': {problem}");
+        using var budget = ReadBudget.Enter(options);
         using var file = Open(path, Fail);
         try
         {
-            return new Reader(file).Read();
+            return new Reader(file, options).Read();
         }
         catch (InvalidDataException e) { throw new TesseraException(Fail(e.Message).Message, e); }
         catch (TesseraException e) { throw new TesseraException(Fail(e.Message).Message, e); }
@@ -52,7 +57,7 @@ public static class H5ad
 
     // ============================== reading ==============================
 
-    private sealed class Reader(IH5Group root)
+    private sealed class Reader(IH5Group root, ReadOptions? options)
     {
         private readonly HashSet<string> _consumedUns = new(StringComparer.Ordinal);
         private readonly List<(string Lib, string Name, int W, int H, byte[] Rgb)> _images = [];
@@ -60,19 +65,15 @@ public static class H5ad
         public SpatialData Read()
         {
             var xObj = Child(root, "X") ?? throw new InvalidDataException("it has no X matrix");
-            var x = ReadMatrix(xObj, "X");
+            // the names' counts are read from the index datasets' headers, so that X's declared shape is checked before X is read
+            var x = ReadMatrix(xObj, "X", IndexLength(Child(root, "obs"), "obs"), IndexLength(Child(root, "var"), "var"));
             var unsGroup = Child(root, "uns") as IH5Group;
             var obs = ReadFrame(Child(root, "obs"), x.Rows, "obs", "observation name", "rows", unsGroup);
             var var = ReadFrame(Child(root, "var"), x.Cols, "var", "gene name", "columns", unsGroup);
             var d = new SpatialData(x, obs, var);
             if (Child(root, "layers") is IH5Group layers)
                 foreach (var c in Children(layers))
-                {
-                    var m = ReadMatrix(c, $"layers['{c.Name}']");
-                    if (m.Rows != x.Rows || m.Cols != x.Cols)
-                        throw new InvalidDataException($"layers['{c.Name}'] is {m.Rows} x {m.Cols} but X is {x.Rows} x {x.Cols}");
-                    d.Layers[c.Name] = m;
-                }
+                    d.Layers[c.Name] = ReadMatrix(c, $"layers['{c.Name}']", x.Rows, x.Cols);
             ReadDense(Child(root, "obsm"), "obsm", x.Rows, d.Obsm);
             ReadDense(Child(root, "varm"), "varm", x.Cols, d.Varm);
             if (unsGroup != null)
@@ -96,11 +97,38 @@ public static class H5ad
                 if (dims.Length is not (1 or 2)) continue;
                 int rows = (int)dims[0], cols = dims.Length == 2 ? (int)dims[1] : 1;
                 if (rows != expectedRows) throw new InvalidDataException($"{what}['{c.Name}'] has {rows} rows but X has {expectedRows}");
+                if (what == "obsm" && c.Name == SpatialData.SpatialKey && cols is not (2 or 3))
+                    throw new InvalidDataException($"obsm['{c.Name}'] has {cols} columns, but coordinates have 2 or 3");
                 into[c.Name] = new DenseMatrix(rows, cols, ReadDoubles(ds));
             }
         }
 
-        private static CsrMatrix ReadMatrix(IH5Object o, string what)
+
+        /// <summary>The number of names in a dataframe's index dataset, from its header (nothing is read), or null without one.</summary>
+        private static long? IndexLength(IH5Object? frame, string name)
+        {
+            if (frame is not IH5Group g) return null;
+            var idxKey = AttrString(g, "_index") ?? (g.LinkExists("_index") ? "_index" : g.LinkExists("index") ? "index" : null);
+            if (idxKey == null || Child(g, idxKey) is not IH5Dataset ds) return null;
+            var dims = Dims(ds);
+            if (dims.Length != 1) throw new InvalidDataException($"{name} index '{idxKey}' is a {dims.Length}-dimensional array, not a list of names");
+            return (long)dims[0];
+        }
+
+        /// <summary>Refuses a declared matrix shape that disagrees with the expected one, before the matrix is read.</summary>
+        private static void CheckShape(string what, ulong rows, ulong cols, long? expRows, long? expCols)
+        {
+            string Names(long? n, string frame) => n == null ? "" : $"{frame} has {n} names";
+            if ((expRows != null && (ulong)expRows != rows) || (expCols != null && (ulong)expCols != cols))
+            {
+                var have = string.Join(" and ", new[] { Names(expRows, "obs"), Names(expCols, "var") }.Where(t => t.Length > 0));
+                throw new InvalidDataException(what == "X"
+                    ? $"X is declared {rows} x {cols} but {have} (X must be observations x genes)"
+                    : $"{what} is declared {rows} x {cols} but X is {expRows} x {expCols}");
+            }
+        }
+
+        private static CsrMatrix ReadMatrix(IH5Object o, string what, long? expRows, long? expCols)
         {
             try
             {
@@ -109,7 +137,10 @@ public static class H5ad
                     var dims = Dims(ds);
                     if (dims.Length != 2) throw new InvalidDataException($"{what} is a {dims.Length}-dimensional array, not a matrix");
                     if (!NumericClass(ds.Type)) throw new InvalidDataException($"{what} holds {ds.Type.Class} values, not numbers");
+                    CheckShape(what, dims[0], dims[1], expRows, expCols);
                     int rows = checked((int)dims[0]), cols = checked((int)dims[1]);
+                    // the dense values plus, at worst, every one of them in the sparse copy (index + value)
+                    ReadBudget.Need(8.0 * rows * cols, $"{what} (declared {rows} x {cols} dense) as a sparse matrix");
                     var v = ReadFloats(ds);
                     var ptr = new int[rows + 1];
                     int nnz = 0;
@@ -136,10 +167,19 @@ public static class H5ad
                 var shape = AttrLongs(g, "shape") ?? AttrLongs(g, "h5sparse_shape")
                     ?? throw new InvalidDataException($"{what} has no shape attribute");
                 if (shape.Length != 2) throw new InvalidDataException($"{what} shape has {shape.Length} entries, expected 2");
+                if (shape[0] < 0 || shape[1] < 0) throw new InvalidDataException($"{what} shape {shape[0]} x {shape[1]} is negative");
+                CheckShape(what, (ulong)shape[0], (ulong)shape[1], expRows, expCols);
                 IH5Dataset Need(string n) => Child(g, n) as IH5Dataset ?? throw new InvalidDataException($"{what} has no '{n}' dataset");
-                var data = ReadFloats(Need("data"));
-                var indices = ReadInts(Need("indices"));
-                var indptr = ReadInts(Need("indptr"));
+                var (dataDs, indicesDs, indptrDs) = (Need("data"), Need("indices"), Need("indptr"));
+                ulong Length(IH5Dataset d, string n) => Dims(d) is [var len] ? len : throw new InvalidDataException($"{what}/{n} is not a one-dimensional array");
+                ulong declaredNnz = Length(dataDs, "data"), major = (ulong)(enc == "csr_matrix" ? shape[0] : shape[1]);
+                if (Length(indicesDs, "indices") != declaredNnz)
+                    throw new InvalidDataException($"{what} declares {declaredNnz} values but {Length(indicesDs, "indices")} indices");
+                if (Length(indptrDs, "indptr") != major + 1)
+                    throw new InvalidDataException($"{what} is declared {shape[0]} x {shape[1]} ({enc}) but its indptr has {Length(indptrDs, "indptr")} entries, not {major + 1}");
+                var data = ReadFloats(dataDs);
+                var indices = ReadInts(indicesDs);
+                var indptr = ReadInts(indptrDs);
                 int nr = checked((int)shape[0]), nc = checked((int)shape[1]);
                 return enc == "csr_matrix"
                     ? new CsrMatrix(nr, nc, indptr, indices, data)
@@ -162,6 +202,8 @@ public static class H5ad
                 var ds = Child(g, idxKey) as IH5Dataset ?? throw new InvalidDataException($"{frame} index dataset '{idxKey}' is missing");
                 index = Labels(ds);
                 if (index.Length != n) throw new InvalidDataException($"{frame} has {index.Length} names but X has {n} {axis}");
+                // anndata allows repeated gene names (it warns); Tessera renames them as var_names_make_unique does, like its other readers
+                if (frame == "var") index = GeneIndex.MakeUnique(index, "gene name", options);
             }
             var t = new Table(index, what);
             var order = AttrStrings(g, "column-order")
@@ -301,6 +343,7 @@ public static class H5ad
             int ch = dims.Length == 3 ? (int)dims[2] : 1;
             if (ch is not (1 or 3 or 4)) return false;
             h = checked((int)dims[0]); w = checked((int)dims[1]);
+            ReadBudget.Need(3.0 * w * h, $"image '{ds.Name}' (declared {w} x {h})");
             var t = ds.Type;
             var v = ReadDoubles(ds);
             // float images (matplotlib/scanpy imread of a PNG) are in 0..1; 16-bit integer images span 0..65535

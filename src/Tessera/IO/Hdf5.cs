@@ -176,20 +176,51 @@ internal static class Hdf5
 
     // ---------- dataset reads ----------
 
+    /// <summary>
+    /// Reserves, before PureHDF allocates anything, the memory of reading <paramref name="d"/> (its declared element count
+    /// times the stored size plus <paramref name="outBytes"/> per element for the converted copy) on the current read budget.
+    /// </summary>
+    private static void Reserve(IH5Dataset d, int outBytes)
+    {
+        var dims = Dims(d);
+        double elements = 1;
+        foreach (var x in dims) elements *= x;
+        int stored = IsString(d.Type) ? 64 : (int)d.Type.Size; // a string costs its object and characters, not its stored size
+        ReadBudget.Need(elements * (stored + outBytes), $"dataset '{d.Name}' (declared {(dims.Length == 0 ? "scalar" : string.Join(" x ", dims))}, {Describe(d.Type)})");
+    }
+
+    private static string Describe(IH5DataType t) => t.Class switch
+    {
+        H5DataTypeClass.FloatingPoint => $"float{t.Size * 8}",
+        H5DataTypeClass.FixedPoint => $"{(t.FixedPoint.IsSigned ? "int" : "uint")}{t.Size * 8}",
+        _ when IsString(t) => "text",
+        _ => t.Class.ToString().ToLowerInvariant(),
+    };
+
     /// <summary>Strings of a fixed- or variable-length string dataset (trailing NULs removed).</summary>
     public static string[] ReadStrings(IH5Dataset d)
     {
         if (!IsString(d.Type)) throw new InvalidDataException($"'{d.Name}' does not hold text");
+        Reserve(d, 0);
         return d.Read<string[]>().Select(Clean).ToArray();
     }
 
     /// <summary>Any numeric dataset as float64 (bool enums become 0/1).</summary>
-    public static double[] ReadDoubles(IH5Dataset d) => ToDoubles(d.Type, new DatasetReader(d));
+    public static double[] ReadDoubles(IH5Dataset d)
+    {
+        Reserve(d, 8);
+        return ToDoubles(d.Type, new DatasetReader(d));
+    }
 
     /// <summary>Any numeric dataset as float32.</summary>
     public static float[] ReadFloats(IH5Dataset d)
     {
-        if (d.Type.Class == H5DataTypeClass.FloatingPoint && d.Type.Size == 4) return d.Read<float[]>();
+        if (d.Type.Class == H5DataTypeClass.FloatingPoint && d.Type.Size == 4)
+        {
+            Reserve(d, 0);
+            return d.Read<float[]>();
+        }
+        Reserve(d, 4);
         var v = ReadDoubles(d);
         var f = new float[v.Length];
         for (int i = 0; i < f.Length; i++) f[i] = (float)v[i];
@@ -200,6 +231,7 @@ internal static class Hdf5
     public static int[] ReadInts(IH5Dataset d)
     {
         var t = d.Type;
+        Reserve(d, 12);
         if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 4 && t.FixedPoint.IsSigned) return d.Read<int[]>();
         if (!IsInteger(t) && t.Class != H5DataTypeClass.Enumerated) throw new InvalidDataException($"'{d.Name}' holds {t.Class} values where integers are expected");
         var v = ToDoubles(t, new DatasetReader(d));
@@ -216,6 +248,7 @@ internal static class Hdf5
     public static long[] ReadLongs(IH5Dataset d)
     {
         var t = d.Type;
+        Reserve(d, 16);
         if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 8 && t.FixedPoint.IsSigned) return d.Read<long[]>();
         if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 8) return d.Read<ulong[]>().Select(u => (long)Math.Min(u, long.MaxValue)).ToArray();
         return ToDoubles(t, new DatasetReader(d)).Select(v => (long)v).ToArray();

@@ -15,7 +15,15 @@ public static class MatrixMarket
     /// <summary>Reads a coordinate MatrixMarket file into CSR.</summary>
     /// <param name="path">The .mtx or .mtx.gz file (gzip is recognised by content).</param>
     /// <param name="transpose">Return the transpose (10x files store genes × barcodes; pass true for barcodes × genes).</param>
-    public static CsrMatrix Read(string path, bool transpose = false)
+    /// <param name="options">Only <see cref="ReadOptions.MaxMemory"/> is used: the size line's promise is checked against it before anything is allocated.</param>
+    public static CsrMatrix Read(string path, bool transpose = false, ReadOptions? options = null)
+    {
+        using var budget = ReadBudget.Enter(options);
+        return ReadChecked(path, transpose, null);
+    }
+
+    /// <summary>Reads with the size line checked against the (rows, columns) that the companion files declare.</summary>
+    internal static CsrMatrix ReadChecked(string path, bool transpose, (long Rows, long Cols, string Why)? expected)
     {
         using var r = ByteLineReader.Open(path);
         string name = r.Name;
@@ -39,11 +47,15 @@ public static class MatrixMarket
             break;
         }
         if (declared < 0) throw new TesseraException($"{name}: the file ends before the size line 'rows columns entries'");
+        if (expected is { } e && (rows != e.Rows || cols != e.Cols))
+            throw new TesseraException($"{name}: the size line declares {rows} x {cols} but {e.Why}");
         if (rows > int.MaxValue || cols > int.MaxValue) throw new TesseraException($"{name}: matrix size {rows} x {cols} is too large");
         if (symmetric && rows != cols) throw new TesseraException($"{name}: a symmetric matrix must be square, but the size line says {rows} x {cols}");
         long cap = symmetric ? 2 * declared : declared;
         if (cap > int.MaxValue) throw new TesseraException($"{name}: {declared} entries is more than Tessera can hold (2^31)");
-        var coo = new CooBuilder((int)Math.Min(cap, 1 << 28));
+        // triplets (row, column, value) while reading, then CSR: row pointers (twice, for the counting sort) and index + value per entry
+        ReadBudget.Need(20.0 * cap + 8.0 * (Math.Max(rows, cols) + 1), $"{name} (declared {rows} x {cols} with {declared} entries)");
+        var coo = new CooBuilder((int)Math.Min(cap, 1 << 20));
         int expectFields = pattern ? 2 : 3;
         long seen = 0;
         Span<Range> fr = stackalloc Range[4];

@@ -24,6 +24,11 @@ public sealed record ReadOptions
     public bool AllowMissing { get; init; }
     /// <summary>Accept negative expression values (z-scored or log-ratio data); counts must never be negative.</summary>
     public bool AllowNegative { get; init; }
+    /// <summary>
+    /// Most memory, in bytes, that reading one input may take, estimated from its header before anything is allocated;
+    /// null: <see cref="MemoryLimit.Current"/> (half the physical memory unless the caller installed another limit).
+    /// </summary>
+    public long? MaxMemory { get; init; }
     /// <summary>Receives progress and information lines (what was read, joined, renamed); null = silent.</summary>
     public Action<string>? Log { get; init; }
 

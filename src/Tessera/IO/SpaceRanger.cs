@@ -30,6 +30,7 @@ public static class SpaceRanger
     /// <summary>Reads a Space Ranger output folder (<c>outs/</c> or the folder holding it).</summary>
     public static SpatialData Read(string folder, ReadOptions options)
     {
+        using var budget = ReadBudget.Enter(options);
         if (!Directory.Exists(folder)) throw new TesseraException($"input '{folder}' does not exist");
         var root = FindRoot(folder) ?? throw new TesseraException($"'{folder}' is not a Space Ranger folder: it has no spatial/ (nor outs/spatial/)");
         var full = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar);
@@ -38,9 +39,9 @@ public static class SpaceRanger
         TenXMatrix m;
         var h5 = Path.Combine(root, "filtered_feature_bc_matrix.h5");
         var mtxDir = Path.Combine(root, "filtered_feature_bc_matrix");
-        if (File.Exists(h5)) m = TenXH5.Read(h5);
-        else if (TenXMtx.IsMtxFolder(mtxDir)) m = TenXMtx.Read(mtxDir);
-        else if (TenXMtx.IsMtxFolder(root)) m = TenXMtx.Read(root);
+        if (File.Exists(h5)) m = TenXH5.Read(h5, options);
+        else if (TenXMtx.IsMtxFolder(mtxDir)) m = TenXMtx.Read(mtxDir, options);
+        else if (TenXMtx.IsMtxFolder(root)) m = TenXMtx.Read(root, options);
         else throw new TesseraException($"'{root}' has no filtered_feature_bc_matrix.h5, filtered_feature_bc_matrix/ or matrix.mtx[.gz]");
         var data = TenXMtx.ToSpatialData(m, options);
 
@@ -103,13 +104,20 @@ public static class SpaceRanger
         return data;
     }
 
-    /// <summary>Decodes a PNG/JPEG into an RGB <see cref="TissueImage"/>.</summary>
+    /// <summary>
+    /// Decodes a PNG/JPEG into an RGB <see cref="TissueImage"/>; the size its header declares is checked against the
+    /// memory limit (<see cref="MemoryLimit"/>) before the pixels are decoded.
+    /// </summary>
     public static TissueImage LoadImage(string path, string name, double scale)
     {
         ImageResult img;
         try
         {
             using var s = File.OpenRead(path);
+            var info = ImageInfo.FromStream(s) ?? throw new TesseraException($"{Path.GetFileName(path)}: cannot decode the image (not a PNG, JPEG, BMP, TGA, GIF or PSD file, or larger than 1 GB)");
+            // the decoder's buffer with its components, then the RGB copy
+            ReadBudget.Need((double)info.Width * info.Height * (Math.Max(3, (int)info.ColorComponents) + 3), $"{Path.GetFileName(path)} (declared {info.Width} x {info.Height} pixels)");
+            s.Position = 0;
             img = ImageResult.FromStream(s, ColorComponents.RedGreenBlue);
         }
         catch (Exception e) when (e is not TesseraException)
@@ -125,7 +133,7 @@ public static class SpaceRanger
         var d = new Dictionary<string, object>(StringComparer.Ordinal);
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            using var doc = JsonDocument.Parse(TextInput.ReadAllText(path));
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new TesseraException($"{Path.GetFileName(path)}: expected a JSON object");
             foreach (var p in doc.RootElement.EnumerateObject())
             {

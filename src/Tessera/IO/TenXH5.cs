@@ -21,10 +21,15 @@ namespace Tessera.IO;
 public static class TenXH5
 {
     /// <summary>Reads a 10x HDF5 matrix. Bad or unreadable files raise a <see cref="TesseraException"/> naming the file.</summary>
-    public static TenXMatrix Read(string path)
+    /// <remarks>
+    /// Every dataset's declared length is checked against the matrix's shape, and the memory it needs against
+    /// <see cref="ReadOptions.MaxMemory"/>, before it is read.
+    /// </remarks>
+    public static TenXMatrix Read(string path, ReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         TesseraException Fail(string problem) => new($"cannot read 10x HDF5 file '{path}': {problem}");
+        using var budget = ReadBudget.Enter(options);
         using var file = Open(path, Fail);
         try
         {
@@ -42,9 +47,10 @@ public static class TenXH5
         if (Child(root, "matrix") is IH5Group m)
         {
             var f = Child(m, "features") as IH5Group ?? throw new InvalidDataException("group 'matrix' has no 'features' group");
-            var ids = ReadStrings(Need(f, "id", "matrix/features"));
-            var names = Child(f, "name") is IH5Dataset nd ? ReadStrings(nd) : ids;
-            var types = Child(f, "feature_type") is IH5Dataset td ? ReadStrings(td) : null;
+            long nf = Shape(m, "matrix")[0];
+            var ids = ReadStrings(Declared(Need(f, "id", "matrix/features"), nf, "the feature ids", "features"));
+            var names = Child(f, "name") is IH5Dataset nd ? ReadStrings(Declared(nd, nf, "the feature names", "features")) : ids;
+            var types = Child(f, "feature_type") is IH5Dataset td ? ReadStrings(Declared(td, nf, "the feature types", "features")) : null;
             return Build(m, "matrix", ids, names, types);
         }
         // v2: one group per genome
@@ -53,27 +59,48 @@ public static class TenXH5
         if (genomes.Count > 1)
             throw new InvalidDataException($"it holds {genomes.Count} genomes ({string.Join(", ", genomes.Select(g => g.Name))}); multi-genome v2 files are not supported");
         var gg = genomes[0];
-        var gids = ReadStrings(Need(gg, "genes", gg.Name));
-        var gnames = Child(gg, "gene_names") is IH5Dataset gn ? ReadStrings(gn) : gids;
+        long ng = Shape(gg, gg.Name)[0];
+        var gids = ReadStrings(Declared(Need(gg, "genes", gg.Name), ng, "the feature ids", "features"));
+        var gnames = Child(gg, "gene_names") is IH5Dataset gn ? ReadStrings(Declared(gn, ng, "the feature names", "features")) : gids;
         return Build(gg, gg.Name, gids, gnames, null);
     }
 
     private static IH5Dataset Need(IH5Group g, string name, string where) =>
         Child(g, name) as IH5Dataset ?? throw new InvalidDataException($"group '{where}' has no '{name}' dataset");
 
+    /// <summary>The (features, barcodes) shape, checked to be two non-negative numbers.</summary>
+    private static long[] Shape(IH5Group g, string where)
+    {
+        var shape = ReadLongs(Declared(Need(g, "shape", where), 2, $"'{where}/shape'", "numbers"));
+        if (shape.Any(v => v < 0)) throw new InvalidDataException($"'{where}/shape' is {shape[0]} x {shape[1]}, which is negative");
+        return shape;
+    }
+
+    /// <summary>Refuses a one-dimensional dataset whose declared length is not <paramref name="expected"/>, before it is read.</summary>
+    private static IH5Dataset Declared(IH5Dataset d, long expected, string what, string unit)
+    {
+        var dims = Dims(d);
+        if (dims.Length != 1) throw new InvalidDataException($"{what} is a {dims.Length}-dimensional array, expected a list");
+        if ((long)Math.Min(dims[0], long.MaxValue) != expected) throw new InvalidDataException($"{what}: {dims[0]} entries declared, but the matrix's shape needs {expected} ({unit})");
+        return d;
+    }
+
     private static TenXMatrix Build(IH5Group g, string where, string[] ids, string[] names, string[]? types)
     {
-        var barcodes = ReadStrings(Need(g, "barcodes", where));
-        var shape = ReadLongs(Need(g, "shape", where));
-        if (shape.Length != 2) throw new InvalidDataException($"'{where}/shape' has {shape.Length} entries, expected 2");
+        var shape = Shape(g, where);
         long nFeatures = shape[0], nBarcodes = shape[1];
+        var barcodes = ReadStrings(Declared(Need(g, "barcodes", where), nBarcodes, $"'{where}/barcodes'", "barcodes"));
         if (barcodes.Length != nBarcodes) throw new InvalidDataException($"'{where}/barcodes' has {barcodes.Length} entries but shape says {nBarcodes} barcodes");
         if (ids.Length != nFeatures) throw new InvalidDataException($"the feature ids have {ids.Length} entries but shape says {nFeatures} features");
         if (names.Length != nFeatures) throw new InvalidDataException($"the feature names have {names.Length} entries but shape says {nFeatures} features");
         if (types != null && types.Length != nFeatures) throw new InvalidDataException($"the feature types have {types.Length} entries but shape says {nFeatures} features");
-        var data = ReadFloats(Need(g, "data", where));
-        var indices = ReadInts(Need(g, "indices", where));
-        var indptr = ReadInts(Need(g, "indptr", where));
+        var dataDs = Need(g, "data", where);
+        long nnz = Dims(dataDs) is [var len] ? (long)Math.Min(len, long.MaxValue) : throw new InvalidDataException($"'{where}/data' is not a list");
+        var indicesDs = Declared(Need(g, "indices", where), nnz, $"'{where}/indices'", "values (the length of data)");
+        var indptrDs = Declared(Need(g, "indptr", where), nBarcodes + 1, $"'{where}/indptr'", "barcodes + 1");
+        var data = ReadFloats(dataDs);
+        var indices = ReadInts(indicesDs);
+        var indptr = ReadInts(indptrDs);
         CsrMatrix x;
         try { x = new CsrMatrix(checked((int)nBarcodes), checked((int)nFeatures), indptr, indices, data); }
         catch (ArgumentException e) { throw new InvalidDataException($"the matrix is not valid: {e.Message}"); }

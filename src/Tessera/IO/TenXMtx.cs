@@ -15,8 +15,11 @@ public static class TenXMtx
     public static bool IsMtxFolder(string folder) => Directory.Exists(folder) && TextInput.FirstExisting(folder, "matrix.mtx.gz", "matrix.mtx") != null;
 
     /// <summary>Reads the folder as barcodes × features.</summary>
-    public static TenXMatrix Read(string folder)
+    /// <remarks>The matrix's size line is checked against the feature and barcode counts, and its memory against
+    /// <see cref="ReadOptions.MaxMemory"/>, before the entries are read.</remarks>
+    public static TenXMatrix Read(string folder, ReadOptions? options = null)
     {
+        using var budget = ReadBudget.Enter(options);
         if (!Directory.Exists(folder)) throw new TesseraException($"input '{folder}' does not exist");
         var mtx = TextInput.FirstExisting(folder, "matrix.mtx.gz", "matrix.mtx")
             ?? throw new TesseraException($"folder '{folder}' has no matrix.mtx or matrix.mtx.gz");
@@ -41,7 +44,8 @@ public static class TenXMtx
             if (!seen.TryAdd(barcodes[i], i))
                 throw new TesseraException($"{Path.GetFileName(bcs)}: duplicate barcode '{barcodes[i]}' (lines {seen[barcodes[i]] + 1} and {i + 1})");
 
-        var x = MatrixMarket.Read(mtx, transpose: true);
+        var x = MatrixMarket.ReadChecked(mtx, true, (ids.Length, barcodes.Length,
+            $"{Path.GetFileName(feat)} lists {ids.Length} features and {Path.GetFileName(bcs)} {barcodes.Length} barcodes (features x barcodes)"));
         if (x.Cols != ids.Length || x.Rows != barcodes.Length)
             throw new TesseraException($"{Path.GetFileName(mtx)} is {x.Cols} x {x.Rows} (features x barcodes) but {Path.GetFileName(feat)} lists {ids.Length} features and {Path.GetFileName(bcs)} {barcodes.Length} barcodes");
         return new TenXMatrix(x, barcodes, ids, names, types);

@@ -21,6 +21,9 @@ internal sealed class ByteLineReader : IDisposable
     /// <summary>1-based number of the line last returned.</summary>
     public long LineNumber { get; private set; }
 
+    /// <summary>The longest line accepted, and the largest file <see cref="TextInput.ReadAllText"/> reads (256 MB).</summary>
+    internal const int MaxLineBytes = 256 << 20;
+
     private ByteLineReader(Stream stream, string name) { _stream = stream; _name = name; }
 
     /// <summary>Opens a file; gzip is recognised by its magic bytes.</summary>
@@ -77,7 +80,14 @@ internal sealed class ByteLineReader : IDisposable
             Buffer.BlockCopy(_buf, _start, _buf, 0, _end - _start);
             _end -= _start; _start = 0;
         }
-        if (_end == _buf.Length) Array.Resize(ref _buf, _buf.Length * 2);
+        if (_end == _buf.Length)
+        {
+            // a line as long as the buffer: grow it, up to a bound (a csv that is a link to /dev/zero has one endless line)
+            if (_buf.Length >= MaxLineBytes)
+                throw new TesseraException($"{_name} line {LineNumber + 1} is longer than {MemoryLimit.Format(MaxLineBytes)}: not a text table");
+            ReadBudget.Need(_buf.Length, $"{_name} line {LineNumber + 1} (longer than {MemoryLimit.Format(_buf.Length)})");
+            Array.Resize(ref _buf, (int)Math.Min(2L * _buf.Length, MaxLineBytes));
+        }
         int n;
         try { n = _stream.Read(_buf, _end, _buf.Length - _end); }
         catch (InvalidDataException e) { throw new TesseraException($"{_name}: the gzip data is corrupt", e); }
@@ -110,13 +120,25 @@ internal static class TextInput
         return f;
     }
 
-    /// <summary>The whole file as text (gzip handled).</summary>
+    /// <summary>The whole file as text (gzip handled); more than 256 MB of text is an error (a link to /dev/zero never ends).</summary>
     public static string ReadAllText(string path)
     {
         using var s = OpenStream(path);
         using var r = new StreamReader(s, Encoding.UTF8);
-        try { return r.ReadToEnd(); }
+        var text = new StringBuilder();
+        var buf = new char[1 << 16];
+        try
+        {
+            int n;
+            while ((n = r.Read(buf, 0, buf.Length)) > 0)
+            {
+                if (text.Length + n > ByteLineReader.MaxLineBytes)
+                    throw new TesseraException($"{Path.GetFileName(path)} holds more than {MemoryLimit.Format(ByteLineReader.MaxLineBytes)} of text: not a small text file");
+                text.Append(buf, 0, n);
+            }
+        }
         catch (InvalidDataException e) { throw new TesseraException($"{Path.GetFileName(path)}: the gzip data is corrupt", e); }
+        return text.ToString();
     }
 
     /// <summary>Path of the first existing candidate, or null.</summary>

@@ -101,7 +101,7 @@ public class H5adErrorTests
             ["obs"] = new PureHDF.H5Group { ["_index"] = new[] { "a", "b" }, Attributes = new() { ["_index"] = "_index" } },
         }.Write(p);
         var ex = Assert.Throws<TesseraException>(() => H5ad.Read(p));
-        Assert.Equal($"cannot read h5ad file '{p}': obs has 2 names but X has 3 rows", ex.Message);
+        Assert.Equal($"cannot read h5ad file '{p}': X is declared 3 x 2 but obs has 2 names (X must be observations x genes)", ex.Message);
     }
 
     [Fact]

@@ -20,6 +20,15 @@ internal static class IoTestUtil
         return path;
     }
 
+    /// <summary>The text of a gzipped file.</summary>
+    public static string ReadGz(string path)
+    {
+        using var f = File.OpenRead(path);
+        using var gz = new GZipStream(f, CompressionMode.Decompress);
+        using var r = new StreamReader(gz, Encoding.UTF8);
+        return r.ReadToEnd();
+    }
+
     public static string Hash(string path)
     {
         if (Directory.Exists(path))

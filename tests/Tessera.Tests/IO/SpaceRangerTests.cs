@@ -129,10 +129,10 @@ public class SpaceRangerTests
         using var t = new TempDir();
         var dir = t.File("m");
         WriteMtxFolder(dir, features: "ENSG1\tA\nENSG2\tB\n");
-        Fails(dir, "matrix.mtx.gz is 3 x 4 (features x barcodes) but features.tsv.gz lists 2 features and barcodes.tsv.gz 4 barcodes", () => TenXMtx.Read(dir));
+        Fails(dir, "matrix.mtx.gz: the size line declares 3 x 4 but features.tsv.gz lists 2 features and barcodes.tsv.gz 4 barcodes (features x barcodes)", () => TenXMtx.Read(dir));
         var dir2 = t.File("m2");
         WriteMtxFolder(dir2, barcodes: "AAAC-1\nAAAG-1\nAAAT-1\nAAAA-1\nAAGG-1\n");
-        Fails(dir2, "matrix.mtx.gz is 3 x 4 (features x barcodes) but features.tsv.gz lists 3 features and barcodes.tsv.gz 5 barcodes", () => DataReader.Read(dir2));
+        Fails(dir2, "matrix.mtx.gz: the size line declares 3 x 4 but features.tsv.gz lists 3 features and barcodes.tsv.gz 5 barcodes (features x barcodes)", () => DataReader.Read(dir2));
     }
 
     [Fact]

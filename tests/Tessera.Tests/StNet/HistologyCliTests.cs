@@ -90,7 +90,8 @@ public class HistologyCliTests
         Assert.Equal(2, r.Code);
         Assert.Contains($"manifest '{dir.File("none.csv")}' does not exist", r.Err);
         Assert.DoesNotContain("   at ", r.Err);
-        r = CliRunner.Run("histology", "predict", "--model", dir.Path, "--image", dir.File("x.png"), "--out", dir.File("o2"));
+        // (the output must lie outside the --model folder, an input)
+        r = CliRunner.Run("histology", "predict", "--model", Directory.CreateDirectory(dir.File("nomodel")).FullName, "--image", dir.File("x.png"), "--out", dir.File("o2"));
         Assert.Equal(2, r.Code);
         Assert.Contains("holds no ST-Net model (model.json missing)", r.Err);
         var m = Build(dir);
