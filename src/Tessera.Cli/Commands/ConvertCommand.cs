@@ -18,20 +18,12 @@ public static class ConvertCommand
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var src = p.GetValue(input)!; var dst = p.GetValue(output)!;
-            CheckH5adTarget(dst, src, p.GetValue(overwrite));
+            OutputGuard.CheckH5adTarget(dst, src, p.GetValue(overwrite));
             var d = inputs.Load(p, r, src);
             using (r.Stage("write h5ad")) H5ad.Write(d, dst);
             r.Info($"wrote {dst}");
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>Refuses a non-.h5ad target, an existing file without --overwrite, and writing over the input.</summary>
-    public static void CheckH5adTarget(string dst, string src, bool overwrite)
-    {
-        if (!dst.EndsWith(".h5ad", StringComparison.OrdinalIgnoreCase)) throw new TesseraException($"output '{dst}' must end with .h5ad");
-        if (Path.GetFullPath(dst) == Path.GetFullPath(src)) throw new TesseraException($"output '{dst}' is the input; choose another name (inputs are never overwritten)");
-        if (File.Exists(dst) && !overwrite) throw new TesseraException($"output '{dst}' exists; use --overwrite to replace it");
     }
 }

@@ -39,7 +39,7 @@ public static class DemoCommand
             }
             SpatialData data;
             using (r.Stage("preprocess"))
-                data = PreprocessPipeline.Run(raw, new PreprocessOptions { Hvg = settings.Hvg, Pca = settings.Pca, Seed = settings.Seed }, r.Info);
+                data = PreprocessPipeline.Run(raw, new PreprocessOptions { Hvg = settings.Hvg, Pca = settings.Pca, Seed = settings.Seed }, r.Library());
             var truth = raw.Obs.Labels("layer");
             int[] baseline;
             using (r.Stage("baseline: PCA + k-means"))

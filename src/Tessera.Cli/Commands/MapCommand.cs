@@ -50,9 +50,9 @@ public static class MapCommand
             options.Validate();
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
             SpatialData sc, st;
-            using (r.Stage("read SC")) sc = DataReader.Read(p.GetValue(scOpt)!, new ReadOptions { Log = r.Info, AllowNegative = true });
+            using (r.Stage("read SC")) sc = DataReader.Read(p.GetValue(scOpt)!, new ReadOptions { Progress = r.Library(), AllowNegative = true });
             // Negative values are judged by STEM's input step, whose message points to --no-normalize; the reader still rejects NaN/Inf.
-            var stRead = new ReadOptions { Log = r.Info, AllowNegative = true, Coords = p.GetValue(stCoords)?.Split(',', StringSplitOptions.TrimEntries) };
+            var stRead = new ReadOptions { Progress = r.Library(), AllowNegative = true, Coords = p.GetValue(stCoords)?.Split(',', StringSplitOptions.TrimEntries) };
             using (r.Stage("read ST")) st = DataReader.Read(p.GetValue(stOpt)!, stRead);
             run.Inputs.Add(p.GetValue(scOpt)!); run.Inputs.Add(p.GetValue(stOpt)!);
             if (!st.HasSpatial) throw new TesseraException("ST data has no spot coordinates (obsm 'spatial'); give them with --st-coords X,Y");

@@ -41,12 +41,12 @@ public static class PreprocessCommand
             };
             if (options.TargetSum <= 0) throw new TesseraException($"--target-sum must be positive, got {options.TargetSum}");
             bool toFile = dst.EndsWith(".h5ad", StringComparison.OrdinalIgnoreCase);
-            if (toFile) ConvertCommand.CheckH5adTarget(dst, src, p.GetValue(overwrite));
+            if (toFile) OutputGuard.CheckH5adTarget(dst, src, p.GetValue(overwrite));
             using var run = toFile ? null : new RunOutput(dst, p.GetValue(overwrite));
             var data = inputs.Load(p, r, src, run);
             if (options.Hvg > data.NVars) throw new TesseraException($"--hvg {options.Hvg} is larger than the {data.NVars} genes");
             Data.SpatialData result;
-            using (r.Stage("preprocess")) result = PreprocessPipeline.Run(data, options, r.Info);
+            using (r.Stage("preprocess")) result = PreprocessPipeline.Run(data, options, r.Library());
             using (r.Stage("write h5ad")) H5ad.Write(result, toFile ? dst : run!.File("result.h5ad"));
             run?.Commit("preprocess", options, options.Seed, r);
             r.Info($"wrote {(toFile ? dst : run!.FinalDir)}");

@@ -33,7 +33,12 @@ public static class CommandHost
     public static Reporter? CurrentReporter => Current.Value;
 
     /// <summary>Library property names that every command translates to its global flags.</summary>
-    private static readonly Dictionary<string, string> GlobalFlags = new(StringComparer.Ordinal) { ["MaxMemory"] = "--max-memory" };
+    private static readonly Dictionary<string, string> GlobalFlags = new(StringComparer.Ordinal)
+    {
+        // the input options every reading command has (InputOptions), and the global memory limit
+        ["MaxMemory"] = "--max-memory", ["Coords"] = "--coords", ["AllowMissing"] = "--allow-missing",
+        ["AllowNegative"] = "--allow-negative", ["Transpose"] = "--transpose",
+    };
 
     /// <summary>
     /// Wires a body into a command's action. <paramref name="flagNames"/> maps the library's option property names (which

@@ -31,7 +31,7 @@ public sealed class InputOptions
         GeneNames = p.GetValue(GeneNames) == "ids" ? IO.GeneNames.Ids : IO.GeneNames.Symbols,
         AllowMissing = p.GetValue(AllowMissing),
         AllowNegative = p.GetValue(AllowNegative),
-        Log = r.Info,
+        Progress = r.Library(),
     };
 
     /// <summary>Reads one input, recording it (and the --obs file) for run.json.</summary>

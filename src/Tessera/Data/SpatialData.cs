@@ -50,11 +50,11 @@ public sealed class SpatialData
 
     /// <summary>Coordinates (obsm["spatial"]), or a clear error when the data has none.</summary>
     public DenseMatrix Spatial => Obsm.TryGetValue(SpatialKey, out var s) ? s
-        : throw new TesseraException("the data has no spatial coordinates (obsm['spatial']); give them with --coords COLX,COLY");
+        : throw new TesseraException("the data has no spatial coordinates (obsm['spatial']); give the columns that hold them (Coords)");
 
     /// <summary>An obsm entry; a clear error listing the available keys (and how to make X_pca) when absent.</summary>
     public DenseMatrix GetObsm(string key) => Obsm.TryGetValue(key, out var m) ? m
-        : throw new TesseraException($"obsm '{key}' not found; available: {(Obsm.Count == 0 ? "(none)" : string.Join(", ", Obsm.Keys))} (run 'tessera preprocess' for X_pca)");
+        : throw new TesseraException($"obsm '{key}' not found; available: {(Obsm.Count == 0 ? "(none)" : string.Join(", ", Obsm.Keys))} (PreprocessPipeline.Run writes X_pca)");
 
     /// <summary>Whether coordinates are present.</summary>
     public bool HasSpatial => Obsm.ContainsKey(SpatialKey);

@@ -9,7 +9,7 @@ namespace Tessera.IO;
 /// </summary>
 /// <remarks>
 /// The limit is <see cref="ReadOptions.MaxMemory"/> when set, else the one installed with <see cref="Use"/> for the
-/// current call chain (the CLI's --max-memory; it reaches readers that commands and methods call without options), else
+/// current call chain (the command line's memory option; it reaches readers that commands and methods call without options), else
 /// <see cref="DefaultFraction"/> of the memory available to the process.
 /// </remarks>
 public static class MemoryLimit

@@ -95,7 +95,7 @@ public static class ObsJoin
         if (matched == 0)
             throw new TesseraException($"no spot of the data matches {file}: data ids look like '{(n > 0 ? data.ObsNames[0] : "")}', the file's ids ({keyDesc}) look like '{(keys.Length > 0 ? keys[0] : "")}'");
         if (matched < n && !options.AllowMissing)
-            throw new TesseraException($"{n - matched} of {n} spots are not in {file} (first: '{firstMissing}'); use --allow-missing to keep them with empty values");
+            throw new TesseraException($"{n - matched} of {n} spots are not in {file} (first: '{firstMissing}'); set AllowMissing to keep them with empty values");
         int extra = keys.Length - matched;
         options.Info($"joined {matched} of {n} spots with {file}" + (extra > 0 ? $" ({extra} rows of the file match no spot)" : ""));
 

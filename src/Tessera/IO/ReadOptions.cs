@@ -29,8 +29,8 @@ public sealed record ReadOptions
     /// null: <see cref="MemoryLimit.Current"/> (half the physical memory unless the caller installed another limit).
     /// </summary>
     public long? MaxMemory { get; init; }
-    /// <summary>Receives progress and information lines (what was read, joined, renamed); null = silent.</summary>
-    public Action<string>? Log { get; init; }
+    /// <summary>Receives information lines (what was read, joined, renamed) as message reports; null = silent.</summary>
+    public IProgress<Progress>? Progress { get; init; }
 
-    internal void Info(string message) => Log?.Invoke(message);
+    internal void Info(string message) => Progress.Note("read", message);
 }

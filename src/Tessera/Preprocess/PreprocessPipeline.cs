@@ -35,29 +35,29 @@ public sealed record PreprocessOptions
 /// </summary>
 public static class PreprocessPipeline
 {
-    /// <summary>Runs the chain; <paramref name="log"/> receives one line per step.</summary>
-    public static SpatialData Run(SpatialData data, PreprocessOptions options, Action<string>? log = null)
+    /// <summary>Runs the chain; <paramref name="progress"/> receives one line per step.</summary>
+    public static SpatialData Run(SpatialData data, PreprocessOptions options, IProgress<Progress>? progress = null)
     {
         if (options.Hvg < 0) throw new TesseraException($"Hvg must not be negative but is {options.Hvg}");
         if (options.Pca < 0) throw new TesseraException($"Pca must not be negative but is {options.Pca}");
         if (options.Hvg > data.NVars) throw new TesseraException($"Hvg is {options.Hvg} but the data has {data.NVars} genes");
         var (d, report) = Qc.Filter(data, new QcOptions { MinCounts = options.MinCounts, MinGenes = options.MinGenes, MinSpots = options.MinSpots });
-        log?.Invoke($"QC: {report}");
+        progress.Note("preprocess", $"QC: {report}");
         d.Layers["counts"] = d.X;
         d.X = Normalize.Log1p(Normalize.Total(d.X, options.TargetSum));
-        log?.Invoke($"normalize_total (target {options.TargetSum:G}) + log1p");
+        progress.Note("preprocess", $"normalize_total (target {options.TargetSum:G}) + log1p");
         if (options.Hvg > 0)
         {
             // seurat_v3 ranks genes on raw counts; seurat on the log-normalised X
             var hvg = HighlyVariableGenes.Select(d, options.Hvg, options.Flavor, layer: options.Flavor == HvgFlavor.SeuratV3 ? "counts" : null);
             hvg.AddToVar(d);
-            log?.Invoke($"highly variable genes ({options.Flavor}): {options.Hvg} of {d.NVars}");
+            progress.Note("preprocess", $"highly variable genes ({options.Flavor}): {options.Hvg} of {d.NVars}");
             if (options.SubsetHvg) d = d.Subset(null, hvg.SelectedIndices());
         }
         if (options.Pca > 0)
         {
             var model = Preprocess.Pca.RunOn(d, new PcaOptions { Components = options.Pca, Seed = options.Seed, Scale = options.Scale, ScaleMaxValue = options.Scale ? options.ScaleMax : null });
-            log?.Invoke($"PCA: {model.ComponentCount} components ({model.SolverUsed}), {model.ExplainedVarianceRatio.Sum():P1} of the variance");
+            progress.Note("preprocess", $"PCA: {model.ComponentCount} components ({model.SolverUsed}), {model.ExplainedVarianceRatio.Sum():P1} of the variance");
         }
         return d;
     }

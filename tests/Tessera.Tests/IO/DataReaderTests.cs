@@ -59,7 +59,7 @@ public class DataReaderTests
         Fails(none, "no spot of the data matches none.csv: data ids look like 's1', the file's ids (column 'barcode') look like 'AAAC-1'",
             () => DataReader.Read(p, new ReadOptions { ObsFile = none, AllowMissing = true }));
         var part = Write(t.File("part.csv"), "barcode,v\ns1,1\ns3,2\n");
-        Fails(part, "1 of 3 spots are not in part.csv (first: 's2'); use --allow-missing to keep them with empty values",
+        Fails(part, "1 of 3 spots are not in part.csv (first: 's2'); set AllowMissing to keep them with empty values",
             () => DataReader.Read(p, new ReadOptions { ObsFile = part }));
         var d = DataReader.Read(p, new ReadOptions { ObsFile = part, AllowMissing = true });
         Assert.Equal(new[] { 1, double.NaN, 2 }, d.Obs.Get<NumericColumn>("v").Values);

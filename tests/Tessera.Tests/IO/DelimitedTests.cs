@@ -160,7 +160,7 @@ public class DelimitedTests
         Assert.Equal("17.964x10.137", d.ObsNames[^1]);
 
         var info = Path.Combine(SharedData.Require("mob_rep11"), "MOB_sample_info.csv.gz");
-        Fails(info, "2 of 262 spots are not in MOB_sample_info.csv.gz (first: '10.922x17.038'); use --allow-missing to keep them with empty values",
+        Fails(info, "2 of 262 spots are not in MOB_sample_info.csv.gz (first: '10.922x17.038'); set AllowMissing to keep them with empty values",
             () => DataReader.Read(p, new ReadOptions { ObsFile = info }));
         var (o, log) = Logged(new ReadOptions { ObsFile = info, AllowMissing = true });
         var j = DataReader.Read(p, o);

@@ -48,7 +48,7 @@ internal static class IoTestUtil
     public static (ReadOptions Options, List<string> Log) Logged(ReadOptions? o = null)
     {
         var log = new List<string>();
-        return ((o ?? new ReadOptions()) with { Log = log.Add }, log);
+        return ((o ?? new ReadOptions()) with { Progress = new Support.SyncProgress(p => { if (p.Message is { } m) log.Add(m); }) }, log);
     }
 
     /// <summary>Minimal RGB PNG encoder (stored zlib is not needed: ZLibStream deflates), for image fixtures.</summary>
