@@ -4,6 +4,10 @@ using System.Text;
 using Microsoft.DotNet.Interactive.Formatting;
 using ScottPlot;
 using Tessera.Data;
+using Tessera.Methods.Costa;
+using Tessera.Methods.Spotscape;
+using Tessera.Methods.StNet;
+using Tessera.Methods.Stem;
 using Tessera.Plotting;
 
 namespace Tessera.Interactive;
@@ -33,7 +37,12 @@ public static class TesseraFormatters
         Formatter.Register<Plot>(p => ToHtml(p), HtmlFormatter.MimeType);
         Formatter.Register<DenseMatrix>(ToHtml, HtmlFormatter.MimeType);
         Formatter.Register<Table>(t => ToHtml(t), HtmlFormatter.MimeType);
-        foreach (var t in new[] { typeof(SpatialData), typeof(Plot), typeof(DenseMatrix), typeof(Table) })
+        Formatter.Register<SpotscapeResult>(ToHtml, HtmlFormatter.MimeType);
+        Formatter.Register<CostaResult>(ToHtml, HtmlFormatter.MimeType);
+        Formatter.Register<StemResult>(ToHtml, HtmlFormatter.MimeType);
+        Formatter.Register<StNetResult>(ToHtml, HtmlFormatter.MimeType);
+        foreach (var t in new[] { typeof(SpatialData), typeof(Plot), typeof(DenseMatrix), typeof(Table), typeof(SpotscapeResult),
+                     typeof(CostaResult), typeof(StemResult), typeof(StNetResult) })
             Formatter.SetPreferredMimeTypesFor(t, HtmlFormatter.MimeType);
     }
 
@@ -60,6 +69,56 @@ public static class TesseraFormatters
             var totals = data.X.RowSums().Select(v => Math.Log(1 + v)).ToArray();
             var plot = SpatialPlot.Continuous(data, totals, "log(1 + total counts)");
             sb.Append(Image(plot, 420, 340));
+        }
+        return sb.Append("</div>").ToString();
+    }
+
+    /// <summary>Spotscape domains: counts, scores against the truth when given, and the domains over the (first) slice.</summary>
+    public static string ToHtml(SpotscapeResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture,
+            $"<div class=\"tessera-result\"><p><b>Spotscape</b> ({r.Method}, seed {r.Seed}): {r.Labels.Length:N0} spots in {r.Slices.Count} slice(s), {r.Labels.Distinct().Count()} domains, embedding {r.Embedding.Cols}-d</p>");
+        if (r.Scores is { } sc)
+            sb.Append(CultureInfo.InvariantCulture, $"<p>against the truth: ARI {sc.Joint.Ari:F3}, NMI {sc.Joint.Nmi:F3}, silhouette {sc.Silhouette:F3}</p>");
+        if (r.Data is { HasSpatial: true }) sb.Append(Image(SpotscapeFigures.SpatialDomains(r, 0), FigureSize.Width, FigureSize.Height));
+        return sb.Append("</div>").ToString();
+    }
+
+    /// <summary>CoSTA genes: counts of genes, clusters and spatially expressed genes, and the UMAP of the gene embedding.</summary>
+    public static string ToHtml(CostaResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture,
+            $"<div class=\"tessera-result\"><p><b>CoSTA</b>: {r.Genes.Length:N0} genes, {r.Embeddings.Count} model(s), embedding {r.Dim}-d, {r.ClusterCount} gene clusters, {r.Se.Count(v => v)} spatially expressed genes</p>");
+        sb.Append(Image(CostaFigures.GeneUmap(r), FigureSize.Width, FigureSize.Height));
+        return sb.Append("</div>").ToString();
+    }
+
+    /// <summary>STEM mapping: sizes, the metrics when the truth is known, and the cells at their predicted positions.</summary>
+    public static string ToHtml(StemResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture,
+            $"<div class=\"tessera-result\"><p><b>STEM</b>: {r.CellNames.Length:N0} cells mapped onto {r.SpotNames.Length:N0} spots, embedding {r.ScEmbedding.Cols}-d, final loss {r.FinalLoss:G4}</p>");
+        if (r.Scores is { } m)
+            sb.Append(CultureInfo.InvariantCulture, $"<p>cell-type proportions: mean Pearson r {m.PearsonMean:F3}; neighbourhood hits at 10: {m.Hit10:F3}; coordinate error (top 10): {m.CoordError10:G4}</p>");
+        sb.Append(Image(StemFigures.PredictedCells(r, new string?[r.CellNames.Length]), FigureSize.Width, FigureSize.Height));
+        return sb.Append("</div>").ToString();
+    }
+
+    /// <summary>ST-Net: sections and genes, and the genes predicted best (mean Pearson r over held-out sections).</summary>
+    public static string ToHtml(StNetResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture,
+            $"<div class=\"tessera-result\"><p><b>ST-Net</b>: {r.Genes.Length} genes, {r.Predictions.Count} section(s) predicted{(r.CrossValidated ? " (each by a model that did not see it)" : "")}</p>");
+        if (r.Summary.Count > 0)
+        {
+            sb.Append("<table><tr><th>gene</th><th>mean Pearson r</th></tr>");
+            foreach (var g in r.Summary.OrderByDescending(g => g.MeanPearson).Take(PreviewRows))
+                sb.Append("<tr><td>").Append(WebUtility.HtmlEncode(g.Gene)).Append(CultureInfo.InvariantCulture, $"</td><td>{g.MeanPearson:F3}</td></tr>");
+            sb.Append("</table>");
         }
         return sb.Append("</div>").ToString();
     }

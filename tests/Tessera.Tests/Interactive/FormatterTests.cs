@@ -3,6 +3,7 @@ using Microsoft.DotNet.Interactive.Formatting;
 using StbImageSharp;
 using Tessera.Data;
 using Tessera.Interactive;
+using Tessera.Methods.Spotscape;
 using Tessera.Simulate;
 
 namespace Tessera.Tests.Interactive;
@@ -55,5 +56,19 @@ public class FormatterTests
         Assert.Contains("&lt;script&gt;", html);
         Assert.Contains("x&amp;y", html);
         Assert.DoesNotContain("<script>", html);
+    }
+
+    [Fact]
+    public void SpotscapeResult_ShowsCountsScoresAndTheDomainsFigure()
+    {
+        TesseraFormatters.Register();
+        var data = SyntheticTissue.Generate(new SyntheticTissueOptions { Rows = 12, Cols = 24, Domains = 3, Genes = 60, MarkersPerDomain = 8, Seed = 1 });
+        using var model = SpotscapeTrainer.Fit(data, new SpotscapeOptions { Threads = 1, Epochs = 3, Clusters = 3, Hvg = 40, Radius = 150, TruthColumn = "layer" });
+        var r = model.Result!;
+        string html = r.ToDisplayString(HtmlFormatter.MimeType);
+        Assert.Contains($"{data.NObs:N0} spots in 1 slice(s), {r.Labels.Distinct().Count()} domains, embedding 64-d", html);
+        Assert.Contains($"ARI {r.Scores!.Joint.Ari:F3}", html);
+        var img = Assert.Single(Images(html));
+        Assert.True(Colours(img) > 3, "the domains figure should show the domain colours");
     }
 }
