@@ -53,6 +53,8 @@ public static class DataReader
 
     private static SpatialData ReadFolder(string path, ReadOptions options)
     {
+        if (VisiumHd.IsVisiumHd(path)) return VisiumHd.Read(path, options);
+        if (Xenium.IsXenium(path)) return Xenium.Read(path, options);
         if (SpaceRanger.FindRoot(path) != null) return SpaceRanger.Read(path, options);
         foreach (var dir in new[] { path, Path.Combine(path, "filtered_feature_bc_matrix"), Path.Combine(path, "outs", "filtered_feature_bc_matrix") })
         {

@@ -25,6 +25,11 @@ public sealed record ReadOptions
     /// <summary>Accept negative expression values (z-scored or log-ratio data); counts must never be negative.</summary>
     public bool AllowNegative { get; init; }
     /// <summary>
+    /// Visium HD: the bin size in µm (2, 8 or 16) read from an outs/ or binned_outputs/ folder; null = 16
+    /// (<see cref="VisiumHd.DefaultBin"/>). A bin folder (square_NNNum/) given directly is read whatever this says.
+    /// </summary>
+    public int? Bin { get; init; }
+    /// <summary>
     /// Most memory, in bytes, that reading one input may take, estimated from its header before anything is allocated;
     /// null: <see cref="MemoryLimit.Current"/> (half the physical memory unless the caller installed another limit).
     /// </summary>

@@ -50,7 +50,19 @@ public static class SpaceRanger
             ?? throw new TesseraException($"'{spatial}' has no tissue_positions.csv or tissue_positions_list.csv[.gz]"
                 + (File.Exists(Path.Combine(spatial, "tissue_positions.parquet")) ? " (tissue_positions.parquet is not supported: convert it to csv)" : ""));
         var pos = ReadPositions(posPath);
+        data = KeepInTissue(data, pos, Path.GetFileName(posPath), options);
+        LoadScaleFactorsAndImages(data, spatial, libraryId, options);
+        options.Info($"read {data.NObs} spots x {data.NVars} genes from Space Ranger folder '{folder}' (library '{libraryId}', images: {(data.Images.Count == 0 ? "none" : string.Join(", ", data.Images.Select(i => $"{i.Name} {i.Width}x{i.Height}")))})");
+        return data;
+    }
 
+    /// <summary>
+    /// Keeps the matrix barcodes that are in-tissue positions of <paramref name="pos"/> (in the matrix's order) and sets
+    /// obs in_tissue, array_row, array_col and obsm["spatial"] = (pxl_col, pxl_row) in full-resolution pixels.
+    /// A barcode without a position fails unless <see cref="ReadOptions.AllowMissing"/>.
+    /// </summary>
+    internal static SpatialData KeepInTissue(SpatialData data, IReadOnlyDictionary<string, SpotPosition> pos, string posName, ReadOptions options)
+    {
         var keep = new List<int>(); int notInTissue = 0; var missing = new List<string>();
         for (int i = 0; i < data.NObs; i++)
         {
@@ -58,7 +70,6 @@ public static class SpaceRanger
             if (p.InTissue != 1) { notInTissue++; continue; }
             keep.Add(i);
         }
-        var posName = Path.GetFileName(posPath);
         if (missing.Count > 0 && !options.AllowMissing)
             throw new TesseraException($"{missing.Count} of {data.NObs} matrix barcodes are not in {posName} (first: '{missing[0]}')");
         if (keep.Count == 0) throw new TesseraException($"no barcode of the matrix is an in-tissue spot of {posName}");
@@ -78,7 +89,15 @@ public static class SpaceRanger
         data.Obs.Set("array_row", new NumericColumn(arow, true));
         data.Obs.Set("array_col", new NumericColumn(acol, true));
         data.SetObsm(SpatialData.SpatialKey, new DenseMatrix(n, 2, xy));
+        return data;
+    }
 
+    /// <summary>
+    /// Sets uns["spatial"][<paramref name="libraryId"/>]["scalefactors"] from spatial/scalefactors_json.json and loads
+    /// the hires/lowres images it scales; returns the scale factors (null when the file is absent).
+    /// </summary>
+    internal static Dictionary<string, object>? LoadScaleFactorsAndImages(SpatialData data, string spatial, string libraryId, ReadOptions options)
+    {
         var lib = new Dictionary<string, object>(StringComparer.Ordinal);
         var sfPath = Path.Combine(spatial, "scalefactors_json.json");
         Dictionary<string, object>? sf = null;
@@ -100,8 +119,7 @@ public static class SpaceRanger
                 data.Images.Add(LoadImage(ip, name, scale));
             }
         }
-        options.Info($"read {data.NObs} spots x {data.NVars} genes from Space Ranger folder '{folder}' (library '{libraryId}', images: {(data.Images.Count == 0 ? "none" : string.Join(", ", data.Images.Select(i => $"{i.Name} {i.Width}x{i.Height}")))})");
-        return data;
+        return sf;
     }
 
     /// <summary>
