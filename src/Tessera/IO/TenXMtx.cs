@@ -79,7 +79,11 @@ public static class TenXMtx
         while (r.TryReadLine(out var line))
         {
             if (line.Trim(" \t"u8).Length == 0) continue;
-            rows.Add(Numbers.Text(line).Split('\t'));
+            // R's write.table (VisiumIO's, DropletUtils' exports) quotes every field: "id"\t"name"\t"Gene Expression"
+            var fields = Numbers.Text(line).Split('\t');
+            for (int k = 0; k < fields.Length; k++)
+                if (fields[k].Length >= 2 && fields[k][0] == '"' && fields[k][^1] == '"') fields[k] = fields[k][1..^1].Replace("\"\"", "\"");
+            rows.Add(fields);
         }
         return rows;
     }

@@ -187,17 +187,48 @@ internal sealed class TruncationCheckingStream(GZipStream inner, string path) : 
             f.ReadExactly(tail);
             if (tail.AsSpan().SequenceEqual(BgzfEof)) return;
         }
-        uint isize = 0;
+        uint isize = 0, crc = 0;
         if (f.Length >= 18)
         {
-            var t = new byte[4];
-            f.Position = f.Length - 4;
+            var t = new byte[8];
+            f.Position = f.Length - 8;
             f.ReadExactly(t);
-            isize = BitConverter.ToUInt32(t);
+            crc = BitConverter.ToUInt32(t, 0);
+            isize = BitConverter.ToUInt32(t, 4);
         }
-        if (f.Length < 18 || isize != (uint)_total)
+        if (f.Length < 18 || (isize != (uint)_total && !LastMemberMatches(isize, crc)))
             throw new TesseraException($"{Path.GetFileName(path)}: the gzip file is truncated (it ends before its compressed data does)");
     }
+
+    /// <summary>
+    /// A file of several gzip members (R's data.table::fwrite writes one per chunk) ends with the trailer of its last
+    /// member only: complete when the last <paramref name="isize"/> bytes of the output have the trailer's CRC-32.
+    /// Checked by decompressing once more, so only such files pay for it.
+    /// </summary>
+    private bool LastMemberMatches(uint isize, uint crc)
+    {
+        if (isize > _total) return false;
+        using var f = File.OpenRead(path);
+        using var gz = new GZipStream(f, CompressionMode.Decompress);
+        var buf = new byte[1 << 16];
+        long skip = _total - isize, seen = 0;
+        uint c = 0xFFFFFFFFu;
+        int n;
+        while ((n = gz.Read(buf)) > 0)
+        {
+            int from = (int)Math.Clamp(skip - seen, 0, n);
+            for (int i = from; i < n; i++) c = CrcTable[(c ^ buf[i]) & 0xFF] ^ (c >> 8);
+            seen += n;
+        }
+        return seen == _total && ~c == crc;
+    }
+
+    private static readonly uint[] CrcTable = Enumerable.Range(0, 256).Select(i =>
+    {
+        uint c = (uint)i;
+        for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        return c;
+    }).ToArray();
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
