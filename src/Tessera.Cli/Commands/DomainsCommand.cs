@@ -93,7 +93,7 @@ public static class DomainsCommand
         var o = new Opts(); var inputs = new InputOptions();
         var cmd = new Command("integrate", "Multi-slice integration and joint domains with Spotscape") { inputsArg, obsFiles, names };
         o.AddTo(cmd);
-        cmd.Options.Add(inputs.Coords); cmd.Options.Add(inputs.Transpose); cmd.Options.Add(inputs.GeneNames); cmd.Options.Add(inputs.AllowMissing);
+        cmd.Options.Add(inputs.Coords); cmd.Options.Add(inputs.Transpose); cmd.Options.Add(inputs.GeneNames); cmd.Options.Add(inputs.AllowMissing); cmd.Options.Add(inputs.Bin);
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var paths = p.GetValue(inputsArg)!;

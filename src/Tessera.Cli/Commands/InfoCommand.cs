@@ -29,6 +29,12 @@ public static class InfoCommand
     {
         var inv = CultureInfo.InvariantCulture;
         yield return ("shape", $"{d.NObs} spots x {d.NVars} genes");
+        // the platform readers (Visium HD, Xenium...) record the platform, the bin size and the µm per coordinate unit
+        if (d.Uns.TryGetValue("platform", out var platform))
+            yield return ("platform", string.Join(", ", new[] {
+                Convert.ToString(platform, inv),
+                d.Uns.TryGetValue("bin_size_um", out var bin) ? $"bin {Convert.ToString(bin, inv)} µm" : null,
+                d.Uns.TryGetValue("microns_per_unit", out var mpu) ? $"{Convert.ToString(mpu, inv)} µm per coordinate unit" : "coordinate unit not in µm" }.Where(x => x != null)));
         yield return ("X", $"{d.X.Nnz:N0} non-zeros ({100.0 * d.X.Nnz / Math.Max(1.0, (double)d.NObs * d.NVars):F1}% dense), total counts {d.X.Data.Sum(v => (double)v):G6}");
         if (d.HasSpatial)
         {

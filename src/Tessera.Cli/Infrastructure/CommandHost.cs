@@ -37,7 +37,7 @@ public static class CommandHost
     {
         // the input options every reading command has (InputOptions), and the global memory limit
         ["MaxMemory"] = "--max-memory", ["Coords"] = "--coords", ["AllowMissing"] = "--allow-missing",
-        ["AllowNegative"] = "--allow-negative", ["Transpose"] = "--transpose",
+        ["AllowNegative"] = "--allow-negative", ["Transpose"] = "--transpose", ["Bin"] = "--bin",
     };
 
     /// <summary>

@@ -14,12 +14,14 @@ public sealed class InputOptions
     public readonly Option<bool> AllowMissing = new("--allow-missing") { Description = "Keep spots that are absent from the --obs file" };
     public readonly Option<bool> AllowNegative = new("--allow-negative") { Description = "Accept negative values (z-scored data, e.g. seqFISH); never for counts" };
 
+    public readonly Option<int?> Bin = new("--bin") { Description = "Visium HD outs/ folder: the bin size in µm, 2, 8 or 16 [default: 16]" };
+
     public InputOptions() => GeneNames.AcceptOnlyFromAmong("symbols", "ids");
 
     /// <summary>Adds the options to a command.</summary>
     public void AddTo(Command c)
     {
-        c.Options.Add(Obs); c.Options.Add(Coords); c.Options.Add(Transpose); c.Options.Add(GeneNames); c.Options.Add(AllowMissing); c.Options.Add(AllowNegative);
+        c.Options.Add(Obs); c.Options.Add(Coords); c.Options.Add(Transpose); c.Options.Add(GeneNames); c.Options.Add(AllowMissing); c.Options.Add(AllowNegative); c.Options.Add(Bin);
     }
 
     /// <summary>The reader options given on the command line.</summary>
@@ -31,6 +33,7 @@ public sealed class InputOptions
         GeneNames = p.GetValue(GeneNames) == "ids" ? IO.GeneNames.Ids : IO.GeneNames.Symbols,
         AllowMissing = p.GetValue(AllowMissing),
         AllowNegative = p.GetValue(AllowNegative),
+        Bin = p.GetValue(Bin),
         Progress = r.Library(),
     };
 

@@ -9,8 +9,9 @@ namespace Tessera.IO;
 public static class DataReader
 {
     /// <summary>
-    /// Reads <paramref name="path"/>: .h5ad (AnnData), .h5 (10x matrix, no coordinates), a folder (Space Ranger output
-    /// when it has spatial/ or outs/spatial/, else a 10x mtx folder), or .csv/.tsv/.txt[.gz] (<see cref="DelimitedReader"/>).
+    /// Reads <paramref name="path"/>: .h5ad (AnnData), .h5 (10x matrix, no coordinates), a folder (Visium HD
+    /// (<see cref="VisiumHd"/>), Xenium (<see cref="Xenium"/>), Space Ranger output when it has spatial/ or outs/spatial/,
+    /// else a 10x mtx folder), or .csv/.tsv/.txt[.gz] (<see cref="DelimitedReader"/>).
     /// </summary>
     /// <remarks>
     /// Memory is bounded by <see cref="ReadOptions.MaxMemory"/> (see <see cref="MemoryLimit"/>), and any I/O error on the
@@ -65,7 +66,7 @@ public static class DataReader
         }
         var h5 = new[] { Path.Combine(path, "filtered_feature_bc_matrix.h5"), Path.Combine(path, "outs", "filtered_feature_bc_matrix.h5") }.FirstOrDefault(File.Exists);
         if (h5 != null) return TenXMtx.ToSpatialData(TenXH5.Read(h5, options), options);
-        throw new TesseraException($"folder '{path}' is neither a Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])");
+        throw new TesseraException($"folder '{path}' is neither a Visium HD, Xenium or Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])");
     }
 
     /// <summary>Sets obsm["spatial"] from 2 or 3 numeric obs columns; every spot must have a value.</summary>

@@ -33,42 +33,40 @@ internal static class ParquetColumns
 
     private static Dictionary<string, Array> ReadAll(ParquetReader reader, string name, IReadOnlyList<string> required, IReadOnlyList<string>? optional)
     {
+        var fields = reader.Schema.GetDataFields();
+        var byName = new Dictionary<string, DataField>(StringComparer.Ordinal);
+        foreach (var f in fields) byName.TryAdd(f.Path.ToString(), f);
+        var missing = required.Where(c => !byName.ContainsKey(c)).ToList();
+        if (missing.Count > 0)
+            throw new TesseraException($"{name}: no column {string.Join(", ", missing.Select(m => $"'{m}'"))}; it has {string.Join(", ", byName.Keys)}");
+        var wanted = required.Concat((optional ?? []).Where(byName.ContainsKey)).Distinct().ToList();
+        long rows = 0;
+        for (int g = 0; g < reader.RowGroupCount; g++) { using var rg = reader.OpenRowGroupReader(g); rows += rg.RowCount; }
+        if (rows > int.MaxValue) throw new TesseraException($"{name}: {rows} rows, more than one table can hold");
+        // 8 bytes per number; strings are counted at 64 bytes (object, header and about 20 UTF-16 characters)
+        ReadBudget.Need(wanted.Sum(c => IsText(byName[c].ClrType) ? 64.0 : 8.0) * rows, $"{name} ({rows} rows)");
+        var result = new Dictionary<string, Array>(StringComparer.Ordinal);
+        foreach (var c in wanted)
         {
-            var fields = reader.Schema.GetDataFields();
-            var byName = new Dictionary<string, DataField>(StringComparer.Ordinal);
-            foreach (var f in fields) byName.TryAdd(f.Path.ToString(), f);
-            var missing = required.Where(c => !byName.ContainsKey(c)).ToList();
-            if (missing.Count > 0)
-                throw new TesseraException($"{name}: no column {string.Join(", ", missing.Select(m => $"'{m}'"))}; it has {string.Join(", ", byName.Keys)}");
-            var wanted = required.Concat((optional ?? []).Where(byName.ContainsKey)).Distinct().ToList();
-            long rows = 0;
-            for (int g = 0; g < reader.RowGroupCount; g++) { using var rg = reader.OpenRowGroupReader(g); rows += rg.RowCount; }
-            if (rows > int.MaxValue) throw new TesseraException($"{name}: {rows} rows, more than one table can hold");
-            // 8 bytes per number; strings are counted at 64 bytes (object, header and about 20 UTF-16 characters)
-            ReadBudget.Need(wanted.Sum(c => IsText(byName[c].ClrType) ? 64.0 : 8.0) * rows, $"{name} ({rows} rows)");
-            var result = new Dictionary<string, Array>(StringComparer.Ordinal);
+            var f = byName[c];
+            if (f.IsArray) throw new TesseraException($"{name}: column '{c}' holds lists, expected one value per row");
+            result[c] = IsText(f.ClrType) ? new string?[rows] : IsNumber(f.ClrType) ? new double[rows]
+                : throw new TesseraException($"{name}: column '{c}' has type {f.ClrType.Name}, expected numbers or text");
+        }
+        int offset = 0;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var rg = reader.OpenRowGroupReader(g);
+            int n = checked((int)rg.RowCount);
             foreach (var c in wanted)
             {
                 var f = byName[c];
-                if (f.IsArray) throw new TesseraException($"{name}: column '{c}' holds lists, expected one value per row");
-                result[c] = IsText(f.ClrType) ? new string?[rows] : IsNumber(f.ClrType) ? new double[rows]
-                    : throw new TesseraException($"{name}: column '{c}' has type {f.ClrType.Name}, expected numbers or text");
+                if (result[c] is string?[] s) rg.ReadAsync(f, s.AsMemory(offset, n)).GetAwaiter().GetResult();
+                else ReadNumbers(rg, f, (double[])result[c], offset);
             }
-            int offset = 0;
-            for (int g = 0; g < reader.RowGroupCount; g++)
-            {
-                using var rg = reader.OpenRowGroupReader(g);
-                int n = checked((int)rg.RowCount);
-                foreach (var c in wanted)
-                {
-                    var f = byName[c];
-                    if (result[c] is string?[] s) rg.ReadAsync(f, s.AsMemory(offset, n)).GetAwaiter().GetResult();
-                    else ReadNumbers(rg, f, (double[])result[c], offset);
-                }
-                offset += n;
-            }
-            return result;
+            offset += n;
         }
+        return result;
     }
 
     // Parquet.Net 6 reports UTF-8 columns as ReadOnlyMemory<char>; they are read as strings all the same

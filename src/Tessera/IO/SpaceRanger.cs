@@ -48,7 +48,7 @@ public static class SpaceRanger
         var spatial = Path.Combine(root, "spatial");
         var posPath = TextInput.FirstExisting(spatial, "tissue_positions.csv", "tissue_positions.csv.gz", "tissue_positions_list.csv", "tissue_positions_list.csv.gz")
             ?? throw new TesseraException($"'{spatial}' has no tissue_positions.csv or tissue_positions_list.csv[.gz]"
-                + (File.Exists(Path.Combine(spatial, "tissue_positions.parquet")) ? " (tissue_positions.parquet is not supported: convert it to csv)" : ""));
+                + (File.Exists(Path.Combine(spatial, "tissue_positions.parquet")) ? " (for its tissue_positions.parquet give the Visium HD bin folder, binned_outputs/square_NNNum/)" : ""));
         var pos = ReadPositions(posPath);
         data = KeepInTissue(data, pos, Path.GetFileName(posPath), options);
         LoadScaleFactorsAndImages(data, spatial, libraryId, options);

@@ -20,7 +20,7 @@ public class DataReaderTests
         Fails(foo, $"unknown format for '{foo}': expected .h5ad, .h5, a Space Ranger or 10x mtx folder, or .csv/.tsv[.gz]", () => DataReader.Read(foo));
         var empty = t.File("emptydir");
         Directory.CreateDirectory(empty);
-        Fails(empty, $"folder '{empty}' is neither a Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])", () => DataReader.Read(empty));
+        Fails(empty, $"folder '{empty}' is neither a Visium HD, Xenium or Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])", () => DataReader.Read(empty));
     }
 
     [Fact]

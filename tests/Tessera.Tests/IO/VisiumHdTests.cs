@@ -63,6 +63,7 @@ public class VisiumHdTests
         var sf = (Dictionary<string, object>)((Dictionary<string, object>)((Dictionary<string, object>)d.Uns["spatial"])["square_016um"])["scalefactors"];
         Assert.Equal(58.4312041790003, sf["spot_diameter_fullres"]);
         Assert.Contains(log, l => l.Contains("kept 675 in-tissue spots of 675 matrix barcodes", StringComparison.Ordinal));
+        Assert.Contains(("platform", "visium_hd, bin 16 µm, 0.2738262923862567 µm per coordinate unit"), Tessera.Cli.Commands.InfoCommand.Describe(d, folder));
     }
 
     [SkippableFact]
@@ -75,6 +76,12 @@ public class VisiumHdTests
         Assert.Contains(log, l => l.Contains("(default Bin 16 µm)", StringComparison.Ordinal));
         var e = Assert.Throws<TesseraException>(() => DataReader.Read(sample, new ReadOptions { Bin = 8 }));
         Assert.Equal($"'{Path.Combine(sample, "binned_outputs")}' has no 8 µm bins (square_008um/ with spatial/tissue_positions.parquet); it has square_016um", e.Message);
+        var cli = CliRunner.Run("info", sample, "--bin", "8");
+        Assert.Equal(2, cli.Code);
+        Assert.Contains($"error: {e.Message}", cli.Err);
+        var ok = CliRunner.Run("info", sample, "--bin", "16");
+        Assert.Equal(0, ok.Code);
+        Assert.Contains("visium_hd, bin 16 µm", ok.Out);
     }
 
     [SkippableFact]
