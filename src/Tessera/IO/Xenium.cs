@@ -62,7 +62,7 @@ public static class Xenium
         if (File.Exists(expPath))
         {
             var exp = SpaceRanger.ReadScaleFactors(expPath);
-            var scalars = exp.Where(kv => kv.Value is double or string or bool && !(kv.Value is string s && s.StartsWith('{')))
+            var scalars = exp.Where(kv => kv.Value is double or string or bool && !(kv.Value is string s && (s.StartsWith('{') || s.StartsWith('['))))
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
             data.Uns["xenium"] = scalars;
             if (exp.TryGetValue("pixel_size", out var px) && px is double pd) data.Uns["pixel_size_um"] = pd;
