@@ -10,15 +10,6 @@ namespace Tessera.Tests.IO;
 /// </summary>
 public class MerscopeTests
 {
-    private static double Value(SpatialData d, string cell, string gene)
-    {
-        int r = Array.IndexOf(d.ObsNames, cell), g = Array.IndexOf(d.VarNames, gene);
-        Assert.True(r >= 0 && g >= 0);
-        for (int p = d.X.IndPtr[r]; p < d.X.IndPtr[r + 1]; p++) if (d.X.Indices[p] == g) return d.X.Data[p];
-        return 0;
-    }
-
-    private static double[] Col(SpatialData d, string name) => ((NumericColumn)d.Obs[name]).Values;
 
     [SkippableFact]
     public void ReadsVizgenCellboundWithBlanksInObs()
@@ -30,22 +21,22 @@ public class MerscopeTests
         Assert.Equal(49, d.NVars);
         Assert.DoesNotContain(d.VarNames, g => g.StartsWith("Blank-"));
         Assert.Equal(73142, d.X.Data.Sum(v => (double)v));
-        Assert.Equal(1327, Col(d, "blank_counts").Sum());
-        Assert.Equal(9, Col(d, "blank_counts").Max());
-        Assert.Equal(19, Col(d, "Blank-1").Sum());
+        Assert.Equal(1327, ObsValues(d, "blank_counts").Sum());
+        Assert.Equal(9, ObsValues(d, "blank_counts").Max());
+        Assert.Equal(19, ObsValues(d, "Blank-1").Sum());
         Assert.Contains(log, l => l.Contains("moved 39 Blank-* codeword probes (1327 counts)"));
-        Assert.Equal(10, Value(d, "112824700230101249", "NCAM1"));
-        Assert.Equal(16, Value(d, "112824700230101252", "NCAM1"));
-        Assert.Equal(4, Value(d, "112824700330100974", "CDKN1A"));
+        Assert.Equal(10, XValue(d, "112824700230101249", "NCAM1"));
+        Assert.Equal(16, XValue(d, "112824700230101252", "NCAM1"));
+        Assert.Equal(4, XValue(d, "112824700330100974", "CDKN1A"));
         int last = Array.IndexOf(d.ObsNames, "112824700330100974");
-        Assert.Equal(4, Col(d, "blank_counts")[last]);
+        Assert.Equal(4, ObsValues(d, "blank_counts")[last]);
         var s = d.Spatial;
         Assert.Equal(6765.2489937702, s[0, 0], 9);
         Assert.Equal(1195.8734859086, s[0, 1], 9);
         Assert.Equal(6494.85385307609, Enumerable.Range(0, d.NObs).Min(i => s[i, 0]), 9);
         Assert.Equal(6804.15922223694, Enumerable.Range(0, d.NObs).Max(i => s[i, 0]), 9);
         Assert.Equal(1506.42132207173, Enumerable.Range(0, d.NObs).Max(i => s[i, 1]), 9);
-        Assert.Equal(767.593540850526, Col(d, "volume")[last], 9);
+        Assert.Equal(767.593540850526, ObsValues(d, "volume")[last], 9);
         Assert.Equal("merscope", d.Uns["platform"]);
         Assert.Equal(1.0, d.Uns["microns_per_unit"]);
     }
@@ -59,13 +50,13 @@ public class MerscopeTests
         Assert.Equal(10, d.NVars);
         Assert.False(d.Obs.Contains("blank_counts"));
         Assert.Equal(14, d.X.Data.Sum(v => (double)v));
-        Assert.Equal(2, Value(d, "26985800002100130", "PDK4"));
-        Assert.Equal(1, Value(d, "26985800002100108", "TNFRSF17"));
-        Assert.Equal(1, Value(d, "26985800003100008", "TBX21"));
+        Assert.Equal(2, XValue(d, "26985800002100130", "PDK4"));
+        Assert.Equal(1, XValue(d, "26985800002100108", "TNFRSF17"));
+        Assert.Equal(1, XValue(d, "26985800003100008", "TBX21"));
         int i = Array.IndexOf(d.ObsNames, "26985800003100010");
         Assert.Equal(1525.52588045142, d.Spatial[i, 0], 9);
         Assert.Equal(82.8666180578572, d.Spatial[i, 1], 9);
-        Assert.Equal(264, Col(d, "fov")[i]);
+        Assert.Equal(264, ObsValues(d, "fov")[i]);
         Assert.Equal(1286.64244182421, Enumerable.Range(0, d.NObs).Min(k => d.Spatial[k, 0]), 9);
         Assert.Equal(472.753783391543, Enumerable.Range(0, d.NObs).Max(k => d.Spatial[k, 1]), 9);
         Assert.True(d.Obs.Contains("DAPI_raw"));
@@ -88,7 +79,7 @@ public class MerscopeTests
         var d = Merscope.Read(Folder(t));
         Assert.Equal(["11", "12"], d.ObsNames);
         Assert.Equal(["GeneA", "GeneB"], d.VarNames);
-        Assert.Equal([0.0, 3.0], Col(d, "blank_counts"));
+        Assert.Equal([0.0, 3.0], ObsValues(d, "blank_counts"));
         Assert.Equal(30, d.Spatial[1, 0]);
         Assert.Equal(40.25, d.Spatial[1, 1]);
     }
