@@ -56,6 +56,7 @@ public static class DataReader
         if (SpaceRanger.FindRoot(path) != null) return SpaceRanger.Read(path, options);
         if (Merscope.IsMerscope(path)) return Merscope.Read(path, options);
         if (CosMx.IsCosMx(path)) return CosMx.Read(path, options);
+        if (SlideSeq.IsSlideSeq(path)) return SlideSeq.Read(path, options);
         foreach (var dir in new[] { path, Path.Combine(path, "filtered_feature_bc_matrix"), Path.Combine(path, "outs", "filtered_feature_bc_matrix") })
         {
             if (!TenXMtx.IsMtxFolder(dir)) continue;

@@ -85,17 +85,17 @@ internal static class PlatformTables
     /// without a cell are reported. The columns in <paramref name="skip"/> (ids) are left out.
     /// </summary>
     /// <returns>For each cell, its row of the table.</returns>
-    public static int[] JoinRows(SpatialData data, ObsJoin.TextTable t, string[] keys, string countFile, ISet<int> skip, ReadOptions options)
+    public static int[] JoinRows(SpatialData data, ObsJoin.TextTable t, string[] keys, string countFile, ISet<int> skip, ReadOptions options, string what = "cell")
     {
         var where = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < keys.Length; i++)
             if (!where.TryAdd(keys[i], i))
-                throw new TesseraException($"{t.File}: duplicate cell id '{keys[i]}' (lines {t.Lines[where[keys[i]]]} and {t.Lines[i]})");
+                throw new TesseraException($"{t.File}: duplicate {what} id '{keys[i]}' (lines {t.Lines[where[keys[i]]]} and {t.Lines[i]})");
         var map = new int[data.NObs];
         for (int i = 0; i < map.Length; i++)
             if (!where.TryGetValue(data.ObsNames[i], out map[i]))
-                throw new TesseraException($"cell '{data.ObsNames[i]}' of {countFile} has no row in {t.File} (its ids look like '{(keys.Length > 0 ? keys[0] : "")}')");
-        if (keys.Length > map.Length) options.Info($"{t.File}: {keys.Length - map.Length} rows name no cell of {countFile} and are ignored");
+                throw new TesseraException($"{what} '{data.ObsNames[i]}' of {countFile} has no row in {t.File} (its ids look like '{(keys.Length > 0 ? keys[0] : "")}')");
+        if (keys.Length > map.Length) options.Info($"{t.File}: {keys.Length - map.Length} row(s) name no {what} of {countFile} and are ignored");
         for (int c = 0; c < t.Header.Length; c++)
         {
             if (skip.Contains(c)) continue;
@@ -119,7 +119,7 @@ internal static class PlatformTables
     /// obsm["spatial"] from two numeric obs columns (every cell must have a finite value), and uns["platform"] and
     /// uns["microns_per_unit"].
     /// </summary>
-    public static void SetSpatial(SpatialData data, string xColumn, string yColumn, string file, string platform, double micronsPerUnit)
+    public static void SetSpatial(SpatialData data, string xColumn, string yColumn, string file, string platform, double micronsPerUnit, string what = "cell")
     {
         var xy = new double[2 * data.NObs];
         for (int d = 0; d < 2; d++)
@@ -128,7 +128,7 @@ internal static class PlatformTables
             if (data.Obs[name] is not NumericColumn num) throw new TesseraException($"{file}: coordinate column '{name}' is not numeric");
             for (int i = 0; i < data.NObs; i++)
             {
-                if (!double.IsFinite(num.Values[i])) throw new TesseraException($"{file}: cell '{data.ObsNames[i]}' has no finite '{name}' coordinate");
+                if (!double.IsFinite(num.Values[i])) throw new TesseraException($"{file}: {what} '{data.ObsNames[i]}' has no finite '{name}' coordinate");
                 xy[2 * i + d] = num.Values[i];
             }
         }
