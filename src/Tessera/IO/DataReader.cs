@@ -36,6 +36,7 @@ public static class DataReader
             var lower = Path.GetFileName(path).ToLowerInvariant();
             var bare = lower.EndsWith(".gz", StringComparison.Ordinal) ? lower[..^3] : lower;
             if (lower.EndsWith(".h5ad", StringComparison.Ordinal)) data = H5ad.Read(path, options);
+            else if (bare.EndsWith(".gem", StringComparison.Ordinal)) data = StereoSeq.Read(path, options);
             else if (lower.EndsWith(".h5", StringComparison.Ordinal))
             {
                 data = TenXMtx.ToSpatialData(TenXH5.Read(path, options), options);
@@ -43,7 +44,7 @@ public static class DataReader
             }
             else if (bare.EndsWith(".csv", StringComparison.Ordinal) || bare.EndsWith(".tsv", StringComparison.Ordinal) || bare.EndsWith(".txt", StringComparison.Ordinal))
                 data = DelimitedReader.Read(path, options);
-            else throw new TesseraException($"unknown format for '{path}': expected .h5ad, .h5, a Space Ranger or 10x mtx folder, or .csv/.tsv[.gz]");
+            else throw new TesseraException($"unknown format for '{path}': expected .h5ad, .h5, .gem[.gz] (Stereo-seq), a Space Ranger or 10x mtx folder, or .csv/.tsv[.gz]");
         }
         if (options.ObsFile != null) ObsJoin.Join(data, options.ObsFile, options);
         if (options.Coords != null) ApplyCoords(data, options.Coords, options);

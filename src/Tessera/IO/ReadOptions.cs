@@ -25,6 +25,11 @@ public sealed record ReadOptions
     /// <summary>Accept negative expression values (z-scored or log-ratio data); counts must never be negative.</summary>
     public bool AllowNegative { get; init; }
     /// <summary>
+    /// Bin side: for a Stereo-seq GEM file, in DNBs (0.5 µm each), the square the records are summed into; null = 50
+    /// (<see cref="StereoSeq.DefaultBin"/>). For Visium HD, the bin size in µm to read (see that reader).
+    /// </summary>
+    public int? Bin { get; init; }
+    /// <summary>
     /// Most memory, in bytes, that reading one input may take, estimated from its header before anything is allocated;
     /// null: <see cref="MemoryLimit.Current"/> (half the physical memory unless the caller installed another limit).
     /// </summary>
