@@ -14,7 +14,7 @@ public sealed class InputOptions
     public readonly Option<bool> AllowMissing = new("--allow-missing") { Description = "Keep spots that are absent from the --obs file" };
     public readonly Option<bool> AllowNegative = new("--allow-negative") { Description = "Accept negative values (z-scored data, e.g. seqFISH); never for counts" };
 
-    public readonly Option<int?> Bin = new("--bin") { Description = "Visium HD outs/ folder: the bin size in µm, 2, 8 or 16 [default: 16]" };
+    public readonly Option<int?> Bin = new("--bin") { Description = "Visium HD outs/ folder: the bin size in µm, 2, 8 or 16 [default: 16]; Stereo-seq GEM: the bin side in DNBs (0.5 µm) [default: 50]" };
 
     public InputOptions() => GeneNames.AcceptOnlyFromAmong("symbols", "ids");
 

@@ -37,6 +37,7 @@ public static class DataReader
             var lower = Path.GetFileName(path).ToLowerInvariant();
             var bare = lower.EndsWith(".gz", StringComparison.Ordinal) ? lower[..^3] : lower;
             if (lower.EndsWith(".h5ad", StringComparison.Ordinal)) data = H5ad.Read(path, options);
+            else if (bare.EndsWith(".gem", StringComparison.Ordinal)) data = StereoSeq.Read(path, options);
             else if (lower.EndsWith(".h5", StringComparison.Ordinal))
             {
                 data = TenXMtx.ToSpatialData(TenXH5.Read(path, options), options);
@@ -44,7 +45,7 @@ public static class DataReader
             }
             else if (bare.EndsWith(".csv", StringComparison.Ordinal) || bare.EndsWith(".tsv", StringComparison.Ordinal) || bare.EndsWith(".txt", StringComparison.Ordinal))
                 data = DelimitedReader.Read(path, options);
-            else throw new TesseraException($"unknown format for '{path}': expected .h5ad, .h5, a Space Ranger or 10x mtx folder, or .csv/.tsv[.gz]");
+            else throw new TesseraException($"unknown format for '{path}': expected .h5ad, .h5, .gem[.gz] (Stereo-seq), a Space Ranger or 10x mtx folder, or .csv/.tsv[.gz]");
         }
         if (options.ObsFile != null) ObsJoin.Join(data, options.ObsFile, options);
         if (options.Coords != null) ApplyCoords(data, options.Coords, options);
@@ -57,6 +58,9 @@ public static class DataReader
         if (VisiumHd.IsVisiumHd(path)) return VisiumHd.Read(path, options);
         if (Xenium.IsXenium(path)) return Xenium.Read(path, options);
         if (SpaceRanger.FindRoot(path) != null) return SpaceRanger.Read(path, options);
+        if (Merscope.IsMerscope(path)) return Merscope.Read(path, options);
+        if (CosMx.IsCosMx(path)) return CosMx.Read(path, options);
+        if (SlideSeq.IsSlideSeq(path)) return SlideSeq.Read(path, options);
         foreach (var dir in new[] { path, Path.Combine(path, "filtered_feature_bc_matrix"), Path.Combine(path, "outs", "filtered_feature_bc_matrix") })
         {
             if (!TenXMtx.IsMtxFolder(dir)) continue;
@@ -66,7 +70,7 @@ public static class DataReader
         }
         var h5 = new[] { Path.Combine(path, "filtered_feature_bc_matrix.h5"), Path.Combine(path, "outs", "filtered_feature_bc_matrix.h5") }.FirstOrDefault(File.Exists);
         if (h5 != null) return TenXMtx.ToSpatialData(TenXH5.Read(h5, options), options);
-        throw new TesseraException($"folder '{path}' is neither a Visium HD, Xenium or Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])");
+        throw new TesseraException($"folder '{path}' is neither a Visium HD, Xenium, MERSCOPE, CosMx, Slide-seq or Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])");
     }
 
     /// <summary>Sets obsm["spatial"] from 2 or 3 numeric obs columns; every spot must have a value.</summary>

@@ -25,8 +25,10 @@ public sealed record ReadOptions
     /// <summary>Accept negative expression values (z-scored or log-ratio data); counts must never be negative.</summary>
     public bool AllowNegative { get; init; }
     /// <summary>
-    /// Visium HD: the bin size in µm (2, 8 or 16) read from an outs/ or binned_outputs/ folder; null = 16
-    /// (<see cref="VisiumHd.DefaultBin"/>). A bin folder (square_NNNum/) given directly is read whatever this says.
+    /// Bin size. Visium HD: the bin in µm (2, 8 or 16) read from an outs/ or binned_outputs/ folder; null = 16
+    /// (<see cref="VisiumHd.DefaultBin"/>); a bin folder (square_NNNum/) given directly is read whatever this says.
+    /// Stereo-seq GEM: the side in DNBs (0.5 µm each) of the squares the records are summed into; null = 50
+    /// (<see cref="StereoSeq.DefaultBin"/>).
     /// </summary>
     public int? Bin { get; init; }
     /// <summary>

@@ -17,10 +17,10 @@ public class DataReaderTests
         var e = Assert.Throws<TesseraException>(() => DataReader.Read(missing));
         Assert.Equal($"input '{missing}' does not exist", e.Message);
         var foo = Write(t.File("x.foo"), "a,b\n1,2\n");
-        Fails(foo, $"unknown format for '{foo}': expected .h5ad, .h5, a Space Ranger or 10x mtx folder, or .csv/.tsv[.gz]", () => DataReader.Read(foo));
+        Fails(foo, $"unknown format for '{foo}': expected .h5ad, .h5, .gem[.gz] (Stereo-seq), a Space Ranger or 10x mtx folder, or .csv/.tsv[.gz]", () => DataReader.Read(foo));
         var empty = t.File("emptydir");
         Directory.CreateDirectory(empty);
-        Fails(empty, $"folder '{empty}' is neither a Visium HD, Xenium or Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])", () => DataReader.Read(empty));
+        Fails(empty, $"folder '{empty}' is neither a Visium HD, Xenium, MERSCOPE, CosMx, Slide-seq or Space Ranger output (spatial/ plus a matrix) nor a 10x mtx folder (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])", () => DataReader.Read(empty));
     }
 
     [Fact]

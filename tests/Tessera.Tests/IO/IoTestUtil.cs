@@ -8,6 +8,22 @@ namespace Tessera.Tests.IO;
 /// <summary>Helpers for the IO tests: writing small (gzipped) fixtures and asserting exact errors on unchanged inputs.</summary>
 internal static class IoTestUtil
 {
+    /// <summary>X[cell, gene] looked up by names (0 when not stored).</summary>
+    public static double XValue(Tessera.Data.SpatialData d, string cell, string gene)
+    {
+        int r = Array.IndexOf(d.ObsNames, cell), g = Array.IndexOf(d.VarNames, gene);
+        Assert.True(r >= 0 && g >= 0, $"{cell} / {gene} not found");
+        for (int p = d.X.IndPtr[r]; p < d.X.IndPtr[r + 1]; p++) if (d.X.Indices[p] == g) return d.X.Data[p];
+        return 0;
+    }
+
+    /// <summary>The values of a numeric obs column.</summary>
+    public static double[] ObsValues(Tessera.Data.SpatialData d, string name) => ((Tessera.Data.NumericColumn)d.Obs[name]).Values;
+
+    /// <summary>Smallest and largest obsm["spatial"] coordinate along <paramref name="dim"/>.</summary>
+    public static (double Min, double Max) SpatialRange(Tessera.Data.SpatialData d, int dim) =>
+        (Enumerable.Range(0, d.NObs).Min(i => d.Spatial[i, dim]), Enumerable.Range(0, d.NObs).Max(i => d.Spatial[i, dim]));
+
     public static string Write(string path, string text)
     {
         if (path.EndsWith(".gz", StringComparison.Ordinal))
