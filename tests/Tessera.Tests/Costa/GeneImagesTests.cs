@@ -60,6 +60,46 @@ public class GeneImagesTests
         Assert.True(b[4 * 8 + 4] > b[0]);  // gene B lives at the middle-bottom spot
     }
 
+    /// <summary>The same 3×2 array with its coordinates scaled and shifted (as binned Stereo-seq DNB origins: 9600, 9610, ...).</summary>
+    private static SpatialData Scaled(SpatialData d, double step, double origin)
+    {
+        var sp = d.Spatial;
+        var scaled = new DenseMatrix(sp.Rows, 2);
+        for (int i = 0; i < sp.Rows; i++) { scaled[i, 0] = origin + step * Math.Round(sp[i, 0]); scaled[i, 1] = origin + step * Math.Round(sp[i, 1]); }
+        d.SetObsm(SpatialData.SpatialKey, scaled);
+        return d;
+    }
+
+    [Fact]
+    public void GridLayoutDividesALatticeStep()
+    {
+        // Without dividing by the step 10, a 21×31 lattice with 6 filled positions would leave most of the tissue mask empty.
+        var reference = GeneImages.FromSpatial(StGrid(), new GeneImageOptions { Size = 8, RegressOutTotal = false });
+        var stepped = GeneImages.FromSpatial(Scaled(StGrid(), 10, 9600), new GeneImageOptions { Size = 8, RegressOutTotal = false });
+        Assert.Equal(reference.Pixels, stepped.Pixels);
+        Assert.Equal(reference.Mask, stepped.Mask);
+        Assert.All(stepped.Mask, Assert.True);
+    }
+
+    [Fact]
+    public void ArrayColumnsAreHalvedOnlyForVisiumsHexArray()
+    {
+        // Square bins (Visium HD): row + col takes odd values, columns step by 1 and are kept; the 3×2 array fills the image.
+        var square = StGrid();
+        square.Obs.Set("array_row", new NumericColumn([0, 0, 0, 1, 1, 1], true));
+        square.Obs.Set("array_col", new NumericColumn([0, 1, 2, 0, 1, 2], true));
+        var img = GeneImages.FromSpatial(square, new GeneImageOptions { Size = 8, RegressOutTotal = false });
+        Assert.All(img.Mask, Assert.True);
+        Assert.Equal(3f, img.Image(0)[7]);   // spot 3 (col 2, row 0) top-right
+        // Visium hex: row + col always even, columns step by 2 and are halved to the same 3×2 image.
+        var hex = StGrid();
+        hex.Obs.Set("array_row", new NumericColumn([0, 0, 0, 1, 1, 1], true));
+        hex.Obs.Set("array_col", new NumericColumn([0, 2, 4, 1, 3, 5], true));
+        var himg = GeneImages.FromSpatial(hex, new GeneImageOptions { Size = 8, RegressOutTotal = false });
+        Assert.All(himg.Mask, Assert.True);
+        Assert.Equal(img.Pixels, himg.Pixels);
+    }
+
     [Fact]
     public void LogNormalizeScalesSpotsToTheMedianTotalThenLog1p()
     {

@@ -204,9 +204,12 @@ public static class GeneImages
         double[] xs, ys;
         if (layout != ImageLayout.Points && hasArray)
         {
-            // Visium hex array: array_col advances by 2 within a row, so col/2 gives adjacent pixels.
+            // Visium's hex array: array_col advances by 2 within a row (row + col is always even), so col/2 gives adjacent
+            // pixels; square arrays (Visium HD bins) advance by 1 and keep their columns.
             ys = data.Obs.Get<NumericColumn>("array_row").Values;
-            xs = data.Obs.Get<NumericColumn>("array_col").Values.Select(v => Math.Floor(v / 2)).ToArray();
+            var cols = data.Obs.Get<NumericColumn>("array_col").Values;
+            bool hex = Enumerable.Range(0, n).All(i => ((long)Math.Round(ys[i]) + (long)Math.Round(cols[i])) % 2 == 0);
+            xs = hex ? cols.Select(v => Math.Floor(v / 2)).ToArray() : cols.ToArray();
             layout = ImageLayout.Grid;
         }
         else
@@ -217,10 +220,20 @@ public static class GeneImages
             ys = Enumerable.Range(0, n).Select(i => sp[i, 1]).ToArray();
             if (layout == ImageLayout.Auto)
             {
-                bool lattice = xs.Concat(ys).All(v => Math.Abs(v - Math.Round(v)) <= 0.3)
-                    && xs.Max() - xs.Min() <= 512 && ys.Max() - ys.Min() <= 512
+                // An integer lattice, possibly with a step (binned Stereo-seq DNB coordinates step by the bin size): divide
+                // by the step so that neighbouring spots are neighbouring pixels.
+                bool integer = xs.Concat(ys).All(v => Math.Abs(v - Math.Round(v)) <= 0.3);
+                long stepX = integer ? LatticeStep(xs) : 1, stepY = integer ? LatticeStep(ys) : 1;
+                bool lattice = integer
+                    && (xs.Max() - xs.Min()) / stepX <= 512 && (ys.Max() - ys.Min()) / stepY <= 512
                     && Enumerable.Range(0, n).Select(i => (Math.Round(xs[i]), Math.Round(ys[i]))).Distinct().Count() == n;
                 layout = lattice ? ImageLayout.Grid : ImageLayout.Points;
+                if (lattice && (stepX > 1 || stepY > 1))
+                {
+                    double bx = Math.Round(xs.Min()), by = Math.Round(ys.Min());
+                    xs = xs.Select(v => bx + (Math.Round(v) - bx) / stepX).ToArray();
+                    ys = ys.Select(v => by + (Math.Round(v) - by) / stepY).ToArray();
+                }
             }
         }
         double x0 = xs.Min(), y0 = ys.Min();
@@ -245,6 +258,18 @@ public static class GeneImages
             for (int i = 0; i < n; i++) pixelOf[i] = (int)Math.Floor((ys[i] - y0) / bin) * gw + (int)Math.Floor((xs[i] - x0) / bin);
         }
         return (gh, gw, pixelOf);
+    }
+
+    /// <summary>The greatest common divisor of the (rounded) offsets from the smallest value; 1 when all values are equal.</summary>
+    private static long LatticeStep(double[] v)
+    {
+        long min = (long)Math.Round(v.Min()), g = 0;
+        foreach (var x in v)
+        {
+            long d = (long)Math.Round(x) - min;
+            while (d != 0) (g, d) = (d, g % d);
+        }
+        return g > 0 ? g : 1;
     }
 
     /// <summary>Bilinear resize with OpenCV INTER_LINEAR semantics (half-pixel centres, edge clamping).</summary>
