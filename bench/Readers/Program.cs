@@ -1,4 +1,4 @@
-// Usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|merscope ...] | read DIR
+// Usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|merscope ...] | read DIR | h5 FILE
 // gen writes DIR/xenium, DIR/visium_hd/binned_outputs/square_016um and DIR/merscope (all three unless some are named);
 // read reads one folder with DataReader.Read and prints seconds, peak working set, the CSR size and peak / CSR.
 // Run read once per folder: the peak working set is that of the whole process.
@@ -30,6 +30,17 @@ if (args.Length >= 3 && args[0] == "gen")
     }
     return 0;
 }
+if (args.Length == 2 && args[0] == "h5")
+{
+    // the 10x h5 read alone (TenXH5.Read), to tell its share of a Xenium or Visium HD read's peak from the rest
+    var sw = Stopwatch.StartNew();
+    var m = TenXH5.Read(args[1]);
+    using var p = Process.GetCurrentProcess();
+    long csr = 4L * m.X.IndPtr.Length + 8L * m.X.Nnz;
+    Console.WriteLine($"RESULT h5 {args[1]}: {m.X.Rows} x {m.X.Cols}, nnz {m.X.Nnz}, {sw.Elapsed.TotalSeconds:F1} s, peak working set {p.PeakWorkingSet64 >> 20} MiB, "
+        + $"CSR {csr >> 20} MiB, peak/CSR {(double)p.PeakWorkingSet64 / csr:F2}, GC heap now {GC.GetTotalMemory(false) >> 20} MiB");
+    return 0;
+}
 if (args.Length == 2 && args[0] == "read")
 {
     long before;
@@ -49,7 +60,7 @@ if (args.Length == 2 && args[0] == "read")
         + $"(working set before the read {before / mb:F0} MiB; (peak - before)/CSR {(double)(peak - before) / csr:F2})");
     return 0;
 }
-Console.Error.WriteLine("usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|merscope ...] | read DIR");
+Console.Error.WriteLine("usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|merscope ...] | read DIR | h5 FILE");
 return 2;
 
 /// <summary>Prints each reader note with the seconds since the read began, so the stages can be timed from outside.</summary>
@@ -57,7 +68,10 @@ sealed class StageLog(Stopwatch sw) : IProgress<Progress>
 {
     public void Report(Progress value)
     {
-        if (value.Message != null) Console.WriteLine($"  [{sw.Elapsed.TotalSeconds,6:F1} s] {value.Message}");
+        if (value.Message == null) return;
+        using var p = Process.GetCurrentProcess();
+        Console.WriteLine($"  [{sw.Elapsed.TotalSeconds,6:F1} s, working set {p.WorkingSet64 >> 20} MiB, peak so far {p.PeakWorkingSet64 >> 20} MiB, "
+            + $"GC heap {GC.GetTotalMemory(false) >> 20} MiB] {value.Message}");
     }
 }
 
@@ -91,17 +105,23 @@ static class Gen
         return (indptr, idx.ToArray(), val.ToArray());
     }
 
-    /// <summary>A Cell Ranger / Xenium v3 feature-barcode h5 (features × barcodes CSC, int32 data, int64 indices and indptr).</summary>
+    /// <summary>
+    /// A Cell Ranger / Xenium v3 feature-barcode h5 (features × barcodes CSC, int32 data, int64 indices and indptr). The
+    /// numeric datasets are chunked (80,000 values) and deflate-compressed, as Cell Ranger and Xenium write them, unless
+    /// READERS_H5_PLAIN=1 asks for contiguous uncompressed datasets.
+    /// </summary>
     static void WriteTenXH5(string path, string[] barcodes, string[] ids, string[] names, string[] types, (long[] IndPtr, long[] Indices, int[] Data) m)
     {
+        bool plain = Environment.GetEnvironmentVariable("READERS_H5_PLAIN") == "1";
+        object Chunked<T>(T[] a) => plain ? a : new PureHDF.H5Dataset<T[]>(a, chunks: [(uint)Math.Min(80000, Math.Max(1, a.Length))]);
         new PureHDF.H5File
         {
             ["matrix"] = new PureHDF.H5Group
             {
                 ["barcodes"] = barcodes,
-                ["data"] = m.Data,
-                ["indices"] = m.Indices,
-                ["indptr"] = m.IndPtr,
+                ["data"] = Chunked(m.Data),
+                ["indices"] = Chunked(m.Indices),
+                ["indptr"] = Chunked(m.IndPtr),
                 ["shape"] = new int[] { ids.Length, barcodes.Length },
                 ["features"] = new PureHDF.H5Group
                 {
@@ -111,7 +131,7 @@ static class Gen
                     ["genome"] = Enumerable.Repeat("Unknown", ids.Length).ToArray(),
                 },
             },
-        }.Write(path);
+        }.Write(path, plain ? null : new PureHDF.H5WriteOptions(Filters: [PureHDF.Filters.DeflateFilter.Id]));
     }
 
     /// <summary>Xenium-style cell ids: 8 letters a–p from the index, then "-1" (as XOA ≥ 1.3 writes them).</summary>
