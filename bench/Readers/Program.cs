@@ -1,4 +1,4 @@
-// Usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|merscope ...] | read DIR | h5 FILE
+// Usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope ...] | read DIR | h5 FILE
 // gen writes DIR/xenium, DIR/visium_hd/binned_outputs/square_016um and DIR/merscope (all three unless some are named);
 // read reads one folder with DataReader.Read and prints seconds, peak working set, the CSR size and peak / CSR.
 // Run read once per folder: the peak working set is that of the whole process.
@@ -22,9 +22,10 @@ if (args.Length >= 3 && args[0] == "gen")
         string written = w switch
         {
             "xenium" => Gen.Xenium(Path.Combine(dir, "xenium"), n),
-            "visiumhd" => Gen.VisiumHd(Path.Combine(dir, "visium_hd", "binned_outputs", "square_016um"), n),
+            "visiumhd" => Gen.VisiumHd(Path.Combine(dir, "visium_hd", "binned_outputs", "square_016um"), n, 16, 0.02),
+            "visiumhd8" => Gen.VisiumHd(Path.Combine(dir, "visium_hd8", "binned_outputs", "square_008um"), n, 8, 0.005),
             "merscope" => Gen.Merscope(Path.Combine(dir, "merscope"), n),
-            _ => throw new ArgumentException($"unknown platform '{w}' (xenium, visiumhd, merscope)"),
+            _ => throw new ArgumentException($"unknown platform '{w}' (xenium, visiumhd, visiumhd8, merscope)"),
         };
         Console.WriteLine($"gen {w}: {written} in {sw.Elapsed.TotalSeconds:F1} s");
     }
@@ -60,7 +61,7 @@ if (args.Length == 2 && args[0] == "read")
         + $"(working set before the read {before / mb:F0} MiB; (peak - before)/CSR {(double)(peak - before) / csr:F2})");
     return 0;
 }
-Console.Error.WriteLine("usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|merscope ...] | read DIR | h5 FILE");
+Console.Error.WriteLine("usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope ...] | read DIR | h5 FILE");
 return 2;
 
 /// <summary>Prints each reader note with the seconds since the read began, so the stages can be timed from outside.</summary>
@@ -178,11 +179,12 @@ static class Gen
     public sealed record Position(string barcode, int in_tissue, int array_row, int array_col, double pxl_row_in_fullres, double pxl_col_in_fullres);
 
     /// <summary>
-    /// One Space Ranger 3 bin folder of 16 µm bins: filtered_feature_bc_matrix.h5 with 18,085 genes (the human
-    /// whole-transcriptome probe set's size), about 2 % non-zero; spatial/tissue_positions.parquet (in-tissue bins only, as in
-    /// the filtered matrix) and spatial/scalefactors_json.json with microns_per_pixel and bin_size_um.
+    /// One Space Ranger 3 bin folder of <paramref name="binUm"/> µm bins: filtered_feature_bc_matrix.h5 with 18,085 genes
+    /// (the human whole-transcriptome probe set's size), a fraction <paramref name="rate"/> non-zero (2 % for 16 µm bins,
+    /// 0.5 % for 8 µm bins); spatial/tissue_positions.parquet (in-tissue bins only, as in the filtered matrix) and
+    /// spatial/scalefactors_json.json with microns_per_pixel and bin_size_um.
     /// </summary>
-    public static string VisiumHd(string dir, int n)
+    public static string VisiumHd(string dir, int n, int binUm, double rate)
     {
         Directory.CreateDirectory(Path.Combine(dir, "spatial"));
         var rng = new Random(0);
@@ -190,20 +192,20 @@ static class Gen
         var names = Enumerable.Range(0, genes).Select(j => $"GENE{j:00000}").ToArray();
         var ids = Enumerable.Range(0, genes).Select(j => $"ENSG{j:00000000000}").ToArray();
         var types = Enumerable.Repeat("Gene Expression", genes).ToArray();
-        var m = Counts(n, genes, 0.02, rng);
+        var m = Counts(n, genes, rate, rng);
         int side = (int)Math.Ceiling(Math.Sqrt(n));
-        var barcodes = Enumerable.Range(0, n).Select(i => $"s_016um_{i / side:00000}_{i % side:00000}-1").ToArray();
+        var barcodes = Enumerable.Range(0, n).Select(i => $"s_{binUm:000}um_{i / side:00000}_{i % side:00000}-1").ToArray();
         WriteTenXH5(Path.Combine(dir, "filtered_feature_bc_matrix.h5"), barcodes, ids, names, types, m);
         const double umPerPx = 0.2738242950835738;
         var pos = new Position[n];
         for (int i = 0; i < n; i++)
-            pos[i] = new Position(barcodes[i], 1, i / side, i % side, (i / side + 0.5) * 16 / umPerPx, (i % side + 0.5) * 16 / umPerPx);
+            pos[i] = new Position(barcodes[i], 1, i / side, i % side, (i / side + 0.5) * binUm / umPerPx, (i % side + 0.5) * binUm / umPerPx);
         using (var s = File.Create(Path.Combine(dir, "spatial", "tissue_positions.parquet")))
             ParquetSerializer.SerializeAsync(pos, s, new Parquet.ParquetOptions { RowGroupSize = 1 << 17 }).GetAwaiter().GetResult();
-        File.WriteAllText(Path.Combine(dir, "spatial", "scalefactors_json.json"), """
+        File.WriteAllText(Path.Combine(dir, "spatial", "scalefactors_json.json"), $$"""
             {
-                "spot_diameter_fullres": 58.43163038223707,
-                "bin_size_um": 16.0,
+                "spot_diameter_fullres": {{(binUm / umPerPx).ToString("R", CultureInfo.InvariantCulture)}},
+                "bin_size_um": {{binUm}}.0,
                 "microns_per_pixel": 0.2738242950835738,
                 "regist_target_img_scalef": 0.2505533,
                 "tissue_lowres_scalef": 0.02505533,
