@@ -1,4 +1,4 @@
-// Usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope ...] | read DIR | h5 FILE
+// Usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope ...] | read DIR | h5 FILE | h5raw FILE
 // gen writes DIR/xenium, DIR/visium_hd/binned_outputs/square_016um and DIR/merscope (all three unless some are named);
 // read reads one folder with DataReader.Read and prints seconds, peak working set, the CSR size and peak / CSR.
 // Run read once per folder: the peak working set is that of the whole process.
@@ -42,6 +42,21 @@ if (args.Length == 2 && args[0] == "h5")
         + $"CSR {csr >> 20} MiB, peak/CSR {(double)p.PeakWorkingSet64 / csr:F2}, GC heap now {GC.GetTotalMemory(false) >> 20} MiB");
     return 0;
 }
+if (args.Length == 2 && args[0] == "h5raw")
+{
+    // PureHDF's own cost: matrix/data and matrix/indices read in their stored types (int32, int64) with nothing converted
+    var sw = Stopwatch.StartNew();
+    using var f = PureHDF.H5File.OpenRead(args[1]);
+    var data = ((PureHDF.IH5Dataset)f.Get("matrix/data")).Read<int[]>();
+    var indices = ((PureHDF.IH5Dataset)f.Get("matrix/indices")).Read<long[]>();
+    double tNumbers = sw.Elapsed.TotalSeconds;
+    var barcodes = ((PureHDF.IH5Dataset)f.Get("matrix/barcodes")).Read<string[]>();
+    using var p = Process.GetCurrentProcess();
+    long stored = 4L * data.Length + 8L * indices.Length;
+    Console.WriteLine($"RESULT h5raw {args[1]}: nnz {data.Length}, {tNumbers:F1} s for data + indices, {sw.Elapsed.TotalSeconds - tNumbers:F1} s for {barcodes.Length} barcodes, "
+        + $"peak working set {p.PeakWorkingSet64 >> 20} MiB, arrays {stored >> 20} MiB, peak/arrays {(double)p.PeakWorkingSet64 / stored:F2}, checksum {indices[^1] + data[^1]}");
+    return 0;
+}
 if (args.Length == 2 && args[0] == "read")
 {
     long before;
@@ -61,7 +76,7 @@ if (args.Length == 2 && args[0] == "read")
         + $"(working set before the read {before / mb:F0} MiB; (peak - before)/CSR {(double)(peak - before) / csr:F2})");
     return 0;
 }
-Console.Error.WriteLine("usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope ...] | read DIR | h5 FILE");
+Console.Error.WriteLine("usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope ...] | read DIR | h5 FILE | h5raw FILE");
 return 2;
 
 /// <summary>Prints each reader note with the seconds since the read began, so the stages can be timed from outside.</summary>
@@ -108,8 +123,9 @@ static class Gen
 
     /// <summary>
     /// A Cell Ranger / Xenium v3 feature-barcode h5 (features × barcodes CSC, int32 data, int64 indices and indptr). The
-    /// numeric datasets are chunked (80,000 values) and deflate-compressed, as Cell Ranger and Xenium write them, unless
-    /// READERS_H5_PLAIN=1 asks for contiguous uncompressed datasets.
+    /// numeric datasets are chunked (80,000 values) and deflate-compressed, and the strings fixed-length (null-padded to the
+    /// longest), as Cell Ranger and Xenium write them; READERS_H5_PLAIN=1 asks for contiguous uncompressed datasets and
+    /// variable-length strings instead (as in the cropped fixtures).
     /// </summary>
     static void WriteTenXH5(string path, string[] barcodes, string[] ids, string[] names, string[] types, (long[] IndPtr, long[] Indices, int[] Data) m)
     {
@@ -132,7 +148,9 @@ static class Gen
                     ["genome"] = Enumerable.Repeat("Unknown", ids.Length).ToArray(),
                 },
             },
-        }.Write(path, plain ? null : new PureHDF.H5WriteOptions(Filters: [PureHDF.Filters.DeflateFilter.Id]));
+        }.Write(path, plain ? null : new PureHDF.H5WriteOptions(
+            DefaultStringLength: barcodes.Concat(ids).Concat(names).Concat(types).Max(x => x.Length),
+            Filters: [PureHDF.Filters.DeflateFilter.Id]));
     }
 
     /// <summary>Xenium-style cell ids: 8 letters a–p from the index, then "-1" (as XOA ≥ 1.3 writes them).</summary>
