@@ -88,11 +88,11 @@ public static class OutputGuard
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException) { return false; }
     }
 
-    /// <summary>Refuses a non-.h5ad target, an existing file without --overwrite, and writing over the input.</summary>
+    /// <summary>Refuses a non-.h5ad target, writing over or into the input (<see cref="Check(string, string)"/>), and an existing file without --overwrite.</summary>
     public static void CheckH5adTarget(string dst, string src, bool overwrite)
     {
         if (!dst.EndsWith(".h5ad", StringComparison.OrdinalIgnoreCase)) throw new TesseraException($"output '{dst}' must end with .h5ad");
-        if (Path.GetFullPath(dst) == Path.GetFullPath(src)) throw new TesseraException($"output '{dst}' is the input; choose another name (inputs are never overwritten)");
+        Check(dst, src);
         if (File.Exists(dst) && !overwrite) throw new TesseraException($"output '{dst}' exists; use --overwrite to replace it");
     }
 }

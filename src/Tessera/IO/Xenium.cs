@@ -56,8 +56,7 @@ public static class Xenium
         var cells = ReadCells(cellsPath);
         data = AttachCells(data, cells, Path.GetFileName(cellsPath), options);
 
-        data.Uns["platform"] = "xenium";
-        data.Uns["microns_per_unit"] = 1.0;
+        PlatformTables.SetPlatform(data, "xenium", 1.0);
         var expPath = Path.Combine(path, "experiment.xenium");
         if (File.Exists(expPath))
         {
