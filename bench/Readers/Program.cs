@@ -73,7 +73,9 @@ if (args.Length == 2 && args[0] == "read")
     double mb = 1024.0 * 1024.0;
     Console.WriteLine($"RESULT {args[1]}: {data.NObs} obs x {data.NVars} vars, nnz {x.Nnz} ({100.0 * x.Nnz / ((double)data.NObs * data.NVars):F2} %), "
         + $"{s:F1} s, peak working set {peak / mb:F0} MiB, CSR {csr / mb:F0} MiB, peak/CSR {(double)peak / csr:F2} "
-        + $"(working set before the read {before / mb:F0} MiB; (peak - before)/CSR {(double)(peak - before) / csr:F2})");
+        + $"(working set before the read {before / mb:F0} MiB; (peak - before)/CSR {(double)(peak - before) / csr:F2}); "
+        + $"live after a full collection {GC.GetTotalMemory(true) / mb:F0} MiB (the data read plus the runtime's own)");
+    GC.KeepAlive(data);
     return 0;
 }
 Console.Error.WriteLine("usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope ...] | read DIR | h5 FILE | h5raw FILE");

@@ -117,6 +117,41 @@ public sealed class CsrMatrix
         return d;
     }
 
+    /// <summary>
+    /// Splits off columns in place: returns the matrix of the columns whose <paramref name="group"/> is negative (in
+    /// their order) and adds every entry of a column with group g ≥ 0 to <paramref name="sums"/>[g][row]. The result is
+    /// built in this matrix's own arrays, compacted and then trimmed, so the split costs one array of the kept size at a
+    /// time, not a second matrix. This matrix must not be used afterwards: the caller owns it (a reader's fresh matrix).
+    /// </summary>
+    internal CsrMatrix SplitColumnsInPlace(int[] group, double[][] sums)
+    {
+        if (group.Length != Cols) throw new ArgumentException($"group has {group.Length} entries but the matrix has {Cols} columns");
+        var newIndex = new int[Cols];
+        int kept = 0;
+        for (int c = 0; c < Cols; c++) newIndex[c] = group[c] < 0 ? kept++ : -1;
+        var ptr = IndPtr; var idx = Indices; var val = Data;
+        int w = 0, start = 0;
+        for (int r = 0; r < Rows; r++)
+        {
+            int end = ptr[r + 1];
+            for (int k = start; k < end; k++)
+            {
+                int c = idx[k];
+                if (group[c] >= 0) { sums[group[c]][r] += val[k]; continue; }
+                idx[w] = newIndex[c]; val[w] = val[k]; w++;
+            }
+            start = end;
+            ptr[r + 1] = w;
+        }
+        if (w < idx.Length)
+        {
+            // one array at a time, so at most one extra array of the kept size is alive
+            Array.Resize(ref idx, w);
+            Array.Resize(ref val, w);
+        }
+        return new CsrMatrix(Rows, kept, ptr, idx, val); // still sorted: the kept columns keep their order
+    }
+
     /// <summary>Rows selected (in the given order, repeats allowed) and columns selected (in the given order); returns a copy.</summary>
     public CsrMatrix Subset(IReadOnlyList<int>? rows, IReadOnlyList<int>? cols)
     {

@@ -24,7 +24,7 @@ public sealed class Table
     /// <exception cref="TesseraException">A name is missing, repeated, or not acceptable (<see cref="Names.Problem"/>).</exception>
     public Table(string[] index, string what = "name")
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(index.Length, StringComparer.Ordinal); // sized once: no rehash garbage for a million names
         foreach (var n in index)
         {
             if (n is null) throw new TesseraException($"a {what} is missing");

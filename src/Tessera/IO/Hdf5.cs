@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using PureHDF;
+using PureHDF.Selections;
 using PureHDF.VOL.Native;
 
 namespace Tessera.IO;
@@ -122,7 +123,7 @@ internal static class Hdf5
     {
         if (!o.AttributeExists(name)) return null;
         var a = o.Attribute(name);
-        return NumericClass(a.Type) ? ToDoubles(a.Type, new AttrReader(a)).Select(v => (long)v).ToArray() : null;
+        return NumericClass(a.Type) ? ToDoubles(a.Type, a).Select(v => (long)v).ToArray() : null;
     }
 
     /// <summary>A boolean attribute stored as a bool enum or an integer, or null.</summary>
@@ -131,7 +132,7 @@ internal static class Hdf5
         if (!o.AttributeExists(name)) return null;
         var a = o.Attribute(name);
         if (!NumericClass(a.Type)) return null;
-        var v = ToDoubles(a.Type, new AttrReader(a));
+        var v = ToDoubles(a.Type, a);
         return v.Length > 0 ? v[0] != 0 : null;
     }
 
@@ -177,16 +178,19 @@ internal static class Hdf5
     // ---------- dataset reads ----------
 
     /// <summary>
-    /// Reserves, before PureHDF allocates anything, the memory of reading <paramref name="d"/> (its declared element count
-    /// times the stored size plus <paramref name="outBytes"/> per element for the converted copy) on the current read budget.
+    /// Reserves, before PureHDF allocates anything, the memory of reading <paramref name="d"/>: its declared element count
+    /// times <paramref name="outBytes"/> for the array that is returned, plus the stored size of the whole dataset when
+    /// <paramref name="wholeStored"/> (read in one piece) or of one slab (read a slab at a time and converted).
     /// </summary>
-    private static void Reserve(IH5Dataset d, int outBytes)
+    private static void Reserve(IH5Dataset d, int outBytes, bool wholeStored)
     {
         var dims = Dims(d);
         double elements = 1;
         foreach (var x in dims) elements *= x;
         int stored = IsString(d.Type) ? 64 : (int)d.Type.Size; // a string costs its object and characters, not its stored size
-        ReadBudget.Need(elements * (stored + outBytes), $"dataset '{d.Name}' (declared {(dims.Length == 0 ? "scalar" : string.Join(" x ", dims))}, {Describe(d.Type)})");
+        double storedElements = wholeStored ? elements : Math.Min(elements, SlabElements) * 2; // the stored slab and its float64 copy
+        ReadBudget.Need(elements * outBytes + storedElements * stored,
+            $"dataset '{d.Name}' (declared {(dims.Length == 0 ? "scalar" : string.Join(" x ", dims))}, {Describe(d.Type)})");
     }
 
     private static string Describe(IH5DataType t) => t.Class switch
@@ -201,15 +205,22 @@ internal static class Hdf5
     public static string[] ReadStrings(IH5Dataset d)
     {
         if (!IsString(d.Type)) throw new InvalidDataException($"'{d.Name}' does not hold text");
-        Reserve(d, 0);
-        return d.Read<string[]>().Select(Clean).ToArray();
+        Reserve(d, 0, wholeStored: true);
+        var v = d.Read<string[]>();
+        for (int i = 0; i < v.Length; i++) v[i] = Clean(v[i]);
+        return v;
     }
 
     /// <summary>Any numeric dataset as float64 (bool enums become 0/1).</summary>
     public static double[] ReadDoubles(IH5Dataset d)
     {
-        Reserve(d, 8);
-        return ToDoubles(d.Type, new DatasetReader(d));
+        if (d.Type.Class == H5DataTypeClass.FloatingPoint && d.Type.Size == 8)
+        {
+            Reserve(d, 0, wholeStored: true);
+            return d.Read<double[]>();
+        }
+        Reserve(d, 8, wholeStored: false);
+        return ReadConverted(d, v => v);
     }
 
     /// <summary>Any numeric dataset as float32.</summary>
@@ -217,53 +228,133 @@ internal static class Hdf5
     {
         if (d.Type.Class == H5DataTypeClass.FloatingPoint && d.Type.Size == 4)
         {
-            Reserve(d, 0);
+            Reserve(d, 0, wholeStored: true);
             return d.Read<float[]>();
         }
-        Reserve(d, 4);
-        var v = ReadDoubles(d);
-        var f = new float[v.Length];
-        for (int i = 0; i < f.Length; i++) f[i] = (float)v[i];
-        return f;
+        Reserve(d, 4, wholeStored: false);
+        return ReadConverted(d, v => (float)v);
     }
 
     /// <summary>Integer dataset as int32 (indices, indptr, codes); values outside int32 are an error.</summary>
     public static int[] ReadInts(IH5Dataset d)
     {
         var t = d.Type;
-        Reserve(d, 12);
-        if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 4 && t.FixedPoint.IsSigned) return d.Read<int[]>();
-        if (!IsInteger(t) && t.Class != H5DataTypeClass.Enumerated) throw new InvalidDataException($"'{d.Name}' holds {t.Class} values where integers are expected");
-        var v = ToDoubles(t, new DatasetReader(d));
-        var r = new int[v.Length];
-        for (int i = 0; i < r.Length; i++)
+        if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 4 && t.FixedPoint.IsSigned)
         {
-            if (v[i] < int.MinValue || v[i] > int.MaxValue) throw new InvalidDataException($"'{d.Name}' holds {v[i]}, outside the 32-bit range");
-            r[i] = (int)v[i];
+            Reserve(d, 0, wholeStored: true);
+            return d.Read<int[]>();
         }
-        return r;
+        if (!IsInteger(t) && t.Class != H5DataTypeClass.Enumerated) throw new InvalidDataException($"'{d.Name}' holds {t.Class} values where integers are expected");
+        Reserve(d, 4, wholeStored: false);
+        return ReadConverted(d, v => v >= int.MinValue && v <= int.MaxValue ? (int)v
+            : throw new InvalidDataException($"'{d.Name}' holds {v}, outside the 32-bit range"));
     }
 
     /// <summary>Integer dataset as int64.</summary>
     public static long[] ReadLongs(IH5Dataset d)
     {
         var t = d.Type;
-        Reserve(d, 16);
-        if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 8 && t.FixedPoint.IsSigned) return d.Read<long[]>();
-        if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 8) return d.Read<ulong[]>().Select(u => (long)Math.Min(u, long.MaxValue)).ToArray();
-        return ToDoubles(t, new DatasetReader(d)).Select(v => (long)v).ToArray();
+        if (t.Class == H5DataTypeClass.FixedPoint && t.Size == 8)
+        {
+            Reserve(d, 0, wholeStored: true);
+            if (t.FixedPoint.IsSigned) return d.Read<long[]>();
+            var u = d.Read<ulong[]>();
+            var r = new long[u.Length];
+            for (int i = 0; i < r.Length; i++) r[i] = (long)Math.Min(u[i], long.MaxValue);
+            return r;
+        }
+        Reserve(d, 8, wholeStored: false);
+        return ReadConverted(d, v => (long)v);
     }
 
     /// <summary>Bool-enum or integer dataset as bool.</summary>
-    public static bool[] ReadBools(IH5Dataset d) => ReadDoubles(d).Select(v => v != 0).ToArray();
+    public static bool[] ReadBools(IH5Dataset d)
+    {
+        Reserve(d, 1, wholeStored: false);
+        return ReadConverted(d, v => v != 0);
+    }
 
     private static string Clean(string? s) => s == null ? "" : s.TrimEnd('\0');
 
-    private interface IReader { T Read<T>(); }
-    private readonly struct DatasetReader(IH5Dataset d) : IReader { public T Read<T>() => d.Read<T>(); }
-    private readonly struct AttrReader(IH5Attribute a) : IReader { public T Read<T>() => a.Read<T>(); }
+    /// <summary>Elements per slab of a converted read: 8 MiB of float64, so a slab costs little next to any large array.</summary>
+    private const int SlabElements = 1 << 20;
 
-    private static double[] ToDoubles<R>(IH5DataType t, R r) where R : IReader
+    /// <summary>
+    /// Reads a numeric dataset of any stored integer/float/enum type into a new array of <typeparamref name="TOut"/>,
+    /// a slab at a time (<see cref="ReadSlabs"/>), so that the whole dataset never exists in its stored type or as
+    /// float64 beside the result: a 10x matrix's int64 indices cost the 4 bytes an entry that stay, not 8 + 8 + 4.
+    /// </summary>
+    private static TOut[] ReadConverted<TOut>(IH5Dataset d, Func<double, TOut> convert)
+    {
+        ulong total = Dims(d).Aggregate(1UL, (a, b) => a * b);
+        if (total > (ulong)Array.MaxLength) throw new InvalidDataException($"'{d.Name}' holds {total} values, more than one array can");
+        var result = new TOut[total];
+        foreach (var (at, values, count) in ReadSlabs(d))
+            for (int i = 0; i < count; i++) result[at + i] = convert(values[i]);
+        return result;
+    }
+
+    /// <summary>
+    /// Streams a numeric dataset (any stored integer/float/enum type; row-major, in blocks of whole rows of the first
+    /// dimension) as float64 slabs of about a million values: (offset of the slab's first value, the values, how many
+    /// are valid). The array is reused from one slab to the next; a consumer copies what it keeps. Float64 holds every
+    /// integer below 2^53 exactly, far above any count or index.
+    /// </summary>
+    public static IEnumerable<(long At, double[] Values, int Count)> ReadSlabs(IH5Dataset d)
+    {
+        var t = d.Type;
+        if (t.Class == H5DataTypeClass.Enumerated) t = t.Enumeration.BaseType;
+        bool signed = t.Class == H5DataTypeClass.FixedPoint && t.FixedPoint.IsSigned;
+        return (t.Class, t.Size, signed) switch
+        {
+            (H5DataTypeClass.FloatingPoint, 8, _) => SlabsOf<double>(d, v => v),
+            (H5DataTypeClass.FloatingPoint, 4, _) => SlabsOf<float>(d, v => v),
+            (H5DataTypeClass.FixedPoint, 1, true) => SlabsOf<sbyte>(d, v => v),
+            (H5DataTypeClass.FixedPoint, 1, false) => SlabsOf<byte>(d, v => v),
+            (H5DataTypeClass.FixedPoint, 2, true) => SlabsOf<short>(d, v => v),
+            (H5DataTypeClass.FixedPoint, 2, false) => SlabsOf<ushort>(d, v => v),
+            (H5DataTypeClass.FixedPoint, 4, true) => SlabsOf<int>(d, v => v),
+            (H5DataTypeClass.FixedPoint, 4, false) => SlabsOf<uint>(d, v => v),
+            (H5DataTypeClass.FixedPoint, 8, true) => SlabsOf<long>(d, v => v),
+            (H5DataTypeClass.FixedPoint, 8, false) => SlabsOf<ulong>(d, v => v),
+            (H5DataTypeClass.FixedPoint, _, _) => throw new InvalidDataException($"unsupported {t.Size}-byte integer type"),
+            _ => throw new InvalidDataException($"unsupported data type {t.Class} ({t.Size} bytes) where numbers are expected"),
+        };
+    }
+
+    private static IEnumerable<(long At, double[] Values, int Count)> SlabsOf<TIn>(IH5Dataset d, Func<TIn, double> widen) where TIn : unmanaged
+    {
+        var dims = Dims(d);
+        if (dims.Length == 0 || dims.Aggregate(1UL, (a, b) => a * b) <= SlabElements)
+        {
+            // scalars and small datasets in one read
+            var all = d.Read<TIn[]>();
+            var values = new double[all.Length];
+            for (int i = 0; i < all.Length; i++) values[i] = widen(all[i]);
+            yield return (0, values, values.Length);
+            yield break;
+        }
+        ulong rowSize = 1;
+        for (int k = 1; k < dims.Length; k++) rowSize *= dims[k];
+        ulong rowsPerSlab = Math.Max(1, (ulong)SlabElements / Math.Max(1, rowSize));
+        TIn[]? buffer = null;
+        double[]? wide = null;
+        var start = new ulong[dims.Length];
+        var block = (ulong[])dims.Clone();
+        for (ulong row = 0; row < dims[0]; row += rowsPerSlab)
+        {
+            ulong rows = Math.Min(rowsPerSlab, dims[0] - row);
+            int len = checked((int)(rows * rowSize));
+            if (buffer == null || buffer.Length != len) { buffer = new TIn[len]; wide = new double[len]; }
+            start[0] = row; block[0] = rows;
+            d.Read(buffer, fileSelection: new HyperslabSelection(dims.Length, start, block), memoryDims: [(ulong)len]);
+            for (int i = 0; i < len; i++) wide![i] = widen(buffer[i]);
+            yield return ((long)(row * rowSize), wide!, len);
+        }
+    }
+
+    /// <summary>A numeric attribute's values as float64 (attributes are small: read whole).</summary>
+    private static double[] ToDoubles(IH5DataType t, IH5Attribute r)
     {
         if (t.Class == H5DataTypeClass.Enumerated) t = t.Enumeration.BaseType;
         switch (t.Class)

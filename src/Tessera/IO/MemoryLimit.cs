@@ -109,4 +109,16 @@ internal sealed class ReadBudget(long limit)
 
     /// <summary>Reserves on the current budget.</summary>
     public static void Need(double bytes, string what) => Current.Reserve(bytes, what);
+
+    /// <summary>
+    /// Ends a phase of a large read (the matrix, before the cell table): when the reservations so far pass 128 MB, one
+    /// blocking full collection returns the phase's transients (stored-type slabs, decompressed chunks, name sets)
+    /// before the next phase allocates, instead of leaving them committed until the GC's own schedule. A full
+    /// collection with a few hundred MB live takes about 0.1 s; without it a 1M-cell Xenium read peaked ~100 MB higher.
+    /// </summary>
+    public static void EndPhase()
+    {
+        if (Current.Used < 128.0 * 1024 * 1024) return;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    }
 }

@@ -80,18 +80,10 @@ public static class ObsJoin
         else if (ix >= 0 && iy >= 0) { keys = t.Rows.Select(rw => $"{rw[ix]}x{rw[iy]}").ToArray(); keyDesc = $"\"{t.Header[ix]}x{t.Header[iy]}\""; }
         else { keys = Enumerable.Range(0, t.Rows.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray(); keyDesc = "row number"; }
 
-        var where = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < keys.Length; i++)
-            if (!where.TryAdd(keys[i], i))
-                throw new TesseraException($"{file}: duplicate id '{keys[i]}' ({keyDesc}, lines {t.Lines[where[keys[i]]]} and {t.Lines[i]})");
-
-        int n = data.NObs;
-        var map = new int[n]; int matched = 0; string? firstMissing = null;
-        for (int i = 0; i < n; i++)
-        {
-            map[i] = where.TryGetValue(data.ObsNames[i], out var k) ? k : -1;
-            if (map[i] >= 0) matched++; else firstMissing ??= data.ObsNames[i];
-        }
+        var match = KeyedRows.Find(data.ObsNames, keys, file, "id", (a, b) => $"{keyDesc}, lines {t.Lines[a]} and {t.Lines[b]}");
+        int n = data.NObs, matched = match.Matched;
+        var map = match.Rows;
+        string? firstMissing = match.FirstMissing;
         if (matched == 0)
             throw new TesseraException($"no spot of the data matches {file}: data ids look like '{(n > 0 ? data.ObsNames[0] : "")}', the file's ids ({keyDesc}) look like '{(keys.Length > 0 ? keys[0] : "")}'");
         if (matched < n && !options.AllowMissing)

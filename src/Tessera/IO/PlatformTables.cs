@@ -52,31 +52,38 @@ internal static class PlatformTables
     {
         var qc = Enumerable.Range(0, data.NVars).Where(g => isQc(data.VarNames[g])).ToArray();
         if (qc.Length == 0) return data;
-        var keep = Enumerable.Range(0, data.NVars).Where(g => !isQc(data.VarNames[g])).ToArray();
-        if (keep.Length == 0) throw new TesseraException($"every target is a {what} probe: no gene is left for X");
-        var cols = ColumnsOf(data.X, qc);
+        if (qc.Length == data.NVars) throw new TesseraException($"every target is a {what} probe: no gene is left for X");
+        var group = Enumerable.Repeat(-1, data.NVars).ToArray();
+        for (int k = 0; k < qc.Length; k++) group[qc[k]] = k;
+        var names = qc.Select(g => data.VarNames[g]).ToArray();
+        var (result, cols) = SplitQc(data, group, qc.Length);
         var total = new double[data.NObs];
-        var result = data.Subset(null, keep);
         for (int k = 0; k < qc.Length; k++)
         {
             for (int i = 0; i < total.Length; i++) total[i] += cols[k][i];
-            result.Obs.Set(data.VarNames[qc[k]], new NumericColumn(cols[k], true));
+            result.Obs.Set(names[k], new NumericColumn(cols[k], true));
         }
         result.Obs.Set(totalColumn, new NumericColumn(total, true));
-        options.Info($"moved {qc.Length} {what} probes ({TextInput.Num(total.Sum())} counts) from X to obs columns (per probe, and their sum in '{totalColumn}'); {keep.Length} genes remain");
+        options.Info($"moved {qc.Length} {what} probes ({TextInput.Num(total.Sum())} counts) from X to obs columns (per probe, and their sum in '{totalColumn}'); {result.NVars} genes remain");
         return result;
     }
 
-    /// <summary>Dense copies of the given columns of a CSR matrix.</summary>
-    public static double[][] ColumnsOf(CsrMatrix x, IReadOnlyList<int> columns)
+    /// <summary>
+    /// The one split of QC features out of a reader's fresh data: the columns with <paramref name="group"/> &lt; 0 stay
+    /// in X, the others are summed per cell into one array per group. X is split in place (<see cref="CsrMatrix.SplitColumnsInPlace"/>),
+    /// so <paramref name="data"/> must not be used afterwards; obs, obsm and uns carry over, var keeps the kept genes.
+    /// </summary>
+    public static (SpatialData Data, double[][] Sums) SplitQc(SpatialData data, int[] group, int groups)
     {
-        var slot = new Dictionary<int, int>();
-        for (int k = 0; k < columns.Count; k++) slot[columns[k]] = k;
-        var cols = columns.Select(_ => new double[x.Rows]).ToArray();
-        for (int r = 0; r < x.Rows; r++)
-            for (int p = x.IndPtr[r]; p < x.IndPtr[r + 1]; p++)
-                if (slot.TryGetValue(x.Indices[p], out var k)) cols[k][r] = x.Data[p];
-        return cols;
+        if (data.Layers.Count > 0 || data.Varm.Count > 0) throw new InvalidOperationException("SplitQc is for a reader's fresh data (no layers or varm)");
+        var sums = Enumerable.Range(0, groups).Select(_ => new double[data.NObs]).ToArray();
+        var keep = Enumerable.Range(0, group.Length).Where(c => group[c] < 0).ToArray();
+        var x = data.X.SplitColumnsInPlace(group, sums);
+        var result = new SpatialData(x, data.Obs, data.Var.Take(keep));
+        foreach (var (k, m) in data.Obsm) result.Obsm[k] = m;
+        foreach (var (k, v) in data.Uns) result.Uns[k] = v;
+        result.Images.AddRange(data.Images);
+        return (result, sums);
     }
 
     /// <summary>
@@ -87,14 +94,10 @@ internal static class PlatformTables
     /// <returns>For each cell, its row of the table.</returns>
     public static int[] JoinRows(SpatialData data, ObsJoin.TextTable t, string[] keys, string countFile, ISet<int> skip, ReadOptions options, string what = "cell")
     {
-        var where = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < keys.Length; i++)
-            if (!where.TryAdd(keys[i], i))
-                throw new TesseraException($"{t.File}: duplicate {what} id '{keys[i]}' (lines {t.Lines[where[keys[i]]]} and {t.Lines[i]})");
-        var map = new int[data.NObs];
-        for (int i = 0; i < map.Length; i++)
-            if (!where.TryGetValue(data.ObsNames[i], out map[i]))
-                throw new TesseraException($"{what} '{data.ObsNames[i]}' of {countFile} has no row in {t.File} (its ids look like '{(keys.Length > 0 ? keys[0] : "")}')");
+        var match = KeyedRows.Find(data.ObsNames, keys, t.File, $"{what} id", (a, b) => $"lines {t.Lines[a]} and {t.Lines[b]}");
+        if (match.FirstMissing is { } first)
+            throw new TesseraException($"{what} '{first}' of {countFile} has no row in {t.File} (its ids look like '{(keys.Length > 0 ? keys[0] : "")}')");
+        var map = match.Rows;
         if (keys.Length > map.Length) options.Info($"{t.File}: {keys.Length - map.Length} row(s) name no {what} of {countFile} and are ignored");
         for (int c = 0; c < t.Header.Length; c++)
         {

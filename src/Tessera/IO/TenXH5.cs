@@ -25,7 +25,20 @@ public static class TenXH5
     /// Every dataset's declared length is checked against the matrix's shape, and the memory it needs against
     /// <see cref="ReadOptions.MaxMemory"/>, before it is read.
     /// </remarks>
-    public static TenXMatrix Read(string path, ReadOptions? options = null)
+    public static TenXMatrix Read(string path, ReadOptions? options = null) => Read(path, options, null).Matrix;
+
+    /// <summary>
+    /// Given the features (ids, names, types or null), the group of each: negative to keep it in the matrix, g ≥ 0 to
+    /// sum it per barcode into group g instead (control probes); null keeps every feature.
+    /// </summary>
+    internal delegate int[]? FeatureSplit(string[] ids, string[] names, string[]? types);
+
+    /// <summary>
+    /// Reads a 10x HDF5 matrix, leaving the features that <paramref name="split"/> assigns to a group out of the matrix
+    /// while it is read (their per-barcode sums come back in Sums[group]); the matrix holds the kept features only.
+    /// Splitting while reading costs a second pass over the indices instead of a second matrix.
+    /// </summary>
+    internal static (TenXMatrix Matrix, double[][] Sums) Read(string path, ReadOptions? options, FeatureSplit? split)
     {
         ArgumentNullException.ThrowIfNull(path);
         TesseraException Fail(string problem) => new($"cannot read 10x HDF5 file '{path}': {problem}");
@@ -33,7 +46,7 @@ public static class TenXH5
         using var file = Open(path, Fail);
         try
         {
-            return ReadFile(file);
+            return ReadFile(file, split);
         }
         catch (InvalidDataException e) { throw new TesseraException(Fail(e.Message).Message, e); }
         catch (Exception e) when (e is not (OutOfMemoryException or TesseraException))
@@ -42,7 +55,7 @@ public static class TenXH5
         }
     }
 
-    private static TenXMatrix ReadFile(IH5Group root)
+    private static (TenXMatrix, double[][]) ReadFile(IH5Group root, FeatureSplit? split)
     {
         if (Child(root, "matrix") is IH5Group m)
         {
@@ -51,7 +64,7 @@ public static class TenXH5
             var ids = ReadStrings(Declared(Need(f, "id", "matrix/features"), nf, "the feature ids", "features"));
             var names = Child(f, "name") is IH5Dataset nd ? ReadStrings(Declared(nd, nf, "the feature names", "features")) : ids;
             var types = Child(f, "feature_type") is IH5Dataset td ? ReadStrings(Declared(td, nf, "the feature types", "features")) : null;
-            return Build(m, "matrix", ids, names, types);
+            return Build(m, "matrix", ids, names, types, split);
         }
         // v2: one group per genome
         var genomes = Children(root).OfType<IH5Group>().Where(g => g.LinkExists("barcodes") && g.LinkExists("indptr")).ToList();
@@ -62,7 +75,7 @@ public static class TenXH5
         long ng = Shape(gg, gg.Name)[0];
         var gids = ReadStrings(Declared(Need(gg, "genes", gg.Name), ng, "the feature ids", "features"));
         var gnames = Child(gg, "gene_names") is IH5Dataset gn ? ReadStrings(Declared(gn, ng, "the feature names", "features")) : gids;
-        return Build(gg, gg.Name, gids, gnames, null);
+        return Build(gg, gg.Name, gids, gnames, null, split);
     }
 
     private static IH5Dataset Need(IH5Group g, string name, string where) =>
@@ -85,7 +98,7 @@ public static class TenXH5
         return d;
     }
 
-    private static TenXMatrix Build(IH5Group g, string where, string[] ids, string[] names, string[]? types)
+    private static (TenXMatrix, double[][]) Build(IH5Group g, string where, string[] ids, string[] names, string[]? types, FeatureSplit? split)
     {
         var shape = Shape(g, where);
         long nFeatures = shape[0], nBarcodes = shape[1];
@@ -98,15 +111,82 @@ public static class TenXH5
         long nnz = Dims(dataDs) is [var len] ? (long)Math.Min(len, long.MaxValue) : throw new InvalidDataException($"'{where}/data' is not a list");
         var indicesDs = Declared(Need(g, "indices", where), nnz, $"'{where}/indices'", "values (the length of data)");
         var indptrDs = Declared(Need(g, "indptr", where), nBarcodes + 1, $"'{where}/indptr'", "barcodes + 1");
-        var data = ReadFloats(dataDs);
-        var indices = ReadInts(indicesDs);
-        var indptr = ReadInts(indptrDs);
+        var group = split?.Invoke(ids, names, types);
+        if (group != null && group.Length != nFeatures) throw new InvalidOperationException("the feature split must give one group per feature");
+        if (group != null && group.All(v => v < 0)) group = null;
         CsrMatrix x;
-        try { x = new CsrMatrix(checked((int)nBarcodes), checked((int)nFeatures), indptr, indices, data); }
+        double[][] sums = [];
+        try
+        {
+            if (group == null) x = new CsrMatrix(checked((int)nBarcodes), checked((int)nFeatures), ReadInts(indptrDs), ReadInts(indicesDs), ReadFloats(dataDs));
+            else (x, sums) = ReadSplit(checked((int)nBarcodes), checked((int)nFeatures), ReadInts(indptrDs), indicesDs, dataDs, group, nnz);
+        }
         catch (ArgumentException e) { throw new InvalidDataException($"the matrix is not valid: {e.Message}"); }
         catch (OverflowException) { throw new InvalidDataException($"the matrix is too large ({nBarcodes} x {nFeatures})"); }
-        var dup = barcodes.GroupBy(b => b, StringComparer.Ordinal).FirstOrDefault(b => b.Count() > 1);
-        if (dup != null) throw new InvalidDataException($"barcode '{dup.Key}' occurs {dup.Count()} times");
-        return new TenXMatrix(x, barcodes, ids, names, types);
+        if (group != null)
+        {
+            var keep = Enumerable.Range(0, group.Length).Where(j => group[j] < 0).ToArray();
+            ids = keep.Select(j => ids[j]).ToArray();
+            names = keep.Select(j => names[j]).ToArray();
+            types = types == null ? null : keep.Select(j => types[j]).ToArray();
+        }
+        // a set, not GroupBy: grouping a million barcodes costs ~100 MB of transient objects, the set a quarter of that
+        var seen = new HashSet<string>(barcodes.Length, StringComparer.Ordinal);
+        foreach (var b in barcodes)
+            if (!seen.Add(b))
+                throw new InvalidDataException($"barcode '{b}' occurs {barcodes.Count(x => string.Equals(x, b, StringComparison.Ordinal))} times");
+        return (new TenXMatrix(x, barcodes, ids, names, types), sums);
+    }
+
+    /// <summary>
+    /// The CSR of the kept features, read in two streamed passes over the stored indices (count the kept entries of
+    /// each row, then fill exactly sized arrays), with the entries of grouped features summed per row instead.
+    /// </summary>
+    private static (CsrMatrix, double[][]) ReadSplit(int rows, int cols, int[] indptr, IH5Dataset indicesDs, IH5Dataset dataDs, int[] group, long nnz)
+    {
+        if (indptr[0] != 0 || indptr[rows] != nnz) throw new InvalidDataException($"indptr must start at 0 and end at nnz = {nnz}");
+        for (int r = 0; r < rows; r++)
+            if (indptr[r + 1] < indptr[r]) throw new InvalidDataException($"the matrix is not valid: indptr decreases at row {r}");
+        ReadBudget.Need(8.0 * nnz, $"the kept entries of the matrix ({nnz} stored values)");
+        int groups = group.Max() + 1;
+        var newIndex = new int[cols];
+        int kept = 0;
+        for (int c = 0; c < cols; c++) newIndex[c] = group[c] < 0 ? kept++ : -1;
+
+        var ptr = new int[rows + 1];
+        int row = 0;
+        foreach (var (at, values, count) in ReadSlabs(indicesDs))
+            for (int i = 0; i < count; i++)
+            {
+                long k = at + i;
+                while (k >= indptr[row + 1]) row++;
+                double c = values[i];
+                if (!(c >= 0 && c < cols)) throw new InvalidDataException($"the matrix is not valid: column index {c} in row {row} is outside 0..{cols - 1}");
+                if (group[(int)c] < 0) ptr[row + 1]++;
+            }
+        for (int r = 0; r < rows; r++) ptr[r + 1] += ptr[r];
+
+        var idx = new int[ptr[rows]];
+        var val = new float[ptr[rows]];
+        var sums = Enumerable.Range(0, groups).Select(_ => new double[rows]).ToArray();
+        using var dataSlabs = ReadSlabs(dataDs).GetEnumerator();
+        row = 0;
+        int w = 0;
+        foreach (var (at, values, count) in ReadSlabs(indicesDs))
+        {
+            // indices and data have the same length and shape, so their slabs line up
+            if (!dataSlabs.MoveNext() || dataSlabs.Current.At != at || dataSlabs.Current.Count != count)
+                throw new InvalidDataException("the data and indices datasets do not line up");
+            var data = dataSlabs.Current.Values;
+            for (int i = 0; i < count; i++)
+            {
+                long k = at + i;
+                while (k >= indptr[row + 1]) row++;
+                int c = (int)values[i];
+                if (group[c] >= 0) sums[group[c]][row] += data[i];
+                else { idx[w] = newIndex[c]; val[w] = (float)data[i]; w++; }
+            }
+        }
+        return (new CsrMatrix(rows, kept, ptr, idx, val), sums);
     }
 }

@@ -49,11 +49,26 @@ public static class Xenium
         var cellsPath = CellFiles.Select(f => Path.Combine(path, f)).FirstOrDefault(File.Exists)
             ?? throw new TesseraException($"Xenium folder '{path}' has no cells.parquet nor cells.csv.gz: the cell centroids (x_centroid, y_centroid) are needed");
 
-        var m = matrixPath.EndsWith(".h5", StringComparison.Ordinal) ? TenXH5.Read(matrixPath, options) : TenXMtx.Read(matrixPath, options);
-        var data = TenXMtx.ToSpatialData(m, options);
-        data = MoveQcFeatures(data, m, options);
+        SpatialData data;
+        if (matrixPath.EndsWith(".h5", StringComparison.Ordinal))
+        {
+            // controls leave the matrix while it is read: no second copy of a million-cell matrix
+            (int[] Group, string[] QcTypes) split = ([], []);
+            var (m, sums) = TenXH5.Read(matrixPath, options, (ids, names, types) => (split = Groups(names, types)).Group);
+            data = TenXMtx.ToSpatialData(m, options);
+            AddQc(data, split.QcTypes, split.Group, sums, options);
+        }
+        else
+        {
+            var m = TenXMtx.Read(matrixPath, options);
+            var (group, qcTypes) = Groups(m.FeatureNames, m.FeatureTypes);
+            var (kept, sums) = PlatformTables.SplitQc(TenXMtx.ToSpatialData(m, options), group, qcTypes.Length);
+            data = kept;
+            AddQc(data, qcTypes, group, sums, options);
+        }
 
-        var cells = ReadCells(cellsPath);
+        ReadBudget.EndPhase();
+        var cells = ReadCells(cellsPath, data.ObsNames);
         data = AttachCells(data, cells, Path.GetFileName(cellsPath), options);
 
         PlatformTables.SetPlatform(data, "xenium", 1.0);
@@ -86,27 +101,25 @@ public static class Xenium
     private static string QcColumn(string type) =>
         "qc_" + string.Concat(type.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')).Trim('_');
 
-    /// <summary>Sums each non-gene feature type per cell into a qc_ obs column and keeps the genes in X.</summary>
-    private static SpatialData MoveQcFeatures(SpatialData data, TenXMatrix m, ReadOptions options)
+    /// <summary>Each feature's QC group (-1 for genes, else the index of its type in the returned list of non-gene types).</summary>
+    private static (int[] Group, string[] QcTypes) Groups(string[] names, string[]? featureTypes)
     {
-        var types = m.FeatureNames.Select((n, j) => TypeOf(n, m.FeatureTypes?[j])).ToArray();
-        var qcTypes = types.Where(t => t != GeneExpression).Distinct(StringComparer.Ordinal).ToList();
-        if (qcTypes.Count == 0)
+        var types = names.Select((n, j) => TypeOf(n, featureTypes?[j])).ToArray();
+        var qcTypes = types.Where(t => t != GeneExpression).Distinct(StringComparer.Ordinal).ToArray();
+        return (types.Select(t => t == GeneExpression ? -1 : Array.IndexOf(qcTypes, t)).ToArray(), qcTypes);
+    }
+
+    /// <summary>One qc_ obs column per non-gene feature type (the per-cell sum of its features), and the report.</summary>
+    private static void AddQc(SpatialData data, string[] qcTypes, int[] group, double[][] sums, ReadOptions options)
+    {
+        if (qcTypes.Length == 0)
         {
             options.Info($"all {data.NVars} features are genes (no control probes or codewords)");
-            return data;
+            return;
         }
-        var x = data.X;
-        var sums = qcTypes.ToDictionary(t => t, _ => new double[data.NObs], StringComparer.Ordinal);
-        for (int r = 0; r < x.Rows; r++)
-            for (int k = x.IndPtr[r]; k < x.IndPtr[r + 1]; k++)
-                if (types[x.Indices[k]] is var t && t != GeneExpression) sums[t][r] += x.Data[k];
-        var genes = Enumerable.Range(0, types.Length).Where(j => types[j] == GeneExpression).ToArray();
-        var kept = data.Subset(null, genes);
-        foreach (var t in qcTypes) kept.Obs.Set(QcColumn(t), new NumericColumn(sums[t], true));
-        options.Info($"moved {types.Length - genes.Length} control features out of X into per-cell obs columns: "
-            + string.Join(", ", qcTypes.Select(t => $"{types.Count(v => v == t)} {t} ({QcColumn(t)}, {sums[t].Sum().ToString(CultureInfo.InvariantCulture)} counts)")));
-        return kept;
+        for (int g = 0; g < qcTypes.Length; g++) data.Obs.Set(QcColumn(qcTypes[g]), new NumericColumn(sums[g], true));
+        options.Info($"moved {group.Count(g => g >= 0)} control features out of X into per-cell obs columns: "
+            + string.Join(", ", qcTypes.Select((t, g) => $"{group.Count(v => v == g)} {t} ({QcColumn(t)}, {sums[g].Sum().ToString(CultureInfo.InvariantCulture)} counts)")));
     }
 
     private static readonly string[] CellColumns = ["cell_id", "x_centroid", "y_centroid"];
@@ -115,9 +128,9 @@ public static class Xenium
          "genomic_control_counts", "total_counts", "cell_area", "nucleus_area", "nucleus_count", "z_level", "segmentation_method"];
 
     /// <summary>The cell table's columns: numbers as double[] (missing = NaN), text as string?[].</summary>
-    private static Dictionary<string, Array> ReadCells(string path)
+    private static Dictionary<string, Array> ReadCells(string path, string[] matrixCells)
     {
-        if (path.EndsWith(".parquet", StringComparison.Ordinal)) return ParquetColumns.Read(path, CellColumns, OptionalCellColumns);
+        if (path.EndsWith(".parquet", StringComparison.Ordinal)) return ParquetColumns.Read(path, CellColumns, OptionalCellColumns, ("cell_id", matrixCells));
         var t = ObsJoin.ReadTextTable(path);
         if (t.RowNames) t = t with { Header = t.Header[1..], Rows = t.Rows.Select(r => r[1..]).ToList() };
         var missing = CellColumns.Where(c => !t.Header.Contains(c)).ToList();
@@ -148,26 +161,23 @@ public static class Xenium
         };
         if (cells["x_centroid"] is not double[] xs || cells["y_centroid"] is not double[] ys)
             throw new TesseraException($"{file}: x_centroid and y_centroid must be numbers");
-        var row = new Dictionary<string, int>(ids.Length, StringComparer.Ordinal);
-        for (int i = 0; i < ids.Length; i++)
+        var match = KeyedRows.Find(data.ObsNames, ids, file, "cell_id", (a, b) => $"rows {a + 1} and {b + 1}");
+        if (match.Missing > 0 && !options.AllowMissing)
+            throw new TesseraException($"{match.Missing} of {data.NObs} matrix cells are not in {file} (first: '{match.FirstMissing}'); the matrix and the cell table must come from the same run (set AllowMissing to drop them)");
+        if (match.Matched == 0) throw new TesseraException($"no cell of the matrix is in {file}");
+        var rows = match.Rows;
+        if (match.Missing > 0)
         {
-            var id = ids[i] ?? throw new TesseraException($"{file} row {i + 1}: the cell_id is missing");
-            if (!row.TryAdd(id, i)) throw new TesseraException($"{file}: duplicate cell_id '{id}' (rows {row[id] + 1} and {i + 1})");
+            var keep = Enumerable.Range(0, data.NObs).Where(i => rows[i] >= 0).ToArray();
+            data = data.Subset(keep, null);
+            rows = keep.Select(i => rows[i]).ToArray();
+            options.Info($"dropped {match.Missing} matrix cells without a row in {file}");
         }
-        var keep = new List<int>(data.NObs); string? firstMissing = null; int missing = 0;
-        for (int i = 0; i < data.NObs; i++)
-        {
-            if (row.ContainsKey(data.ObsNames[i])) keep.Add(i);
-            else { missing++; firstMissing ??= data.ObsNames[i]; }
-        }
-        if (missing > 0 && !options.AllowMissing)
-            throw new TesseraException($"{missing} of {data.NObs} matrix cells are not in {file} (first: '{firstMissing}'); the matrix and the cell table must come from the same run (set AllowMissing to drop them)");
-        if (keep.Count == 0) throw new TesseraException($"no cell of the matrix is in {file}");
-        if (missing > 0) { data = data.Subset(keep, null); options.Info($"dropped {missing} matrix cells without a row in {file}"); }
         if (ids.Length > data.NObs) options.Info($"{ids.Length - data.NObs} rows of {file} match no matrix cell");
 
         int n = data.NObs;
-        var map = data.ObsNames.Select(id => row[id]).ToArray();
+        var map = rows;
+        bool identity = ids.Length == n && map.Select((r, i) => r == i).All(b => b);
         var xy = new double[2 * n];
         for (int i = 0; i < n; i++)
         {
@@ -182,7 +192,7 @@ public static class Xenium
             if (!cells.TryGetValue(c, out var col)) continue;
             if (col is double[] v)
             {
-                var vals = map.Select(k => v[k]).ToArray();
+                var vals = identity ? v : map.Select(k => v[k]).ToArray(); // the table's own column when it is in the matrix's order
                 data.Obs.Set(c, new NumericColumn(vals, vals.All(d => !double.IsFinite(d) || d == Math.Floor(d))));
             }
             else data.Obs.Set(c, CategoricalColumn.FromLabels(map.Select(k => ((string?[])col)[k]).ToArray()));
