@@ -16,7 +16,7 @@ public static class DomainsCommand
     private static readonly Dictionary<string, string> FlagNames = new()
     {
         ["Clusters"] = "--clusters", ["Method"] = "--method", ["ClusterMethod"] = "--cluster-method", ["TruthColumn"] = "--truth-column",
-        ["Epochs"] = "--epochs", ["LearningRate"] = "--lr", ["Hvg"] = "--hvg", ["Radius"] = "--radius", ["Seed"] = "--seed",
+        ["Epochs"] = "--epochs", ["LearningRate"] = "--lr", ["Hvg"] = "--hvg", ["Radius"] = "--radius", ["RadiusMicrons"] = "--radius", ["Seed"] = "--seed",
     };
 
     private sealed class Opts
@@ -30,7 +30,7 @@ public static class DomainsCommand
         public readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => Defaults.Epochs };
         public readonly Option<double?> Lr = new("--lr") { Description = "Learning rate (default 1e-4 single slice, 5e-4 integration)" };
         public readonly Option<int> Hvg = new("--hvg") { Description = "seurat_v3 HVGs per slice (intersection across slices)", DefaultValueFactory = _ => Defaults.Hvg };
-        public readonly Option<double?> Radius = new("--radius") { Description = "Graph radius in coordinate units (Visium full-res px: 150); default automatic" };
+        public readonly Option<string?> Radius = new("--radius") { Description = "Graph radius: a number in coordinate units (Visium full-res px: 150) or a length in µm (e.g. 50um; needs the input's µm scale, which the platform readers record); default automatic" };
         public readonly Option<int> Seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => Defaults.Seed };
         public readonly Option<string?> Seeds = new("--seeds") { Description = "Run several seeds, e.g. 0-9: metrics as mean ± sd (outputs of the first seed)" };
         public readonly Option<bool> NoUmap = new("--no-umap") { Description = "Skip the UMAP figures" };
@@ -58,11 +58,23 @@ public static class DomainsCommand
             Method = p.GetValue(Method) == "pca-kmeans" ? DomainMethod.PcaKMeans : DomainMethod.Spotscape,
             Clusters = p.GetValue(Clusters),
             ClusterMethod = p.GetValue(ClusterMethod) == "gmm" ? Analysis.ClusterMethod.Gmm : Analysis.ClusterMethod.KMeans,
-            Hvg = p.GetValue(Hvg), Radius = p.GetValue(Radius), Epochs = p.GetValue(Epochs), LearningRate = p.GetValue(Lr),
+            Hvg = p.GetValue(Hvg), Radius = RadiusValue(p.GetValue(Radius)).Units, RadiusMicrons = RadiusValue(p.GetValue(Radius)).Microns, Epochs = p.GetValue(Epochs), LearningRate = p.GetValue(Lr),
             TruthColumn = p.GetValue(Truth), Seed = p.GetValue(Seed),
         };
 
         private static string MethodName(DomainMethod m) => m == DomainMethod.PcaKMeans ? "pca-kmeans" : "spotscape";
+    }
+
+    /// <summary>"150" → coordinate units; "50um" / "50µm" / "50 um" → µm.</summary>
+    public static (double? Units, double? Microns) RadiusValue(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return (null, null);
+        var t = text.Trim();
+        bool um = t.EndsWith("um", StringComparison.OrdinalIgnoreCase) || t.EndsWith("µm", StringComparison.Ordinal);
+        var number = um ? t[..^2].TrimEnd() : t;
+        if (!double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
+            throw new TesseraException($"--radius must be a number (coordinate units) or a length in µm such as 50um, but is '{text}'");
+        return um ? (null, v) : (v, null);
     }
 
     /// <summary>`tessera domains INPUT --clusters K --out DIR`.</summary>

@@ -73,6 +73,12 @@ public sealed class SpatialData
         Varm[key] = m;
     }
 
+    /// <summary>
+    /// The length of one coordinate unit of obsm["spatial"] in µm (uns["microns_per_unit"], which the platform readers
+    /// set), or null when the data do not record it.
+    /// </summary>
+    public double? MicronsPerUnit => Uns.TryGetValue("microns_per_unit", out var v) && v is double d && d > 0 && double.IsFinite(d) ? d : null;
+
     /// <summary>Index of a gene by name; a clear error when unknown.</summary>
     public int GeneIndex(string gene)
     {

@@ -51,10 +51,17 @@ public static class SpaceRanger
                 + (File.Exists(Path.Combine(spatial, "tissue_positions.parquet")) ? " (for its tissue_positions.parquet give the Visium HD bin folder, binned_outputs/square_NNNum/)" : ""));
         var pos = ReadPositions(posPath);
         data = KeepInTissue(data, pos, Path.GetFileName(posPath), options);
-        LoadScaleFactorsAndImages(data, spatial, libraryId, options);
+        var sf = LoadScaleFactorsAndImages(data, spatial, libraryId, options);
+        // Visium spots are 55 µm across (10x's specification), so spot_diameter_fullres gives the µm per full-resolution
+        // pixel that lets graph radii be given in µm
+        if (sf != null && sf.TryGetValue("spot_diameter_fullres", out var dv) && dv is double diameter && diameter > 0)
+            PlatformTables.SetPlatform(data, "visium", VisiumSpotMicrons / diameter);
         options.Info($"read {data.NObs} spots x {data.NVars} genes from Space Ranger folder '{folder}' (library '{libraryId}', images: {(data.Images.Count == 0 ? "none" : string.Join(", ", data.Images.Select(i => $"{i.Name} {i.Width}x{i.Height}")))})");
         return data;
     }
+
+    /// <summary>Diameter of a Visium spot in µm (10x Genomics' specification; spots are 100 µm apart centre to centre).</summary>
+    public const double VisiumSpotMicrons = 55.0;
 
     /// <summary>
     /// Keeps the matrix barcodes that are in-tissue positions of <paramref name="pos"/> (in the matrix's order) and sets

@@ -116,6 +116,13 @@ public sealed record SpotscapeOptions
     /// <summary>Radius of the spatial graph in coordinate units (Visium full-resolution pixels: 150); null = 1.5 × the median nearest-neighbour distance per slice.</summary>
     public double? Radius { get; init; }
 
+    /// <summary>
+    /// Radius of the spatial graph in µm, converted per slice with the slice's µm per coordinate unit
+    /// (<see cref="Data.SpatialData.MicronsPerUnit"/>, set by the Visium, Visium HD, Xenium, MERSCOPE, CosMx, Slide-seq and
+    /// Stereo-seq readers); a slice without it is an error. Give this or <see cref="Radius"/>, not both.
+    /// </summary>
+    public double? RadiusMicrons { get; init; }
+
     /// <summary>At most this many neighbours per spot in the radius graph (STAGATE / Spotscape: 50).</summary>
     public int MaxNeighbors { get; init; } = 50;
 
@@ -157,6 +164,8 @@ public sealed record SpotscapeOptions
         if (Device != "cpu") throw new TesseraException($"Device must be \"cpu\" (the only device served) but is \"{Device}\"");
         if (Hvg < 0) throw new TesseraException($"Hvg must be non-negative but is {Hvg}");
         if (Radius is { } r && !(r > 0 && double.IsFinite(r))) throw new TesseraException($"Radius must be positive but is {r}");
+        if (RadiusMicrons is { } ru && !(ru > 0 && double.IsFinite(ru))) throw new TesseraException($"RadiusMicrons must be positive but is {ru}");
+        if (Radius != null && RadiusMicrons != null) throw new TesseraException("give Radius (coordinate units) or RadiusMicrons (µm), not both");
         if (MaxNeighbors < 1) throw new TesseraException($"MaxNeighbors must be at least 1 but is {MaxNeighbors}");
         if (!Enum.IsDefined(Method)) throw new TesseraException($"Method must be one of {string.Join(", ", Enum.GetNames<DomainMethod>())} but is {Method}");
         if (ClusterMethod is not (ClusterMethod.KMeans or ClusterMethod.Gmm)) throw new TesseraException($"ClusterMethod must be KMeans or Gmm but is {ClusterMethod}");

@@ -98,11 +98,13 @@ public static partial class SpotscapeTrainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var coords = parts[b].Spatial;
-            radii[b] = o.Radius ?? RadiusGraph.AutoRadius(coords);
+            radii[b] = o.Radius ?? (o.RadiusMicrons is { } um ? um / (parts[b].MicronsPerUnit
+                ?? throw new TesseraException($"RadiusMicrons needs the µm per coordinate unit of slice '{names[b]}', which it does not record (uns['microns_per_unit']); give Radius in coordinate units instead"))
+                : RadiusGraph.AutoRadius(coords));
             var g = RadiusGraph.Build(coords, radii[b], o.MaxNeighbors, selfLoops: false);
             for (int e = 0; e < g.NumEdges; e++) { src.Add(g.Src[e] + offset); dst.Add(g.Dst[e] + offset); }
             for (int i = 0; i < parts[b].NObs; i++) sliceIds[offset + i] = b;
-            progress.Note(stage, $"slice {names[b]}: {parts[b].NObs} spots, radius {radii[b]:G4}{(o.Radius == null ? " (auto: 1.5 x median nearest-neighbour distance)" : "")}, mean degree {g.NumEdges / (double)Math.Max(1, g.NumNodes):F2}");
+            progress.Note(stage, $"slice {names[b]}: {parts[b].NObs} spots, radius {radii[b]:G4}{(o.RadiusMicrons is { } rum ? $" (= {rum:G4} µm)" : o.Radius == null ? " (auto: 1.5 x median nearest-neighbour distance)" : "")}{(parts[b].MicronsPerUnit is { } mpu && o.RadiusMicrons == null ? $" = {radii[b] * mpu:G4} µm" : "")}, mean degree {g.NumEdges / (double)Math.Max(1, g.NumNodes):F2}");
             offset += parts[b].NObs;
         }
         return new PreparedSlices
