@@ -1,4 +1,4 @@
-// Usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope ...] | read DIR | h5 FILE | h5raw FILE
+// Usage: ReadersBench gen DIR NCELLS [xenium|visiumhd|visiumhd8|merscope|cosmx|slideseq|stereoseq ...] | read DIR | h5 FILE | h5raw FILE
 // gen writes DIR/xenium, DIR/visium_hd/binned_outputs/square_016um and DIR/merscope (all three unless some are named);
 // read reads one folder with DataReader.Read and prints seconds, peak working set, the CSR size and peak / CSR.
 // Run read once per folder: the peak working set is that of the whole process.
@@ -25,7 +25,10 @@ if (args.Length >= 3 && args[0] == "gen")
             "visiumhd" => Gen.VisiumHd(Path.Combine(dir, "visium_hd", "binned_outputs", "square_016um"), n, 16, 0.02),
             "visiumhd8" => Gen.VisiumHd(Path.Combine(dir, "visium_hd8", "binned_outputs", "square_008um"), n, 8, 0.005),
             "merscope" => Gen.Merscope(Path.Combine(dir, "merscope"), n),
-            _ => throw new ArgumentException($"unknown platform '{w}' (xenium, visiumhd, visiumhd8, merscope)"),
+            "cosmx" => Gen.CosMx(Path.Combine(dir, "cosmx"), n),
+            "slideseq" => Gen.SlideSeq(Path.Combine(dir, "slideseq"), n),
+            "stereoseq" => Gen.StereoSeq(Path.Combine(dir, "stereoseq"), n),
+            _ => throw new ArgumentException($"unknown platform '{w}' (xenium, visiumhd, visiumhd8, merscope, cosmx, slideseq, stereoseq)"),
         };
         Console.WriteLine($"gen {w}: {written} in {sw.Elapsed.TotalSeconds:F1} s");
     }
@@ -240,6 +243,131 @@ static class Gen
     /// cell_by_gene.csv (cell, 500 targets of which 50 Blank-* codewords, dense integer counts, about 5 % non-zero) and
     /// cell_metadata.csv (EntityID, fov, volume, center_x, center_y, min/max x/y, as MERSCOPE 2.x writes them).
     /// </summary>
+    /// <summary>
+    /// A CosMx (AtoMx flat files) folder: <c>S1_exprMat_file.csv</c> (fov, cell_ID, 960 genes + 20 NegPrb, dense, with
+    /// one <c>cell_ID 0</c> background row per fov of 1,000 cells, as AtoMx writes them) and <c>S1_metadata_file.csv</c>
+    /// (fov, cell_ID, Area, CenterX/Y_global_px, CenterX/Y_local_px). ~10 % of a cell's features detected.
+    /// </summary>
+    public static string CosMx(string dir, int n)
+    {
+        Directory.CreateDirectory(dir);
+        var rng = new Random(0);
+        const int genes = 960, neg = 20;
+        int f = genes + neg;
+        var m = Counts(n, f, 0.10, rng, j => j >= genes);
+        var names = Enumerable.Range(0, f).Select(j => j < genes ? $"GENE{j:000}" : $"NegPrb{j - genes + 1}").ToArray();
+        using (var w = new StreamWriter(Path.Combine(dir, "S1_exprMat_file.csv"), false, new UTF8Encoding(false), 1 << 20))
+        {
+            w.Write("fov,cell_ID," + string.Join(',', names)); w.Write('\n');
+            var row = new int[f];
+            for (int i = 0; i < n; i++)
+            {
+                int fov = i / 1000 + 1, cell = i % 1000 + 1;
+                if (cell == 1)
+                {
+                    // the background "cell" of the fov: transcripts outside every cell
+                    w.Write(fov); w.Write(",0");
+                    for (int j = 0; j < f; j++) { w.Write(','); w.Write(rng.Next(0, 3)); }
+                    w.Write('\n');
+                }
+                Array.Clear(row);
+                for (long k = m.IndPtr[i]; k < m.IndPtr[i + 1]; k++) row[m.Indices[k]] = m.Data[k];
+                w.Write(fov); w.Write(','); w.Write(cell);
+                foreach (var v in row) { w.Write(','); w.Write(v); }
+                w.Write('\n');
+            }
+        }
+        using (var w = new StreamWriter(Path.Combine(dir, "S1_metadata_file.csv"), false, new UTF8Encoding(false), 1 << 20))
+        {
+            w.Write("fov,cell_ID,Area,AspectRatio,CenterX_local_px,CenterY_local_px,CenterX_global_px,CenterY_global_px,Width,Height\n");
+            for (int i = 0; i < n; i++)
+            {
+                int fov = i / 1000 + 1, cell = i % 1000 + 1;
+                double lx = 4256 * rng.NextDouble(), ly = 4256 * rng.NextDouble();
+                double gx = 4256.0 * (fov % 40) + lx, gy = 4256.0 * (fov / 40) + ly;
+                w.Write(FormattableString.Invariant($"{fov},{cell},{3000 + rng.Next(5000)},{1 + rng.NextDouble():F2},{lx:F0},{ly:F0},{gx:R},{gy:R},{80 + rng.Next(40)},{80 + rng.Next(40)}\n"));
+            }
+        }
+        return dir;
+    }
+
+    /// <summary>
+    /// A Slide-seq puck folder as spacexr reads it: <c>BeadLocationsForR.csv</c> (barcodes, xcoord, ycoord) and
+    /// <c>MappedDGEForR.csv</c>, genes × beads, dense, R-quoted header; 2,000 genes, ~5 % detected per bead.
+    /// </summary>
+    public static string SlideSeq(string dir, int n)
+    {
+        Directory.CreateDirectory(dir);
+        var rng = new Random(0);
+        const int genes = 2000;
+        var m = Counts(n, genes, 0.05, rng);
+        // genes x beads: transpose the bead-major draws into gene rows
+        var perGene = new List<(int Bead, int Count)>[genes];
+        for (int g = 0; g < genes; g++) perGene[g] = [];
+        for (int i = 0; i < n; i++)
+            for (long k = m.IndPtr[i]; k < m.IndPtr[i + 1]; k++) perGene[m.Indices[k]].Add((i, m.Data[k]));
+        var barcodes = Enumerable.Range(0, n).Select(i => Barcode(i, 14)).ToArray();
+        using (var w = new StreamWriter(Path.Combine(dir, "MappedDGEForR.csv"), false, new UTF8Encoding(false), 1 << 20))
+        {
+            w.Write("\"\""); foreach (var b in barcodes) { w.Write(",\""); w.Write(b); w.Write('"'); }
+            w.Write('\n');
+            var row = new int[n];
+            for (int g = 0; g < genes; g++)
+            {
+                Array.Clear(row);
+                foreach (var (b, c) in perGene[g]) row[b] = c;
+                w.Write($"\"Gene{g:0000}\"");
+                foreach (var v in row) { w.Write(','); w.Write(v); }
+                w.Write('\n');
+            }
+        }
+        using (var w = new StreamWriter(Path.Combine(dir, "BeadLocationsForR.csv"), false, new UTF8Encoding(false), 1 << 20))
+        {
+            w.Write("barcodes,xcoord,ycoord\n");
+            for (int i = 0; i < n; i++) w.Write(FormattableString.Invariant($"{barcodes[i]},{6000 * rng.NextDouble():F6},{6000 * rng.NextDouble():F6}\n"));
+        }
+        return dir;
+    }
+
+    /// <summary>
+    /// A Stereo-seq GEM file (<c>chip.gem</c>, SAW's header lines, geneID/x/y/MIDCount, tab-separated) whose DNBs fall
+    /// into <paramref name="n"/> bins of 50 × 50 DNBs (the reader's default bin): each bin gets ~100 detected genes
+    /// (of 20,000), each spread over 1–3 DNBs, so the file has ~2 lines per bin-gene entry.
+    /// </summary>
+    public static string StereoSeq(string dir, int n)
+    {
+        Directory.CreateDirectory(dir);
+        var rng = new Random(0);
+        const int genes = 20000;
+        var m = Counts(n, genes, 0.005, rng);
+        int side = (int)Math.Ceiling(Math.Sqrt(n));
+        using var w = new StreamWriter(Path.Combine(dir, "chip.gem"), false, new UTF8Encoding(false), 1 << 20);
+        w.Write("#FileFormat=GEMv0.1\n#SortedBy=None\n#BinSize=1\n#Stereo-seqChip=BENCH\n#OffsetX=0\n#OffsetY=0\n");
+        w.Write("geneID\tx\ty\tMIDCount\n");
+        for (int i = 0; i < n; i++)
+        {
+            int bx = 50 * (i % side), by = 50 * (i / side);
+            for (long k = m.IndPtr[i]; k < m.IndPtr[i + 1]; k++)
+            {
+                int left = m.Data[k];
+                while (left > 0)
+                {
+                    int c = Math.Min(left, 1 + rng.Next(2));
+                    left -= c;
+                    w.Write(FormattableString.Invariant($"G{m.Indices[k]:00000}\t{bx + rng.Next(50)}\t{by + rng.Next(50)}\t{c}\n"));
+                }
+            }
+        }
+        return dir;
+    }
+
+    private static string Barcode(int i, int length)
+    {
+        var c = new char[length];
+        for (int k = 0; k < length; k++) { c[k] = "ACGT"[i & 3]; i >>= 2; }
+        return new string(c);
+    }
+
     public static string Merscope(string dir, int n)
     {
         Directory.CreateDirectory(dir);
