@@ -24,8 +24,8 @@ def peak():
     return f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
 
 
-def row_line(task, data, side, seconds, quality):
-    print(f"ROW|{task}|{data}|{side}|{seconds:.3f}|{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}|{quality}",
+def row_line(task, data, side, seconds, quality, cpu=float("nan")):
+    print(f"ROW|{task}|{data}|{side}|{seconds:.3f}|{cpu:.3f}|{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}|{quality}",
           flush=True)
 
 
@@ -56,69 +56,69 @@ def row(task, path):
     if task == "knn-exact":
         import sklearn
         from sklearn.neighbors import NearestNeighbors
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         idx = NearestNeighbors(n_neighbors=16, algorithm="brute").fit(x).kneighbors(x, return_distance=False)
-        el = time.perf_counter() - t
-        row_line(task, f"{n}x{d} k=15", f"sklearn {sklearn.__version__} brute", el, f"recall@15 {recall(drop_self(idx), gt_path, n):.4f}")
+        el, cpu = time.perf_counter() - t, time.process_time() - c
+        row_line(task, f"{n}x{d} k=15", f"sklearn {sklearn.__version__} brute", el, f"recall@15 {recall(drop_self(idx), gt_path, n):.4f}", cpu)
         try:
             import faiss
         except ImportError:
-            print(f"ROW|{task}|{n}x{d} k=15|faiss IndexFlatL2|||peer missing (apt-get install python3-faiss)", flush=True)
+            print(f"ROW|{task}|{n}x{d} k=15|faiss IndexFlatL2||||peer missing (apt-get install python3-faiss)", flush=True)
             return
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         index = faiss.IndexFlatL2(d)
         index.add(x)
         _, idx = index.search(x, 16)
-        el = time.perf_counter() - t
-        row_line(task, f"{n}x{d} k=15", f"faiss {faiss.__version__} IndexFlatL2", el, f"recall@15 {recall(drop_self(idx), gt_path, n):.4f}")
+        el, cpu = time.perf_counter() - t, time.process_time() - c
+        row_line(task, f"{n}x{d} k=15", f"faiss {faiss.__version__} IndexFlatL2", el, f"recall@15 {recall(drop_self(idx), gt_path, n):.4f}", cpu)
     elif task == "knn-approx":
         try:
             import faiss
         except ImportError:
-            print(f"ROW|{task}|{n}x{d} k=15|faiss HNSW|||peer missing (apt-get install python3-faiss)", flush=True)
+            print(f"ROW|{task}|{n}x{d} k=15|faiss HNSW||||peer missing (apt-get install python3-faiss)", flush=True)
             return
         # HNSW build once (M 32, efConstruction 80), then all points as queries at growing efSearch: recall vs time
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         index = faiss.IndexHNSWFlat(d, 32)
         index.hnsw.efConstruction = 80
         index.add(x)
-        build = time.perf_counter() - t
+        build, bcpu = time.perf_counter() - t, time.process_time() - c
         for ef in (32, 64, 128, 256):
             index.hnsw.efSearch = ef
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             _, idx = index.search(x, 16)
-            el = time.perf_counter() - t
+            el, cpu = time.perf_counter() - t, time.process_time() - c
             row_line(task, f"{n}x{d} k=15", f"faiss {faiss.__version__} HNSW M32 efC80 efS{ef}", build + el,
-                     f"recall@15 {recall(drop_self(idx), gt_path, n):.4f} (build {build:.1f} s)")
+                     f"recall@15 {recall(drop_self(idx), gt_path, n):.4f} (build {build:.1f} s)", bcpu + cpu)
     elif task == "umap":
         try:
             import umap
         except ImportError:
-            print(f"ROW|{task}|{n}x{d} -> 2|umap-learn|||peer missing (apt-get install umap-learn)", flush=True)
+            print(f"ROW|{task}|{n}x{d} -> 2|umap-learn||||peer missing (apt-get install umap-learn)", flush=True)
             return
         from sklearn.manifold import trustworthiness
         umap.UMAP(random_state=0, n_epochs=5).fit_transform(x[:500])  # numba JIT outside the timing
         for seeded in (True, False):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             emb = umap.UMAP(n_neighbors=15, random_state=0 if seeded else None).fit_transform(x)
-            el = time.perf_counter() - t
+            el, cpu = time.perf_counter() - t, time.process_time() - c
             m = min(3000, n)
             tw = trustworthiness(x[:m], emb[:m], n_neighbors=15)
             row_line(task, f"{n}x{d} -> 2", f"umap-learn {umap.__version__} " + ("seeded (1 thread)" if seeded else "unseeded (parallel)"),
-                     el, f"trustworthiness@15 {tw:.4f} (first {m} points)")
+                     el, f"trustworthiness@15 {tw:.4f} (first {m} points)", cpu)
     elif task == "leiden":
         try:
             import igraph as ig
             import leidenalg
             import umap.umap_ as uu
         except ImportError:
-            print(f"ROW|{task}|{n}x{d}|leidenalg|||peer missing (apt-get install python3-leidenalg umap-learn)", flush=True)
+            print(f"ROW|{task}|{n}x{d}|leidenalg||||peer missing (apt-get install python3-leidenalg umap-learn)", flush=True)
             return
         from sklearn.metrics import adjusted_rand_score
         from sklearn.neighbors import NearestNeighbors
         # scanpy's pipeline: kNN with self (exact below 20k like Tessera's Auto), UMAP connectivities, Leiden (modularity,
         # resolution 1, iterate until stable)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         if n < 20000:
             dist, idx = NearestNeighbors(n_neighbors=15, algorithm="brute").fit(x).kneighbors(x)
         else:
@@ -130,9 +130,9 @@ def row(task, path):
         part = leidenalg.find_partition(graph, leidenalg.RBConfigurationVertexPartition, weights="weight",
                                         resolution_parameter=1.0, n_iterations=-1, seed=0)
         memb = np.array(part.membership)
-        el = time.perf_counter() - t
+        el, cpu = time.perf_counter() - t, time.process_time() - c
         row_line(task, f"{n}x{d} kNN 15 + fuzzy graph + Leiden res 1", f"scanpy pipeline (sklearn + umap-learn + leidenalg {leidenalg.version})",
-                 el, f"ARI {adjusted_rand_score(truth, memb):.4f}, {memb.max() + 1} communities")
+                 el, f"ARI {adjusted_rand_score(truth, memb):.4f}, {memb.max() + 1} communities", cpu)
     else:
         raise SystemExit(f"unknown task {task}")
 

@@ -43,20 +43,21 @@ Console.WriteLine($"gmm full 4000x30 K=7, 20 fits: {sw.Elapsed.TotalSeconds / 20
 return 0;
 
 // One task of bench/peers.sh, timed after a warm-up on a small slice (libtorch loading is not billed), printed as
-// "ROW|task|data|side|seconds|peak MiB|quality" (bench/Peers/table.py joins it with the peer's line).
+// "ROW|task|data|side|wall s|CPU s|peak MiB|quality" (bench/Peers/table.py joins it with the peer's line).
 static int Row(string task, string path)
 {
     var (x, truth, k) = Read(path);
     var warm = x.SubsetRows(Enumerable.Range(0, Math.Min(1000, x.Rows)).ToArray());
     string data = $"{x.Rows}x{x.Cols}";
     var sw = new Stopwatch();
+    var cpu0 = TimeSpan.Zero;
     string quality;
     if (task == "kmeans")
     {
         new KMeans(new KMeansOptions { Clusters = 2, Restarts = 1 }).Fit(warm);
-        sw.Start();
+        cpu0 = Process.GetCurrentProcess().TotalProcessorTime; sw.Start();
         var km = new KMeans(new KMeansOptions { Clusters = k, Restarts = 10, Seed = 0 }).Fit(x);
-        sw.Stop();
+        sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
         quality = $"inertia {km.Inertia:G10}, ARI {Metrics.AdjustedRandIndex(truth, km.Labels):F4}";
         data += $" K={k} n_init=10";
     }
@@ -64,10 +65,11 @@ static int Row(string task, string path)
     {
         var cov = Enum.Parse<CovarianceType>(task[4..], ignoreCase: true);
         new GaussianMixture(new GaussianMixtureOptions { Components = 2, Covariance = cov }).Fit(warm);
-        sw.Start();
+        cpu0 = Process.GetCurrentProcess().TotalProcessorTime; sw.Start();
         var gm = new GaussianMixture(new GaussianMixtureOptions { Components = k, Covariance = cov, Seed = 0 }).Fit(x);
-        sw.Stop();
-        quality = $"lower bound {gm.LowerBound:F6}, ARI {Metrics.AdjustedRandIndex(truth, gm.Predict(x)):F4}";
+        var labels = gm.Predict(x); // sklearn's side times fit + predict too
+        sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        quality = $"lower bound {gm.LowerBound:F6}, ARI {Metrics.AdjustedRandIndex(truth, labels):F4}";
         data += $" K={k}";
     }
     else if (task == "pca")
@@ -78,14 +80,14 @@ static int Row(string task, string path)
         var o = new Tessera.Preprocess.PcaOptions { Components = k, Solver = Tessera.Preprocess.PcaSolver.Randomized, Seed = 0 };
         var ws = new Tessera.Preprocess.ScaledMatrix(warm.Rows, warm.Cols, warm.ToFloatArray(), new double[x.Cols], Enumerable.Repeat(1.0, x.Cols).ToArray());
         Tessera.Preprocess.Pca.Fit(ws, o with { Components = 5 });
-        sw.Start();
+        cpu0 = Process.GetCurrentProcess().TotalProcessorTime; sw.Start();
         var m = Tessera.Preprocess.Pca.Fit(sm, o);
-        sw.Stop();
+        sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
         quality = $"explained variance ratio (sum of {k}) {m.ExplainedVarianceRatio.Sum():F6}";
         data += $" {k} PCs, {o.PowerIterations} power it., {o.Oversamples} oversamples";
     }
     else { Console.Error.WriteLine($"unknown task {task}"); return 2; }
-    Console.WriteLine($"ROW|{task}|{data}|Tessera|{sw.Elapsed.TotalSeconds:F3}|{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|{quality}");
+    Console.WriteLine($"ROW|{task}|{data}|Tessera|{sw.Elapsed.TotalSeconds:F3}|{cpu0.TotalSeconds:F3}|{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|{quality}");
     return 0;
 }
 

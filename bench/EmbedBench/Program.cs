@@ -29,7 +29,7 @@ static void Write(string path, float[] x, int n, int d)
 static string Mem() => $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):F0} MiB, process CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s";
 
 // One bench/peers.sh row: EmbedBench row knn-exact|knn-approx|umap|leiden N D dir, printed as
-// "ROW|task|data|side|seconds|peak MiB|quality" (bench/Peers/table.py joins it with the peer's line).
+// "ROW|task|data|side|wall s|CPU s|peak MiB|quality" (bench/Peers/table.py joins it with the peer's line).
 if (args.Length > 0 && args[0] == "row") return Row(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4]);
 
 string mode = args.Length > 0 ? args[0] : "umap";
@@ -125,6 +125,7 @@ static int Row(string task, int n, int d, string dir)
     string gtFile = Path.Combine(dir, $"emb_{n}x{d}.gt15");
     // warm-up on a slice so libtorch loading and JIT are not billed to the task
     NearestNeighbors.Compute(x.AsSpan(0, 500 * d).ToArray(), 500, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.Exact });
+    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     string quality, data = $"{n}x{d}";
     switch (task)
@@ -132,7 +133,7 @@ static int Row(string task, int n, int d, string dir)
         case "knn-exact":
         {
             var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.Exact });
-            sw.Stop();
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
             using (var w = new BinaryWriter(File.Create(gtFile))) foreach (int v in exact.Indices) w.Write(v);
             quality = "recall@15 1 (reference for the approximate rows)";
             data += " k=15";
@@ -141,7 +142,7 @@ static int Row(string task, int n, int d, string dir)
         case "knn-approx":
         {
             var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.NnDescent, Seed = 0 });
-            sw.Stop();
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
             quality = $"recall@15 {RecallVs(approx.Indices, gtFile, n):F4}";
             data += " k=15";
             break;
@@ -150,7 +151,7 @@ static int Row(string task, int n, int d, string dir)
         {
             var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, IncludeSelf = true, Seed = 0 });
             var model = new Umap(new UmapOptions { Seed = 0 }).FitFromKnn(knn, n);
-            sw.Stop();
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
             quality = $"trustworthiness@15 {Trust(x, d, model.Embedding):F4} (first 3000 points)";
             data += $" -> 2, {model.Epochs} epochs";
             break;
@@ -158,7 +159,7 @@ static int Row(string task, int n, int d, string dir)
         case "leiden":
         {
             var m = Leiden.Cluster(new Tessera.Data.DenseMatrix(n, d, x.Select(v => (double)v).ToArray()), 15, 1.0, 0);
-            sw.Stop();
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
             var truth = Enumerable.Range(0, n).Select(i => i % 20).ToArray();
             quality = $"ARI {Metrics.AdjustedRandIndex(truth, m):F4}, {m.Max() + 1} communities";
             data += " kNN 15 + fuzzy graph + Leiden res 1";
@@ -168,7 +169,7 @@ static int Row(string task, int n, int d, string dir)
             Console.Error.WriteLine($"unknown task {task}");
             return 2;
     }
-    Console.WriteLine($"ROW|{task}|{data}|Tessera|{sw.Elapsed.TotalSeconds:F3}|{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|{quality}");
+    Console.WriteLine($"ROW|{task}|{data}|Tessera|{sw.Elapsed.TotalSeconds:F3}|{cpu0.TotalSeconds:F3}|{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|{quality}");
     return 0;
 }
 

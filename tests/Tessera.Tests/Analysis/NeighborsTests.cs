@@ -56,6 +56,30 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void ExactTilesGiveTheSameAnswerAtEveryTileSizeAndByHand()
+    {
+        // points on a line at 0, 1, 3, 6, 10 (2-D, second coordinate 0): neighbours worked out by hand
+        var line = new float[] { 0, 0, 1, 0, 3, 0, 6, 0, 10, 0 };
+        int[] want = { 1, 2, 0, 2, 1, 0, 2, 4, 3, 2 }; // 3: 0 and 6 tie at 3, the lower index wins
+        foreach (int block in new[] { 1, 2, 3, 5 })
+        {
+            var r = NearestNeighbors.Exact(line, 5, 2, 2, blockSize: block);
+            Assert.Equal(want, r.Indices);
+            Assert.Equal(new float[] { 1, 3, 1, 2, 2, 3, 3, 4, 4, 7 }, r.Distances);
+        }
+        // the symmetric tile scan (rows and columns of off-diagonal tiles) must not depend on the tiling
+        int n = 523, d = 9;
+        var x = RandomData(n, d, 11, clusters: 4, spread: 1.0);
+        var reference = NearestNeighbors.Exact(x, n, d, 12, NeighborMetric.Euclidean, includeSelf: true, blockSize: 4096);
+        foreach (int block in new[] { 17, 100, 256 })
+        {
+            var r = NearestNeighbors.Exact(x, n, d, 12, NeighborMetric.Euclidean, includeSelf: true, blockSize: block);
+            Assert.Equal(reference.Indices, r.Indices);
+            Assert.Equal(reference.Distances, r.Distances);
+        }
+    }
+
+    [Fact]
     public void IncludeSelfPutsThePointFirstThenTheSameNeighbours()
     {
         int n = 200, d = 5;
