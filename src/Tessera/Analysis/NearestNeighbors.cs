@@ -86,6 +86,12 @@ public sealed record NearestNeighborsOptions
     public int? MaxCandidates { get; init; }
     /// <summary>NN-descent: stop when fewer than Delta·K·N heap updates happen in an iteration (pynndescent 0.001).</summary>
     public double Delta { get; init; } = 0.001;
+    /// <summary>
+    /// NN-descent: length of the neighbour lists kept during the search as a multiple of the neighbours returned (the
+    /// nearest are returned). 1 is pynndescent; the default 2 raised recall@15 on 100 000 × 64 Gaussian clusters from
+    /// 0.73 to 0.95 for about twice the time (bench/Peers).
+    /// </summary>
+    public double ListFactor { get; init; } = 2.0;
 }
 
 /// <summary>k-nearest-neighbour search: exact (blocked torch matrix products + topk) or approximate (NN-descent).</summary>
@@ -104,6 +110,8 @@ public static class NearestNeighbors
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(options);
         Validate(x, rows, cols, options.Neighbors, options.IncludeSelf);
+        if (!(options.ListFactor >= 1) || double.IsInfinity(options.ListFactor))
+            throw new TesseraException($"NN-descent list factor must be a finite number of at least 1 but is {options.ListFactor}");
         var method = options.Method;
         if (method == NeighborMethod.Auto) method = rows < options.AutoExactThreshold ? NeighborMethod.Exact : NeighborMethod.NnDescent;
         return method == NeighborMethod.Exact

@@ -134,6 +134,20 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void NnDescentLongerListsRaiseRecallOnHighDimensionalData()
+    {
+        // one 48-d Gaussian (high intrinsic dimension: the hard case for NN-descent)
+        int n = 6000, d = 48, k = 15;
+        var x = RandomData(n, d, 5);
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.Exact });
+        double Recall(double f) => NearestNeighbors.Recall(NearestNeighbors.Compute(x, n, d,
+            new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.NnDescent, Seed = 2, ListFactor = f }), exact);
+        double r1 = Recall(1), r2 = Recall(2);
+        Assert.True(r2 >= 0.95, $"recall with lists 2k {r2}");
+        Assert.True(r2 > r1 + 0.02, $"recall with lists k {r1}, 2k {r2}");
+    }
+
+    [Fact]
     public void NnDescentCosineWithSelfAndRandomInitOnly()
     {
         int n = 1500, d = 16, k = 10;
@@ -174,6 +188,8 @@ public class NeighborsTests
             Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(x, 4, 2, 1)).Message);
         Assert.Equal("number of neighbours must be at least 1 but is 0",
             Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(x, 3, 2, 0)).Message);
+        Assert.Equal("NN-descent list factor must be a finite number of at least 1 but is 0.5",
+            Assert.Throws<TesseraException>(() => NearestNeighbors.Compute(x, 3, 2, new NearestNeighborsOptions { Neighbors = 1, ListFactor = 0.5 })).Message);
         var bad = new float[] { 0, 1, float.NaN, 3, 4, 5 };
         Assert.Equal("data has a non-finite value at row 1, column 0",
             Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(bad, 3, 2, 1)).Message);
