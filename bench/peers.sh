@@ -20,7 +20,7 @@ mkdir -p "$OUT"; LOG="$OUT/rows.log"; : > "$LOG"
 if [ $QUICK = 1 ]; then
   BLOBS="10000 30 10"; PCA="3000 500 50"; KNN="20000 64"; UMAP="3000 50"; LEIDEN="5000 50"
 else
-  BLOBS="50000 30 10"; PCA="10000 1000 50"; KNN="100000 64"; UMAP="10000 50"; LEIDEN="20000 50"
+  BLOBS="50000 30 10"; PCA="10000 1000 50"; KNN="100000 64"; UMAP="10000 50"; LEIDEN="15000 50"
 fi
 echo "peers $(date -u '+%F %H:%M UTC') on $(hostname), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" | tee -a "$LOG"
 echo "threads: TORCH_THREADS=${TORCH_THREADS:-default} OMP_NUM_THREADS=${OMP_NUM_THREADS:-default} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-default}; BLAS: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null)" | tee -a "$LOG"
