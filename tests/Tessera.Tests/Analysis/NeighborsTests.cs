@@ -80,6 +80,33 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void ExactIsTheSameWithOneOrTwoTorchThreads()
+    {
+        int n = 2100, d = 12;
+        var x = RandomData(n, d, 21, clusters: 3, spread: 1.0);
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            TorchSharp.torch.set_num_threads(1);
+            var r1 = NearestNeighbors.Exact(x, n, d, 10, blockSize: 512);
+            TorchSharp.torch.set_num_threads(2);
+            var r2 = NearestNeighbors.Exact(x, n, d, 10, blockSize: 512);
+            Assert.Equal(r1.Indices, r2.Indices);
+            Assert.Equal(r1.Distances, r2.Distances);
+            // and a row checked by brute force: the nearest of point 0
+            int best = -1; double bd = double.MaxValue;
+            for (int j = 1; j < n; j++)
+            {
+                double s = 0;
+                for (int c = 0; c < d; c++) { double t = (double)x[c] - x[j * d + c]; s += t * t; }
+                if (s < bd) { bd = s; best = j; }
+            }
+            Assert.Equal(best, r1.Index(0, 0));
+        }
+        finally { TorchSharp.torch.set_num_threads(before); }
+    }
+
+    [Fact]
     public void IncludeSelfPutsThePointFirstThenTheSameNeighbours()
     {
         int n = 200, d = 5;
