@@ -2,6 +2,9 @@
 
   /usr/bin/python3 bench/cluster_sklearn.py make /tmp/blobs.bin   # 50k x 30, 10 blobs, seed 0
   /usr/bin/python3 bench/cluster_sklearn.py run  /tmp/blobs.bin
+  /usr/bin/python3 bench/cluster_sklearn.py make FILE N D K       # other sizes (bench/peers.sh)
+  /usr/bin/python3 bench/cluster_sklearn.py make-pca FILE N G C   # low-rank + noise matrix, C components wanted
+  /usr/bin/python3 bench/cluster_sklearn.py row TASK FILE         # one bench/peers.sh row (kmeans, gmm-<cov>, pca)
 File: int32 rows, int32 cols, int32 k, rows*cols float64 row-major, rows int32 labels (little-endian).
 """
 import resource
@@ -14,10 +17,23 @@ import numpy as np
 def make(path, n=50_000, d=30, k=10, seed=0):
     from sklearn.datasets import make_blobs
     x, y = make_blobs(n_samples=n, n_features=d, centers=k, cluster_std=2.0, random_state=seed)
+    write(path, x, y, k)
+
+
+def write(path, x, y, k):
     with open(path, "wb") as fh:
-        np.array([n, d, k], "<i4").tofile(fh)
+        np.array([x.shape[0], x.shape[1], k], "<i4").tofile(fh)
         x.astype("<f8").tofile(fh)
         y.astype("<i4").tofile(fh)
+
+
+def make_pca(path, n, g, comps, seed=0):
+    """Rank-100 signal with a decaying spectrum plus unit noise (a flat tail, as log-expression), float32-exact values."""
+    rng = np.random.default_rng(seed)
+    r = 100
+    u = rng.standard_normal((n, r)) * (10.0 / np.sqrt(1 + np.arange(r)))
+    x = (u @ rng.standard_normal((r, g)) / np.sqrt(r) + rng.standard_normal((n, g))).astype(np.float32)
+    write(path, x.astype(np.float64), np.zeros(n, np.int32), comps)
 
 
 def read(path):
@@ -58,5 +74,52 @@ def run(path):
     print(f"gmm full 4000x30 K=7, 20 fits: {(time.perf_counter() - t) / 20 * 1000:.1f} ms per fit (last lower_bound {lb:.6f})")
 
 
+def row(task, path):
+    """One bench/peers.sh row: same data and settings as ClusterBench's row mode, printed as a ROW line."""
+    import sklearn
+    from sklearn.metrics import adjusted_rand_score
+    x, y, k = read(path)
+    data = f"{x.shape[0]}x{x.shape[1]}"
+    if task == "kmeans":
+        from sklearn.cluster import KMeans
+        KMeans(2, n_init=1, random_state=0).fit(x[:1000])
+        t, c = time.perf_counter(), time.process_time()
+        km = KMeans(k, n_init=10, random_state=0, algorithm="lloyd").fit(x)
+        el, cpu = time.perf_counter() - t, time.process_time() - c
+        quality = f"inertia {km.inertia_:.10g}, ARI {adjusted_rand_score(y, km.labels_):.4f}"
+        data += f" K={k} n_init=10"
+    elif task.startswith("gmm-"):
+        from sklearn.mixture import GaussianMixture
+        cov = task[4:]
+        GaussianMixture(2, covariance_type=cov, random_state=0).fit(x[:1000])
+        t, c = time.perf_counter(), time.process_time()
+        gm = GaussianMixture(k, covariance_type=cov, random_state=0).fit(x)
+        lab = gm.predict(x)
+        el, cpu = time.perf_counter() - t, time.process_time() - c
+        quality = f"lower bound {gm.lower_bound_:.6f}, ARI {adjusted_rand_score(y, lab):.4f}"
+        data += f" K={k}"
+    elif task == "pca":
+        from sklearn.decomposition import PCA
+        # Tessera's randomized defaults (10 power iterations, 50 oversamples) so both sides do the same work
+        PCA(5, svd_solver="randomized", random_state=0).fit(x[:1000])
+        t, c = time.perf_counter(), time.process_time()
+        p = PCA(k, svd_solver="randomized", iterated_power=10, n_oversamples=50, random_state=0)
+        p.fit_transform(x)  # Tessera's fit also returns the scores
+        el, cpu = time.perf_counter() - t, time.process_time() - c
+        quality = f"explained variance ratio (sum of {k}) {p.explained_variance_ratio_.sum():.6f}"
+        data += f" {k} PCs, 10 power it., 50 oversamples"
+    else:
+        raise SystemExit(f"unknown task {task}")
+    print(f"ROW|{task}|{data}|sklearn {sklearn.__version__}|{el:.3f}|{cpu:.3f}|{peak_mib():.0f}|{quality}", flush=True)
+
+
 if __name__ == "__main__":
-    {"make": make, "run": run}[sys.argv[1]](sys.argv[2])
+    cmd = sys.argv[1]
+    if cmd == "make":
+        make(sys.argv[2], *map(int, sys.argv[3:6]))
+    elif cmd == "make-pca":
+        make_pca(sys.argv[2], *map(int, sys.argv[3:6]))
+    elif cmd == "row":
+        row(sys.argv[2], sys.argv[3])
+    else:
+        run(sys.argv[2])

@@ -4,8 +4,10 @@ using Tessera.Data;
 
 // Usage: ClusterBench <blobs.bin>  (file from bench/cluster_sklearn.py: int32 rows, int32 cols, int32 k,
 // rows×cols float64 row-major, rows int32 truth labels; little-endian)
-if (args.Length < 1) { Console.Error.WriteLine("usage: ClusterBench <blobs.bin>"); return 2; }
+//        ClusterBench row kmeans|gmm-full|gmm-tied|gmm-diag|gmm-spherical|pca <file>  (one bench/peers.sh row)
+if (args.Length < 1) { Console.Error.WriteLine("usage: ClusterBench <blobs.bin> | ClusterBench row <task> <file>"); return 2; }
 if (Environment.GetEnvironmentVariable("TORCH_THREADS") is { } tt) TorchSharp.torch.set_num_threads(int.Parse(tt));
+if (args[0] == "row") return Row(args[1], args[2]);
 var (x, truth, k) = Read(args[0]);
 Console.WriteLine($"data {x.Rows}x{x.Cols}, k={k}, torch threads {TorchSharp.torch.get_num_threads()}");
 
@@ -39,6 +41,55 @@ double lbSmall = 0;
 for (int rep = 0; rep < 20; rep++) lbSmall = new GaussianMixture(new GaussianMixtureOptions { Components = 7, Seed = rep }).Fit(small).LowerBound;
 Console.WriteLine($"gmm full 4000x30 K=7, 20 fits: {sw.Elapsed.TotalSeconds / 20 * 1000:F1} ms per fit (last lower_bound {lbSmall:F6})");
 return 0;
+
+// One task of bench/peers.sh, timed after a warm-up on a small slice (libtorch loading is not billed), printed as
+// "ROW|task|data|side|wall s|CPU s|peak MiB|quality" (bench/Peers/table.py joins it with the peer's line).
+static int Row(string task, string path)
+{
+    var (x, truth, k) = Read(path);
+    var warm = x.SubsetRows(Enumerable.Range(0, Math.Min(1000, x.Rows)).ToArray());
+    string data = $"{x.Rows}x{x.Cols}";
+    var sw = new Stopwatch();
+    var cpu0 = TimeSpan.Zero;
+    string quality;
+    if (task == "kmeans")
+    {
+        new KMeans(new KMeansOptions { Clusters = 2, Restarts = 1 }).Fit(warm);
+        cpu0 = Process.GetCurrentProcess().TotalProcessorTime; sw.Start();
+        var km = new KMeans(new KMeansOptions { Clusters = k, Restarts = 10, Seed = 0 }).Fit(x);
+        sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        quality = $"inertia {km.Inertia:G10}, ARI {Metrics.AdjustedRandIndex(truth, km.Labels):F4}";
+        data += $" K={k} n_init=10";
+    }
+    else if (task.StartsWith("gmm-", StringComparison.Ordinal))
+    {
+        var cov = Enum.Parse<CovarianceType>(task[4..], ignoreCase: true);
+        new GaussianMixture(new GaussianMixtureOptions { Components = 2, Covariance = cov }).Fit(warm);
+        cpu0 = Process.GetCurrentProcess().TotalProcessorTime; sw.Start();
+        var gm = new GaussianMixture(new GaussianMixtureOptions { Components = k, Covariance = cov, Seed = 0 }).Fit(x);
+        var labels = gm.Predict(x); // sklearn's side times fit + predict too
+        sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        quality = $"lower bound {gm.LowerBound:F6}, ARI {Metrics.AdjustedRandIndex(truth, labels):F4}";
+        data += $" K={k}";
+    }
+    else if (task == "pca")
+    {
+        // k holds the number of components; the data are dense (a scaled matrix), as sklearn PCA's input
+        var f = x.ToFloatArray();
+        var sm = new Tessera.Preprocess.ScaledMatrix(x.Rows, x.Cols, f, new double[x.Cols], Enumerable.Repeat(1.0, x.Cols).ToArray());
+        var o = new Tessera.Preprocess.PcaOptions { Components = k, Solver = Tessera.Preprocess.PcaSolver.Randomized, Seed = 0 };
+        var ws = new Tessera.Preprocess.ScaledMatrix(warm.Rows, warm.Cols, warm.ToFloatArray(), new double[x.Cols], Enumerable.Repeat(1.0, x.Cols).ToArray());
+        Tessera.Preprocess.Pca.Fit(ws, o with { Components = 5 });
+        cpu0 = Process.GetCurrentProcess().TotalProcessorTime; sw.Start();
+        var m = Tessera.Preprocess.Pca.Fit(sm, o);
+        sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        quality = $"explained variance ratio (sum of {k}) {m.ExplainedVarianceRatio.Sum():F6}";
+        data += $" {k} PCs, {o.PowerIterations} power it., {o.Oversamples} oversamples";
+    }
+    else { Console.Error.WriteLine($"unknown task {task}"); return 2; }
+    Console.WriteLine($"ROW|{task}|{data}|Tessera|{sw.Elapsed.TotalSeconds:F3}|{cpu0.TotalSeconds:F3}|{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|{quality}");
+    return 0;
+}
 
 static (DenseMatrix, int[], int) Read(string path)
 {

@@ -28,6 +28,10 @@ static void Write(string path, float[] x, int n, int d)
 
 static string Mem() => $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):F0} MiB, process CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s";
 
+// One bench/peers.sh row: EmbedBench row knn-exact|knn-approx|umap|leiden N D dir, printed as
+// "ROW|task|data|side|wall s|CPU s|peak MiB|quality" (bench/Peers/table.py joins it with the peer's line).
+if (args.Length > 0 && args[0] == "row") return Row(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4]);
+
 string mode = args.Length > 0 ? args[0] : "umap";
 int n = args.Length > 1 ? int.Parse(args[1]) : 10000;
 int d = args.Length > 2 ? int.Parse(args[2]) : 50;
@@ -111,3 +115,76 @@ switch (mode)
         return 2;
 }
 return 0;
+
+static int Row(string task, int n, int d, string dir)
+{
+    var x = Clusters(n, d, 20, 42);
+    Directory.CreateDirectory(dir);
+    string file = Path.Combine(dir, $"emb_{n}x{d}.bin");
+    if (!File.Exists(file)) Write(file, x, n, d);
+    string gtFile = Path.Combine(dir, $"emb_{n}x{d}.gt15");
+    // warm-up on a slice so libtorch loading and JIT are not billed to the task
+    NearestNeighbors.Compute(x.AsSpan(0, 500 * d).ToArray(), 500, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.Exact });
+    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+    var sw = Stopwatch.StartNew();
+    string quality, data = $"{n}x{d}";
+    switch (task)
+    {
+        case "knn-exact":
+        {
+            var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.Exact });
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+            using (var w = new BinaryWriter(File.Create(gtFile))) foreach (int v in exact.Indices) w.Write(v);
+            quality = "recall@15 1 (reference for the approximate rows)";
+            data += " k=15";
+            break;
+        }
+        case "knn-approx":
+        {
+            var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.NnDescent, Seed = 0 });
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+            quality = $"recall@15 {RecallVs(approx.Indices, gtFile, n):F4}";
+            data += " k=15";
+            break;
+        }
+        case "umap":
+        {
+            var knn = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, IncludeSelf = true, Seed = 0 });
+            var model = new Umap(new UmapOptions { Seed = 0 }).FitFromKnn(knn, n);
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+            quality = $"trustworthiness@15 {Trust(x, d, model.Embedding):F4} (first 3000 points)";
+            data += $" -> 2, {model.Epochs} epochs";
+            break;
+        }
+        case "leiden":
+        {
+            var m = Leiden.Cluster(new Tessera.Data.DenseMatrix(n, d, x.Select(v => (double)v).ToArray()), 15, 1.0, 0);
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+            var truth = Enumerable.Range(0, n).Select(i => i % 20).ToArray();
+            quality = $"ARI {Metrics.AdjustedRandIndex(truth, m):F4}, {m.Max() + 1} communities";
+            data += " kNN 15 + fuzzy graph + Leiden res 1";
+            break;
+        }
+        default:
+            Console.Error.WriteLine($"unknown task {task}");
+            return 2;
+    }
+    Console.WriteLine($"ROW|{task}|{data}|Tessera|{sw.Elapsed.TotalSeconds:F3}|{cpu0.TotalSeconds:F3}|{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|{quality}");
+    return 0;
+}
+
+static double RecallVs(int[] approx, string gtFile, int n)
+{
+    if (!File.Exists(gtFile)) return double.NaN;
+    var gt = new int[n * 15];
+    using (var r = new BinaryReader(File.OpenRead(gtFile))) for (int i = 0; i < gt.Length; i++) gt[i] = r.ReadInt32();
+    return NearestNeighbors.Recall(new KnnResult(n, 15, approx, new float[approx.Length], false), new KnnResult(n, 15, gt, new float[gt.Length], false));
+}
+
+// Trustworthiness on the first 3000 points (sklearn's O(n²) version is what the peer uses on the same subset).
+static double Trust(float[] x, int d, Tessera.Data.DenseMatrix emb)
+{
+    int m = Math.Min(3000, emb.Rows);
+    var hi = new Tessera.Data.DenseMatrix(m, d, x.AsSpan(0, m * d).ToArray().Select(v => (double)v).ToArray());
+    return Metrics.Trustworthiness(hi, emb.SubsetRows(Enumerable.Range(0, m).ToArray()), 15);
+}

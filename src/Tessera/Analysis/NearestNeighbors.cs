@@ -76,7 +76,7 @@ public sealed record NearestNeighborsOptions
     public int Seed { get; init; }
     /// <summary>Auto uses exact search when N is below this.</summary>
     public int AutoExactThreshold { get; init; } = 20000;
-    /// <summary>Upper bound on query rows per block of the exact search (the block is also capped at about 256 MB).</summary>
+    /// <summary>Side of the square distance tiles of the exact search (block × block float32 values; capped at 4096).</summary>
     public int BlockSize { get; init; } = 2048;
     /// <summary>NN-descent: number of random projection trees for initialisation; null = pynndescent's min(32, 5 + round(N^0.25)); 0 = random init only.</summary>
     public int? NTrees { get; init; }
@@ -86,6 +86,12 @@ public sealed record NearestNeighborsOptions
     public int? MaxCandidates { get; init; }
     /// <summary>NN-descent: stop when fewer than Delta·K·N heap updates happen in an iteration (pynndescent 0.001).</summary>
     public double Delta { get; init; } = 0.001;
+    /// <summary>
+    /// NN-descent: length of the neighbour lists kept during the search as a multiple of the neighbours returned (the
+    /// nearest are returned). 1 is pynndescent; the default 2 raised recall@15 on 100 000 × 64 Gaussian clusters from
+    /// 0.73 to 0.95 for about twice the time (bench/Peers).
+    /// </summary>
+    public double ListFactor { get; init; } = 2.0;
 }
 
 /// <summary>k-nearest-neighbour search: exact (blocked torch matrix products + topk) or approximate (NN-descent).</summary>
@@ -104,6 +110,8 @@ public static class NearestNeighbors
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(options);
         Validate(x, rows, cols, options.Neighbors, options.IncludeSelf);
+        if (!(options.ListFactor >= 1) || double.IsInfinity(options.ListFactor))
+            throw new TesseraException($"NN-descent list factor must be a finite number of at least 1 but is {options.ListFactor}");
         var method = options.Method;
         if (method == NeighborMethod.Auto) method = rows < options.AutoExactThreshold ? NeighborMethod.Exact : NeighborMethod.NnDescent;
         return method == NeighborMethod.Exact
@@ -123,9 +131,14 @@ public static class NearestNeighbors
     }
 
     /// <summary>
-    /// Exact kNN. Distances are computed in float32 with torch one block of query rows at a time (never more than
-    /// block × N of the distance matrix), a few spare candidates are kept, and their distances are recomputed in
-    /// float64 so that the order is exact (ties broken by lower index).
+    /// Exact kNN. Distances are computed in float32, one square tile of the N × N distance matrix at a time (never the
+    /// whole matrix): each tile is a single torch matrix product of augmented rows ([x, ‖x‖², 1]·[−2y, 1, ‖y‖²] =
+    /// ‖x − y‖², so no extra passes add the norms), scanned by bounded per-point max-heaps that keep a few spare
+    /// candidates; the candidates' distances are then recomputed in float64 so that the order is exact (ties broken by
+    /// lower index). Every query is also a data point, so only tiles on and above the diagonal are computed: tile (I, J)
+    /// feeds the heaps of block I along its rows and those of block J along its columns, halving the products.
+    /// Determinism: tiles are visited in a fixed order and each heap is updated by one task at a time in a fixed
+    /// (row, column) order, so the result does not depend on the thread count.
     /// </summary>
     public static KnnResult Exact(float[] x, int rows, int cols, int k, NeighborMetric metric = NeighborMetric.Euclidean, bool includeSelf = false, int blockSize = 2048)
     {
@@ -134,35 +147,136 @@ public static class NearestNeighbors
         if (blockSize < 1) throw new TesseraException($"block size must be at least 1 but is {blockSize}");
         float[] data = metric == NeighborMetric.Cosine ? NormalizeRows(x, rows, cols) : x;
         int kOthers = includeSelf ? k - 1 : k;
-        int kk = Math.Min(rows, kOthers + 1 + 8);
-        // Cap a block at ~256 MB of float32 distances.
-        int block = (int)Math.Clamp((1L << 26) / Math.Max(1, rows), 16, blockSize);
-        var idx = new int[(long)rows * k];
-        var dst = new float[(long)rows * k];
-        using (var outer = torch.NewDisposeScope())
+        int kc = Math.Min(rows - 1, kOthers + 8); // heap capacity: the wanted neighbours plus spares for the float64 refinement
+        var heaps = new TileHeaps(rows, kc);
+        if (kc > 0)
         {
+            // A tile is block × block float32 distances (16 MB at the default 2048, at most 64 MB).
+            int block = Math.Min(blockSize, 4096);
+            using var outer = torch.NewDisposeScope();
             var all = torch.tensor(data, new long[] { rows, cols });
-            var sqAll = metric == NeighborMetric.Euclidean ? all.mul(all).sum(1) : null;
-            for (int start = 0; start < rows; start += block)
+            var one = torch.ones(rows, 1);
+            Tensor left, right;
+            if (metric == NeighborMetric.Euclidean)
             {
-                using var scope = torch.NewDisposeScope();
-                int b = Math.Min(block, rows - start);
-                var q = all.narrow(0, start, b);
-                Tensor d;
-                if (metric == NeighborMetric.Euclidean)
+                var sq = all.mul(all).sum(1, keepdim: true);
+                left = torch.cat(new[] { all, sq, one }, 1);
+                right = torch.cat(new[] { all.mul(-2), one, sq }, 1);
+            }
+            else
+            {
+                // unit rows: 1 − x·y
+                left = torch.cat(new[] { all, one }, 1);
+                right = torch.cat(new[] { all.neg(), one }, 1);
+            }
+            for (int si = 0; si < rows; si += block)
+            {
+                int bi = Math.Min(block, rows - si);
+                var li = left.narrow(0, si, bi);
+                for (int sj = si; sj < rows; sj += block)
                 {
-                    d = q.matmul(all.t()).mul_(-2).add_(sqAll!.unsqueeze(0)).add_(sqAll!.narrow(0, start, b).unsqueeze(1));
+                    using var scope = torch.NewDisposeScope();
+                    int bj = Math.Min(block, rows - sj);
+                    var tile = li.matmul(right.narrow(0, sj, bj).t()).contiguous();
+                    heaps.ScanRows(TilePointer(tile), bi, bj, si, sj);
+                    if (sj != si) heaps.ScanColumns(TilePointer(tile), bi, bj, si, sj);
                 }
-                else
-                {
-                    d = q.matmul(all.t()).neg_().add_(1);
-                }
-                var (_, ti) = d.topk(kk, dim: 1, largest: false, sorted: true);
-                var cand = ti.to_type(ScalarType.Int32).data<int>().ToArray();
-                Parallel.For(0, b, r => RefineRow(data, cols, metric, start + r, cand.AsSpan(r * kk, kk), k, includeSelf, idx, dst));
             }
         }
+        var idx = new int[(long)rows * k];
+        var dst = new float[(long)rows * k];
+        Parallel.For(0, rows, r => RefineRow(data, cols, metric, r, heaps.Idx.AsSpan(r * kc, kc), k, includeSelf, idx, dst));
         return new KnnResult(rows, k, idx, dst, includeSelf);
+    }
+
+    private static nint TilePointer(Tensor t) => t.storage<float>().data_ptr() + (nint)(t.storage_offset() * sizeof(float));
+
+    /// <summary>Per-point bounded max-heaps (root = current worst kept candidate) filled from distance tiles.</summary>
+    private sealed class TileHeaps
+    {
+        public readonly int[] Idx;
+        private readonly float[] _dist;
+        private readonly float[] _root; // _dist[i * K], kept contiguous for the vectorised column scan
+        private readonly int K;
+
+        public TileHeaps(int n, int k)
+        {
+            K = k;
+            Idx = new int[(long)n * k];
+            _dist = new float[(long)n * k];
+            _root = new float[n];
+            Array.Fill(Idx, -1);
+            Array.Fill(_dist, float.PositiveInfinity);
+            Array.Fill(_root, float.PositiveInfinity);
+        }
+
+        /// <summary>Rows of the tile (points si..si+bi) against its columns (points sj..sj+bj); one task per row.</summary>
+        public unsafe void ScanRows(nint ptr, int bi, int bj, int si, int sj)
+        {
+            Parallel.For(0, bi, r =>
+            {
+                float* p = (float*)ptr + (long)r * bj;
+                int i = si + r;
+                int w = System.Numerics.Vector<float>.Count, c = 0;
+                var thr = new System.Numerics.Vector<float>(_root[i]);
+                for (; c <= bj - w; c += w)
+                {
+                    var v = System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(p + c);
+                    if (!System.Numerics.Vector.LessThanAny(v, thr)) continue;
+                    for (int t = c; t < c + w; t++)
+                        if (p[t] < _root[i] && sj + t != i) Push(i, p[t], sj + t);
+                    thr = new System.Numerics.Vector<float>(_root[i]);
+                }
+                for (; c < bj; c++)
+                    if (p[c] < _root[i] && sj + c != i) Push(i, p[c], sj + c);
+            });
+        }
+
+        /// <summary>Columns of an off-diagonal tile (points sj..) against its rows (points si..); one task per column chunk, rows in order.</summary>
+        public unsafe void ScanColumns(nint ptr, int bi, int bj, int si, int sj)
+        {
+            const int Chunk = 64;
+            int chunks = (bj + Chunk - 1) / Chunk;
+            Parallel.For(0, chunks, ch =>
+            {
+                int c0 = ch * Chunk, c1 = Math.Min(bj, c0 + Chunk);
+                int w = System.Numerics.Vector<float>.Count;
+                for (int r = 0; r < bi; r++)
+                {
+                    float* p = (float*)ptr + (long)r * bj;
+                    int c = c0;
+                    for (; c <= c1 - w; c += w)
+                    {
+                        var v = System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(p + c);
+                        var thr = new System.Numerics.Vector<float>(_root.AsSpan(sj + c, w));
+                        if (!System.Numerics.Vector.LessThanAny(v, thr)) continue;
+                        for (int t = c; t < c + w; t++)
+                            if (p[t] < _root[sj + t]) Push(sj + t, p[t], si + r);
+                    }
+                    for (; c < c1; c++)
+                        if (p[c] < _root[sj + c]) Push(sj + c, p[c], si + r);
+                }
+            });
+        }
+
+        private void Push(int row, float d, int j)
+        {
+            long off = (long)row * K;
+            int i = 0;
+            while (true)
+            {
+                int l = 2 * i + 1, r = l + 1, sw;
+                if (l >= K) break;
+                if (r >= K) sw = _dist[off + l] > d ? l : -1;
+                else if (_dist[off + l] >= _dist[off + r]) sw = _dist[off + l] > d ? l : -1;
+                else sw = _dist[off + r] > d ? r : -1;
+                if (sw < 0) break;
+                _dist[off + i] = _dist[off + sw]; Idx[off + i] = Idx[off + sw];
+                i = sw;
+            }
+            _dist[off + i] = d; Idx[off + i] = j;
+            _root[row] = _dist[off];
+        }
     }
 
     private static void RefineRow(float[] data, int cols, NeighborMetric metric, int i, ReadOnlySpan<int> cand, int k, bool includeSelf, int[] idx, float[] dst)
@@ -170,7 +284,7 @@ public static class NearestNeighbors
         var list = new List<(double D, int J)>(cand.Length);
         foreach (int j in cand)
         {
-            if (j == i) continue;
+            if (j < 0 || j == i) continue;
             list.Add((ExactDistance(data, cols, metric, i, j), j));
         }
         list.Sort((a, b) => a.D != b.D ? a.D.CompareTo(b.D) : a.J.CompareTo(b.J));

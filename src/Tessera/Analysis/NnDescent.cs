@@ -5,7 +5,9 @@ namespace Tessera.Analysis;
 
 /// <summary>
 /// NN-descent (Dong, Moses &amp; Li 2011) following pynndescent: random-projection-forest initialisation, random fill,
-/// then local joins of sampled new/old candidates until fewer than delta·k·N heap updates happen.
+/// then local joins of sampled new/old candidates until fewer than delta·k·N heap updates happen. The lists searched
+/// are <see cref="NearestNeighborsOptions.ListFactor"/> times longer than the k returned; the final k are ordered by
+/// their float64 distances (ties by index).
 /// Determinism: candidate sampling and tree splits come from one seeded generator; the local join of a chunk of points
 /// is computed in parallel against a snapshot of the heap thresholds and applied sequentially in point order, so the
 /// result does not depend on thread scheduling.
@@ -21,7 +23,11 @@ internal static class NnDescent
         float[] data = cosine ? NearestNeighbors.NormalizeRows(x, n, dim) : x;
         int k = o.IncludeSelf ? o.Neighbors - 1 : o.Neighbors;
         var rng = Seeding.Rng(o.Seed, "nndescent");
-        if (k == 0) return Finish(null, null, n, 0, o, cosine);
+        if (k == 0) return Finish(null, null, n, 0, 0, o, cosine);
+        // Longer lists than asked for during the search (kept nearest kOut at the end): the local joins then reach
+        // neighbours that a k-list would have dropped, the cheapest way found to raise recall on high-dimensional data.
+        int kOut = k;
+        k = Math.Min(n - 1, Math.Max(k, (int)Math.Ceiling(k * o.ListFactor)));
 
         var heap = new Heap(n, k);
         int nTrees = o.NTrees ?? Math.Min(32, 5 + (int)Math.Round(Math.Pow(n, 0.25)));
@@ -136,32 +142,35 @@ internal static class NnDescent
             }
             if (updates <= o.Delta * k * n) break;
         }
-        return Finish(heap, data, n, k, o, cosine);
+        return Finish(heap, data, n, k, kOut, o, cosine);
     }
 
-    private static KnnResult Finish(Heap? heap, float[]? data, int n, int k, NearestNeighborsOptions o, bool cosine)
+    /// <summary>
+    /// Sorts each list by the float64 distance (ties by index) and keeps the nearest kOut; with the point itself first
+    /// when asked. The search may have kept longer lists (k ≥ kOut) for recall.
+    /// </summary>
+    private static KnnResult Finish(Heap? graph, float[]? data, int n, int k, int kOut, NearestNeighborsOptions o, bool cosine)
     {
         int K = o.Neighbors;
         var idx = new int[(long)n * K];
         var dst = new float[(long)n * K];
-        var row = new (float D, int J)[k];
-        for (int i = 0; i < n; i++)
+        var metric = cosine ? NeighborMetric.Cosine : NeighborMetric.Euclidean;
+        Parallel.For(0, n, () => new (double D, int J)[Math.Max(k, 1)], (i, _, row) =>
         {
             long outOff = (long)i * K;
             int p = 0;
             if (o.IncludeSelf) { idx[outOff] = i; dst[outOff] = 0; p = 1; }
-            if (k == 0) continue;
+            if (k == 0) return row;
             long off = (long)i * k;
-            for (int j = 0; j < k; j++) row[j] = (heap!.Dist[off + j], heap.Idx[off + j]);
-            Array.Sort(row, (a, b) => a.D != b.D ? a.D.CompareTo(b.D) : a.J.CompareTo(b.J));
-            for (int j = 0; j < k; j++, p++)
+            for (int j = 0; j < k; j++)
             {
-                idx[outOff + p] = row[j].J;
-                // recompute in double for the reported value
-                double d = NearestNeighbors.ExactDistance(data!, data!.Length / n, cosine ? NeighborMetric.Cosine : NeighborMetric.Euclidean, i, row[j].J);
-                dst[outOff + p] = (float)d;
+                int J = graph!.Idx[off + j];
+                row[j] = (J < 0 ? double.PositiveInfinity : NearestNeighbors.ExactDistance(data!, data!.Length / n, metric, i, J), J < 0 ? int.MaxValue : J);
             }
-        }
+            Array.Sort(row, 0, k, Comparer<(double D, int J)>.Create((a, b) => a.D != b.D ? a.D.CompareTo(b.D) : a.J.CompareTo(b.J)));
+            for (int j = 0; j < kOut; j++, p++) { idx[outOff + p] = row[j].J; dst[outOff + p] = (float)row[j].D; }
+            return row;
+        }, _ => { });
         return new KnnResult(n, K, idx, dst, o.IncludeSelf);
     }
 

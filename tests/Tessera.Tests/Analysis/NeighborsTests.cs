@@ -56,6 +56,57 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void ExactTilesGiveTheSameAnswerAtEveryTileSizeAndByHand()
+    {
+        // points on a line at 0, 1, 3, 6, 10 (2-D, second coordinate 0): neighbours worked out by hand
+        var line = new float[] { 0, 0, 1, 0, 3, 0, 6, 0, 10, 0 };
+        int[] want = { 1, 2, 0, 2, 1, 0, 2, 4, 3, 2 }; // 3: 0 and 6 tie at 3, the lower index wins
+        foreach (int block in new[] { 1, 2, 3, 5 })
+        {
+            var r = NearestNeighbors.Exact(line, 5, 2, 2, blockSize: block);
+            Assert.Equal(want, r.Indices);
+            Assert.Equal(new float[] { 1, 3, 1, 2, 2, 3, 3, 4, 4, 7 }, r.Distances);
+        }
+        // the symmetric tile scan (rows and columns of off-diagonal tiles) must not depend on the tiling
+        int n = 523, d = 9;
+        var x = RandomData(n, d, 11, clusters: 4, spread: 1.0);
+        var reference = NearestNeighbors.Exact(x, n, d, 12, NeighborMetric.Euclidean, includeSelf: true, blockSize: 4096);
+        foreach (int block in new[] { 17, 100, 256 })
+        {
+            var r = NearestNeighbors.Exact(x, n, d, 12, NeighborMetric.Euclidean, includeSelf: true, blockSize: block);
+            Assert.Equal(reference.Indices, r.Indices);
+            Assert.Equal(reference.Distances, r.Distances);
+        }
+    }
+
+    [Fact]
+    public void ExactIsTheSameWithOneOrTwoTorchThreads()
+    {
+        int n = 2100, d = 12;
+        var x = RandomData(n, d, 21, clusters: 3, spread: 1.0);
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            TorchSharp.torch.set_num_threads(1);
+            var r1 = NearestNeighbors.Exact(x, n, d, 10, blockSize: 512);
+            TorchSharp.torch.set_num_threads(2);
+            var r2 = NearestNeighbors.Exact(x, n, d, 10, blockSize: 512);
+            Assert.Equal(r1.Indices, r2.Indices);
+            Assert.Equal(r1.Distances, r2.Distances);
+            // and a row checked by brute force: the nearest of point 0
+            int best = -1; double bd = double.MaxValue;
+            for (int j = 1; j < n; j++)
+            {
+                double s = 0;
+                for (int c = 0; c < d; c++) { double t = (double)x[c] - x[j * d + c]; s += t * t; }
+                if (s < bd) { bd = s; best = j; }
+            }
+            Assert.Equal(best, r1.Index(0, 0));
+        }
+        finally { TorchSharp.torch.set_num_threads(before); }
+    }
+
+    [Fact]
     public void IncludeSelfPutsThePointFirstThenTheSameNeighbours()
     {
         int n = 200, d = 5;
@@ -110,6 +161,20 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void NnDescentLongerListsRaiseRecallOnHighDimensionalData()
+    {
+        // one 48-d Gaussian (high intrinsic dimension: the hard case for NN-descent)
+        int n = 6000, d = 48, k = 15;
+        var x = RandomData(n, d, 5);
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.Exact });
+        double Recall(double f) => NearestNeighbors.Recall(NearestNeighbors.Compute(x, n, d,
+            new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.NnDescent, Seed = 2, ListFactor = f }), exact);
+        double r1 = Recall(1), r2 = Recall(2);
+        Assert.True(r2 >= 0.95, $"recall with lists 2k {r2}");
+        Assert.True(r2 > r1 + 0.02, $"recall with lists k {r1}, 2k {r2}");
+    }
+
+    [Fact]
     public void NnDescentCosineWithSelfAndRandomInitOnly()
     {
         int n = 1500, d = 16, k = 10;
@@ -150,6 +215,8 @@ public class NeighborsTests
             Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(x, 4, 2, 1)).Message);
         Assert.Equal("number of neighbours must be at least 1 but is 0",
             Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(x, 3, 2, 0)).Message);
+        Assert.Equal("NN-descent list factor must be a finite number of at least 1 but is 0.5",
+            Assert.Throws<TesseraException>(() => NearestNeighbors.Compute(x, 3, 2, new NearestNeighborsOptions { Neighbors = 1, ListFactor = 0.5 })).Message);
         var bad = new float[] { 0, 1, float.NaN, 3, 4, 5 };
         Assert.Equal("data has a non-finite value at row 1, column 0",
             Assert.Throws<TesseraException>(() => NearestNeighbors.Exact(bad, 3, 2, 1)).Message);

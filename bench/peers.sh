@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Tessera kernels next to their peers (Debian /usr/bin/python3: sklearn, faiss, umap-learn, leidenalg), same data,
+# same run, one after the other; every task in its own process so peak memory is per task. Prints the table
+# (bench/Peers/table.py) at the end; the raw ROW lines stay in $OUT/rows.log.
+#   bench/peers.sh [--quick] [--out DIR]
+# Threads: libtorch and OpenBLAS use all cores unless TORCH_THREADS / OMP_NUM_THREADS / OPENBLAS_NUM_THREADS are set.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+QUICK=0; OUT=/tmp/tessera-peers
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --out) OUT="$2"; shift ;;
+    *) echo "usage: bench/peers.sh [--quick] [--out DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+PY=/usr/bin/python3
+mkdir -p "$OUT"; LOG="$OUT/rows.log"; : > "$LOG"
+if [ $QUICK = 1 ]; then
+  BLOBS="10000 30 10"; PCA="3000 500 50"; KNN="20000 64"; UMAP="3000 50"; LEIDEN="5000 50"
+else
+  BLOBS="50000 30 10"; PCA="10000 1000 50"; KNN="100000 64"; UMAP="10000 50"; LEIDEN="15000 50"
+fi
+echo "peers $(date -u '+%F %H:%M UTC') on $(hostname), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" | tee -a "$LOG"
+echo "threads: TORCH_THREADS=${TORCH_THREADS:-default} OMP_NUM_THREADS=${OMP_NUM_THREADS:-default} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-default}; BLAS: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null)" | tee -a "$LOG"
+dotnet build -c Release bench/ClusterBench 2>&1 | grep -E " error |rror\(s\)" | grep -v " 0 Error" || true
+dotnet build -c Release bench/EmbedBench 2>&1 | grep -E " error |rror\(s\)" | grep -v " 0 Error" || true
+CB="dotnet bench/ClusterBench/bin/Release/net10.0/linux-x64/ClusterBench.dll"
+[ -f bench/ClusterBench/bin/Release/net10.0/linux-x64/ClusterBench.dll ] || CB="dotnet bench/ClusterBench/bin/Release/net10.0/ClusterBench.dll"
+EB="dotnet bench/EmbedBench/bin/Release/net10.0/linux-x64/EmbedBench.dll"
+[ -f bench/EmbedBench/bin/Release/net10.0/linux-x64/EmbedBench.dll ] || EB="dotnet bench/EmbedBench/bin/Release/net10.0/EmbedBench.dll"
+
+run() { echo "+ $*" >&2; "$@" 2>&1 | tee -a "$LOG" | grep -v '^ROW|' >&2 || true; }
+
+read -r n d k <<<"$BLOBS"; B="$OUT/blobs_${n}x${d}.bin"
+[ -f "$B" ] || $PY bench/cluster_sklearn.py make "$B" $n $d $k
+for t in kmeans gmm-full gmm-tied gmm-diag gmm-spherical; do
+  run $CB row $t "$B"; run $PY bench/cluster_sklearn.py row $t "$B"
+done
+read -r n g c <<<"$PCA"; P="$OUT/pca_${n}x${g}.bin"
+[ -f "$P" ] || $PY bench/cluster_sklearn.py make-pca "$P" $n $g $c
+run $CB row pca "$P"; run $PY bench/cluster_sklearn.py row pca "$P"
+
+read -r n d <<<"$KNN"
+run $EB row knn-exact $n $d "$OUT"; run $PY bench/embed_python.py row knn-exact "$OUT/emb_${n}x${d}.bin"
+run $EB row knn-approx $n $d "$OUT"; run $PY bench/embed_python.py row knn-approx "$OUT/emb_${n}x${d}.bin"
+read -r n d <<<"$UMAP"
+run $EB row umap $n $d "$OUT"; run $PY bench/embed_python.py row umap "$OUT/emb_${n}x${d}.bin"
+read -r n d <<<"$LEIDEN"
+run $EB row leiden $n $d "$OUT"; run $PY bench/embed_python.py row leiden "$OUT/emb_${n}x${d}.bin"
+
+echo
+$PY bench/Peers/table.py "$LOG" | tee "$OUT/table.md"
