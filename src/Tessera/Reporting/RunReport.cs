@@ -117,7 +117,8 @@ public static class RunReport
         }
 
         sb.Append("<h3>Rerun</h3>\n<pre class=\"cmd\">").Append(Html.E(run.RerunCommand)).Append("</pre>\n");
-        sb.Append("<p class=\"note\">Same seed and threads give identical results (add <code>--overwrite</code> to write into this folder again).</p>\n");
+        sb.Append("<p class=\"note\">Same seed and threads give identical results")
+          .Append(run.RerunCommand.Contains(" --overwrite", StringComparison.Ordinal) ? "" : " (add <code>--overwrite</code> to write into this folder again)").Append(".</p>\n");
     }
 
     private static void Figures(StringBuilder sb, RunFolder run)
