@@ -194,13 +194,14 @@ public static class RunReport
     {
         ArgumentNullException.ThrowIfNull(runs);
         var sb = new StringBuilder(1 << 16);
+        var names = DisplayNames(runs);
         Html.Begin(sb, $"Tessera: {runs.Count} runs compared");
         sb.Append("<h1>").Append(runs.Count).Append(" runs compared</h1>\n<p class=\"lead\">")
-          .Append(Html.E(string.Join("; ", runs.Select(r => $"{r.Name} ({r.Command})")))).Append(".</p>\n");
+          .Append(Html.E(string.Join("; ", runs.Select((r, i) => $"{names[i]} ({r.Command})")))).Append(".</p>\n");
 
         sb.Append("<h2>Runs</h2>\n<div class=\"scroll\">");
-        Html.Table(sb, ["run", "command", "inputs", "seed", "wall time", "peak memory", "report"], runs.Select(r => (IReadOnlyList<string>)[
-            Html.E(r.Name), $"<code>{Html.E(r.Command)}</code>",
+        Html.Table(sb, ["run", "command", "inputs", "seed", "wall time", "peak memory", "report"], runs.Select((r, i) => (IReadOnlyList<string>)[
+            Html.E(names[i]), $"<code>{Html.E(r.Command)}</code>",
             Html.E(string.Join(", ", r.Inputs.Select(i => Path.GetFileName(Path.TrimEndingDirectorySeparator((string?)i["path"] ?? ""))))),
             r.Seed?.ToString(Inv) ?? "—", r.WallSeconds is { } w ? Html.Seconds(w) : "—", r.PeakMemoryMb is { } m ? Html.Bytes(m * 1048576) : "—",
             File.Exists(Path.Combine(r.Dir, FileName)) ? $"<a href=\"{Html.E(RelativeLink(baseDir, Path.Combine(r.Dir, FileName)))}\">report</a>" : "—",
@@ -226,7 +227,7 @@ public static class RunReport
                 sb.Append("</div>\n");
             }
             sb.Append("<h3>Per run</h3>\n<div class=\"scroll\">");
-            Html.Table(sb, ["metric", .. runs.Select(r => Html.E(r.Name))], keys.Select(k => (IReadOnlyList<string>)[Html.E(k), .. flat.Select(f =>
+            Html.Table(sb, ["metric", .. names.Select(Html.E)], keys.Select(k => (IReadOnlyList<string>)[Html.E(k), .. flat.Select(f =>
                 f.TryGetValue(k, out var v) ? (v.Sd is { } sd ? Html.MeanSd(v.Value, sd) : Html.Num(v.Value)) : "—")]), j => j > 0);
             sb.Append("</div>\n");
         }
@@ -239,8 +240,8 @@ public static class RunReport
             {
                 var desc = FigureCaptions.Describe(file);
                 sb.Append("<h3>").Append(Html.E(desc.Title)).Append("</h3>\n<p class=\"note\">").Append(Html.E(desc.Caption)).Append("</p>\n<div class=\"figs\">\n");
-                foreach (var r in runs.Where(r => r.Figures.Any(f => f.File == file)))
-                    Figure(sb, r.Dir, r.Figures.First(f => f.File == file), r.Name);
+                for (int i = 0; i < runs.Count; i++)
+                    if (runs[i].Figures.FirstOrDefault(f => f.File == file) is { } fig) Figure(sb, runs[i].Dir, fig, names[i]);
                 sb.Append("</div>\n");
             }
         }
@@ -253,6 +254,7 @@ public static class RunReport
     {
         ArgumentNullException.ThrowIfNull(runDirs);
         var runs = runDirs.Select(RunFolder.Open).ToList();
+        var names = DisplayNames(runs);
         var rows = new List<IReadOnlyList<string>>();
         foreach (var g in Groups(runs))
         {
@@ -261,7 +263,7 @@ public static class RunReport
             {
                 var v = flat.Where(f => f.ContainsKey(k)).Select(f => f[k]).ToArray();
                 var r0 = runs[g.Runs[0]];
-                rows.Add([g.Label, r0.Command, string.Join(";", r0.Inputs.Select(i => (string?)i["path"] ?? "")), string.Join(";", g.Runs.Select(i => runs[i].Name)),
+                rows.Add([g.Label, r0.Command, string.Join(";", r0.Inputs.Select(i => (string?)i["path"] ?? "")), string.Join(";", g.Runs.Select(i => names[i])),
                     k, v.Average().ToString("R", Inv), Sd(v).ToString("R", Inv), v.Length.ToString(Inv)]);
             }
         }
@@ -283,6 +285,7 @@ public static class RunReport
     /// </summary>
     private static List<Group> Groups(IReadOnlyList<RunFolder> runs)
     {
+        var names = DisplayNames(runs);
         var groups = new List<Group>();
         var keys = new Dictionary<string, Group>(StringComparer.Ordinal);
         for (int i = 0; i < runs.Count; i++)
@@ -295,15 +298,42 @@ public static class RunReport
             if (!keys.TryGetValue(key, out var g))
             {
                 var method = FindString(r.Run["parameters"], "Method") ?? FindString(r.Metrics, "method");
-                var names = string.Join(", ", r.Inputs.Take(2).Select(x => Path.GetFileName(Path.TrimEndingDirectorySeparator((string?)x["path"] ?? ""))));
-                var label = $"{r.Command}{(method == null ? "" : " " + method)}{(names.Length == 0 ? "" : " · " + names)}";
+                var inputNames = string.Join(", ", r.Inputs.Take(2).Select(x => Path.GetFileName(Path.TrimEndingDirectorySeparator((string?)x["path"] ?? ""))));
+                var label = $"{r.Command}{(method == null ? "" : " " + method)}{(inputNames.Length == 0 ? "" : " · " + inputNames)}";
                 while (groups.Any(x => x.Label == label)) label += "′";
                 g = new Group(label, []);
                 keys[key] = g; groups.Add(g);
             }
             g.Runs.Add(i);
         }
+        // runs laid out as .../SAMPLE/METHOD/seedN (a workflow's results) are labelled by the folders they share
+        for (int k = 0; k < groups.Count; k++)
+        {
+            var parts = groups[k].Runs.Select(i => names[i].Split('/')).ToList();
+            int common = 0;
+            while (parts.All(p => p.Length > common + 1) && parts.All(p => p[common] == parts[0][common])) common++;
+            var label = string.Join('/', parts[0].Take(common));
+            if (label.Length > 0 && groups.All(x => x == groups[k] || !x.Runs.Any(i => names[i].StartsWith(label + "/", StringComparison.Ordinal))))
+                groups[k] = groups[k] with { Label = label };
+        }
         return groups;
+    }
+
+    /// <summary>
+    /// Names that tell the runs apart: the last folder names of each run's path, as many (the same number for all) as
+    /// needed for them to differ (e.g. "151673/domains/seed0" among a workflow's runs, just "seed0" among one folder's).
+    /// </summary>
+    public static IReadOnlyList<string> DisplayNames(IReadOnlyList<RunFolder> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var paths = runs.Select(r => (r.Run["output"] is JsonValue o ? o.ToString() : r.Dir).Split(['/', '\\'], StringSplitOptions.RemoveEmptyEntries)).ToList();
+        int max = paths.Count == 0 ? 1 : paths.Max(p => p.Length);
+        for (int depth = 1; depth <= max; depth++)
+        {
+            var names = paths.Select(p => string.Join('/', p.Skip(Math.Max(0, p.Length - depth)))).ToList();
+            if (names.Distinct(StringComparer.Ordinal).Count() == names.Count || depth == max) return names;
+        }
+        return paths.Select(p => string.Join('/', p)).ToList();
     }
 
     private static void StripSeeds(JsonNode? n)
