@@ -17,6 +17,13 @@ internal static class MetricsTables
     public static bool IsMeanSd(JsonObject o) => o.ContainsKey("mean") && o.ContainsKey("sd") && o.All(p => p.Key is "mean" or "sd" or "n")
         && RunFolder.Number(o["mean"]) != null;
 
+    /// <summary>A {mean, sd, n} object as a cell: "mean ± sd", or the mean alone over a single run (its sd says nothing).</summary>
+    private static string MeanSd(JsonObject c)
+    {
+        double mean = RunFolder.Number(c["mean"])!.Value;
+        return RunFolder.Number(c["n"]) == 1 ? Html.Num(mean) : Html.MeanSd(mean, RunFolder.Number(c["sd"]) ?? 0);
+    }
+
     /// <summary>Whether every child of an object is a {mean, sd} summary.</summary>
     private static bool IsSummary(JsonObject o) => o.Count > 0 && o.All(p => p.Value is JsonObject c && IsMeanSd(c));
 
@@ -27,7 +34,7 @@ internal static class MetricsTables
         {
             var key = prefix.Length == 0 ? k : prefix + "." + k;
             if (v is JsonValue s) yield return (key, s);
-            else if (v is JsonObject c && IsMeanSd(c)) yield return (key, JsonValue.Create(Html.MeanSd(RunFolder.Number(c["mean"])!.Value, RunFolder.Number(c["sd"]) ?? 0)));
+            else if (v is JsonObject c && IsMeanSd(c)) yield return (key, JsonValue.Create(MeanSd(c)));
             else if (v is JsonObject c2) foreach (var x in Leaves(c2, key)) yield return x;
         }
     }
@@ -56,12 +63,11 @@ internal static class MetricsTables
         var summaries = metrics.Where(p => p.Value is JsonObject o && IsSummary(o)).ToList();
         if (summaries.Count > 0)
         {
-            sb.Append("<h3>Mean ± sd over runs</h3>\n");
             var keys = summaries.SelectMany(s => ((JsonObject)s.Value!).Select(p => p.Key)).Distinct().ToList();
             var n = summaries.Select(s => ((JsonObject)s.Value!).Select(p => RunFolder.Number(p.Value!["n"])).FirstOrDefault(x => x != null)).ToList();
+            sb.Append(n.All(k => k == 1) ? "<h3>Summary</h3>\n" : "<h3>Mean ± sd over runs</h3>\n");
             Html.Table(sb, ["", .. summaries.Select((s, i) => Html.E(s.Key) + (n[i] is { } k ? $" <span class=\"note\">(n = {k})</span>" : ""))],
-                keys.Select(k => (IReadOnlyList<string>)[Html.E(k), .. summaries.Select(s => ((JsonObject)s.Value!)[k] is JsonObject c
-                    ? Html.MeanSd(RunFolder.Number(c["mean"])!.Value, RunFolder.Number(c["sd"]) ?? 0) : "—")]), j => j > 0);
+                keys.Select(k => (IReadOnlyList<string>)[Html.E(k), .. summaries.Select(s => ((JsonObject)s.Value!)[k] is JsonObject c ? MeanSd(c) : "—")]), j => j > 0);
         }
 
         // score objects side by side (a method and its baselines): rows = score, columns = object name

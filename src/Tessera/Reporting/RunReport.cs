@@ -346,7 +346,8 @@ public static class RunReport
         else if (n is JsonArray a) foreach (var v in a) StripSeeds(v);
     }
 
-    private static string? FindString(JsonNode? n, string key) => n switch
+    /// <summary>The first string value under a key (case-insensitive), searched depth-first.</summary>
+    internal static string? FindString(JsonNode? n, string key) => n switch
     {
         JsonObject o when o.FirstOrDefault(p => p.Key.Equals(key, StringComparison.OrdinalIgnoreCase)).Value is JsonValue v && v.GetValueKind() == JsonValueKind.String => v.ToString(),
         JsonObject o => o.Select(p => FindString(p.Value, key)).FirstOrDefault(s => s != null),

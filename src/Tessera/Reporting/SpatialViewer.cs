@@ -63,6 +63,15 @@ internal static class SpatialViewer
             xs[i] = xy[i, 0] + (sliceCol >= 0 ? offset[Cell(labels.Rows[i], sliceCol)] : 0);
             ys[i] = xy[i, 1];
         }
+        // the reference labels the run was scored against, when its table does not carry them (domains.csv of `domains`)
+        var fields = header.ToList();
+        var rowCells = labels.Rows.Select(r => header.Select((_, j) => Cell(r, j)).ToList()).ToList();
+        if (RunReport.FindString(run.Run["parameters"], "TruthColumn") is { } truth && !fields.Contains(truth) && data.Obs.Contains(truth))
+        {
+            fields.Add(truth);
+            var col = data.Obs[truth];
+            for (int i = 0; i < data.NObs; i++) rowCells[i].Add(col.Format(i));
+        }
         var values = labels.Rows.Select(r => Cell(r, labelCol)).ToArray();
         var categories = values.Distinct(StringComparer.Ordinal).Order(NaturalComparer.Instance).ToList();
         var index = categories.Select((c, i) => (c, i)).ToDictionary(t => t.c, t => t.i, StringComparer.Ordinal);
@@ -73,13 +82,13 @@ internal static class SpatialViewer
             x = xs.Select(v => Math.Round(v, 2)), y = ys.Select(v => Math.Round(v, 2)),
             c = values.Select(v => index[v]),
             cats = categories, colours,
-            fields = header,
-            rows = labels.Rows.Select(r => header.Select((_, j) => Cell(r, j))),
+            fields,
+            rows = rowCells,
         };
         var json = JsonSerializer.Serialize(payload).Replace("</", "<\\/", StringComparison.Ordinal);
         var sb = new StringBuilder();
         sb.Append("<div class=\"viewer\" id=\"spatial-viewer\"><canvas width=\"1000\" height=\"720\"></canvas>")
-          .Append("<div class=\"tip\">Hover a spot for its ").Append(Html.E(string.Join(", ", header))).Append("; wheel zooms, drag pans, double-click resets.</div>")
+          .Append("<div class=\"tip\">Hover a spot for its ").Append(Html.E(string.Join(", ", fields))).Append("; wheel zooms, drag pans, double-click resets.</div>")
           .Append("<div class=\"legend\">");
         for (int i = 0; i < categories.Count; i++)
             sb.Append("<span><i style=\"background:").Append(colours[i]).Append("\"></i>").Append(Html.E(header[labelCol])).Append(' ').Append(Html.E(categories[i])).Append("</span>");
