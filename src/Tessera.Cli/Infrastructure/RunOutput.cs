@@ -279,11 +279,11 @@ public sealed class RunInputs(string output) : System.Collections.ObjectModel.Co
 {
     private readonly Dictionary<string, JsonObject> _shapes = new(StringComparer.Ordinal);
 
-    /// <summary>Adds an input read as spatial data, recording its shape and platform for run.json and the report.</summary>
+    /// <summary>Adds an input read as spatial data (or, when added already, records its data), with its shape and platform for run.json and the report.</summary>
     public void Add(string path, Tessera.Data.SpatialData data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        Add(path);
+        if (!Contains(path)) Add(path);
         var platform = data.Uns.TryGetValue("platform", out var p) && p is string s ? s
             : data.Uns.ContainsKey("spatial") ? "visium" : null; // Space Ranger's scale factors: the readers set no platform for Visium
         _shapes[path] = new JsonObject { ["n_obs"] = data.NObs, ["n_vars"] = data.NVars, ["platform"] = platform, ["coordinates"] = data.HasSpatial };
