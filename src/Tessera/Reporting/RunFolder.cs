@@ -111,7 +111,7 @@ public sealed class RunFolder
         switch (node)
         {
             case JsonObject o when MetricsTables.IsMeanSd(o):
-                list.Add((prefix, Number(o["mean"])!.Value, Number(o["sd"])));
+                list.Add((prefix, Number(o["mean"])!.Value, Number(o["n"]) == 1 ? null : Number(o["sd"]))); // over one run an sd says nothing
                 break;
             case JsonObject o:
                 foreach (var (k, v) in o) if (v != null) Flatten(v, prefix.Length == 0 ? k : prefix + "." + k, list);
