@@ -9,7 +9,7 @@ namespace Tessera.Tests.Reporting;
 
 /// <summary>
 /// workflow/Snakefile on a tiny study (Debian's `snakemake`; .ci/run installs it): two synthetic tissues x two seeds of
-/// `domains` (3 epochs) run to the aggregate table; a rerun does nothing; a deleted run folder is the only run redone;
+/// `domains` (3 epochs) and their integration run to the aggregate table; a rerun does nothing; a deleted run folder is the only run redone;
 /// a sample with a bad input fails its job with Tessera's message and leaves the others' results as they were.
 /// </summary>
 public class WorkflowTests
@@ -57,13 +57,15 @@ public class WorkflowTests
         string Config(bool withBad) =>
             $"tessera: dotnet {cli}\nresults: results\nseeds: [0, 1]\ndomains_options: --epochs 3 --hvg 100 --no-umap\nsamples:\n" +
             "  A: {input: A.h5ad, domains: --clusters 4 --truth-column layer}\n  B: {input: B.h5ad, domains: --clusters 4 --truth-column layer}\n" +
-            (withBad ? "  C: {input: bad.h5ad, domains: --clusters 4}\n" : "");
+            (withBad ? "  C: {input: bad.h5ad, domains: --clusters 4}\n" : "") +
+            "integrate_options: --epochs 3 --hvg 100 --no-umap\nintegrate:\n  AB: {samples: [A, B], options: --clusters 4 --truth-column layer}\n";
         var config = dir.File("config.yaml");
         File.WriteAllText(config, Config(false));
 
         var first = RunSnakemake(exe!, repo!, config);
         Assert.True(first.Code == 0, first.Output);
         Assert.True(Jobs(first.Output, "domains") == 4, first.Output);
+        Assert.True(Jobs(first.Output, "integrate") == 2, first.Output);
         // the aggregate: mean and sd per sample over its seeds, equal to the runs' own metrics
         var rows = File.ReadAllLines(dir.File("results/metrics.csv")).Select(l => l.Split(',')).ToList();
         Assert.Equal(["group", "command", "inputs", "runs", "metric", "mean", "sd", "n"], rows[0]);
@@ -77,6 +79,8 @@ public class WorkflowTests
             Assert.Equal("2", row[7]);
             Assert.Equal($"{sample}/domains/seed0;{sample}/domains/seed1", row[3]);
         }
+        Assert.Equal("2", rows.Single(r => r[0] == "AB/integrate" && r[4] == "runs.joint.ari")[7]);
+        Assert.Equal("A.h5ad;B.h5ad", string.Join(";", rows.Single(r => r[0] == "AB/integrate" && r[4] == "runs.joint.ari")[2].Split(';').Select(Path.GetFileName)));
         var summary = File.ReadAllText(dir.File("results/summary.html"));
         Assert.Contains("<a href=\"A/domains/seed0/report.html\">report</a>", summary);
         Assert.True(File.Exists(dir.File("results/B/domains/seed1/report.html")));
@@ -94,6 +98,7 @@ public class WorkflowTests
         Assert.True(redo.Code == 0, redo.Output);
         Assert.True(Jobs(redo.Output, "domains") == 1, redo.Output);
         Assert.True(Jobs(redo.Output, "aggregate") == 1, redo.Output);
+        Assert.True(Jobs(redo.Output, "integrate") == 0, redo.Output);
         Assert.True(File.Exists(dir.File("results/B/domains/seed1/run.json")));
         foreach (var (r, t) in kept) Assert.Equal(t, File.GetLastWriteTimeUtc(dir.File($"results/{r}/run.json")));
 
