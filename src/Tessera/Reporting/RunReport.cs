@@ -113,7 +113,11 @@ public static class RunReport
                 var sec = RunFolder.Number(s["seconds"]) ?? 0;
                 return (IReadOnlyList<string>)[Html.E((string?)s["stage"]), Html.Seconds(sec), total > 0 ? (100 * sec / total).ToString("0.0", Inv) + " %" : "—"];
             }), j => j > 0);
-            sb.Append("<p class=\"note\">Stages nest (e.g. a UMAP inside “write results”), so shares can add up to more than 100 %.</p>\n");
+            double staged = stages.Sum(x => RunFolder.Number(x?["seconds"]) ?? 0);
+            if (run.WallSeconds is { } wall && wall - staged > 0.2 * wall)
+                sb.Append("<p class=\"note\">").Append(Html.Seconds(wall - staged)).Append(" of the run lie outside these stages (work the command reports as progress, not as a stage).</p>\n");
+            else
+                sb.Append("<p class=\"note\">Stages nest (e.g. a UMAP inside “write results”), so shares can add up to more than 100 %.</p>\n");
         }
 
         sb.Append("<h3>Rerun</h3>\n<pre class=\"cmd\">").Append(Html.E(run.RerunCommand)).Append("</pre>\n");
@@ -146,6 +150,13 @@ public static class RunReport
           .Append("<figcaption><b>").Append(Html.E(label ?? f.Title)).Append(".</b> ").Append(Html.E(f.Caption))
           .Append(" <span class=\"note\">(<code>").Append(Html.E(f.File)).Append("</code>)</span></figcaption></figure>\n");
 
+    /// <summary>The tables that hold a command's main result, shown open (the others are folded).</summary>
+    private static readonly Dictionary<string, string[]> KeyTables = new(StringComparer.Ordinal)
+    {
+        ["patterns"] = ["correlated_set.csv", "correlated.csv"], ["correlated"] = ["correlated_set.csv", "correlated.csv"],
+        ["map"] = ["sdg.csv"], ["histology train"] = ["genes.csv"], ["histology predict"] = ["pseudobulk.csv"],
+    };
+
     private static void Tables(StringBuilder sb, RunFolder run)
     {
         if (run.Tables.Count == 0) return;
@@ -154,7 +165,7 @@ public static class RunReport
         {
             var path = Path.Combine(run.Dir, t);
             long bytes = new FileInfo(path).Length;
-            sb.Append("<details><summary><code>").Append(Html.E(t)).Append("</code> <span class=\"note\">").Append(Html.Bytes(bytes));
+            sb.Append(KeyTables.TryGetValue(run.Command, out var key) && key.Contains(t) ? "<details open>" : "<details>").Append("<summary><code>").Append(Html.E(t)).Append("</code> <span class=\"note\">").Append(Html.Bytes(bytes));
             if (bytes > MaxPreviewBytes) { sb.Append(", too large to preview</span></summary></details>\n"); continue; }
             ObsJoin.TextTable table;
             try { table = ObsJoin.ReadTextTable(path); }
