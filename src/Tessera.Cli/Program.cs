@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(PatternsCommand.Create());
         root.Subcommands.Add(CorrelatedCommand.Create());
         root.Subcommands.Add(HistologyCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
         return root;
     }
 

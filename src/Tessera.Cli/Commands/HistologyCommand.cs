@@ -83,6 +83,7 @@ public static class HistologyCommand
                 // registered before loading, so an --out inside a manifest's input is refused before any work
                 foreach (var s in specs) { run.Inputs.Add(s.Counts); run.Inputs.Add(s.Spots); run.Inputs.Add(s.Image); }
                 sections = [.. specs.Select(s => HistologySection.Load(s, progress))];
+                for (int i = 0; i < specs.Count; i++) run.Inputs.Add(specs[i].Counts, sections[i].Counts);
                 r.Info($"{sections.Count} sections, {sections.Sum(s => s.NSpots)} spots with positions");
             }
             StNetModel model;

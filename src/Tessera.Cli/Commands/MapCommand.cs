@@ -54,7 +54,7 @@ public static class MapCommand
             // Negative values are judged by STEM's input step, whose message points to --no-normalize; the reader still rejects NaN/Inf.
             var stRead = new ReadOptions { Progress = r.Library(), AllowNegative = true, Coords = p.GetValue(stCoords)?.Split(',', StringSplitOptions.TrimEntries) };
             using (r.Stage("read ST")) st = DataReader.Read(p.GetValue(stOpt)!, stRead);
-            run.Inputs.Add(p.GetValue(scOpt)!); run.Inputs.Add(p.GetValue(stOpt)!);
+            run.Inputs.Add(p.GetValue(scOpt)!, sc); run.Inputs.Add(p.GetValue(stOpt)!, st);
             if (!st.HasSpatial) throw new TesseraException("ST data has no spot coordinates (obsm 'spatial'); give them with --st-coords X,Y");
             var data = new StemData(sc, st) { CellTypeColumn = p.GetValue(typeCol), GroupColumn = p.GetValue(groupCol) };
             data.Validate();

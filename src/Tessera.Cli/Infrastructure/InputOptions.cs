@@ -45,7 +45,7 @@ public sealed class InputOptions
         SpatialData data;
         using (r.Stage($"read {Path.GetFileName(Path.TrimEndingDirectorySeparator(path))}"))
             data = DataReader.Read(path, opts);
-        output?.Inputs.Add(path);
+        output?.Inputs.Add(path, data);
         if (opts.ObsFile != null) output?.Inputs.Add(opts.ObsFile);
         r.Info($"{data.NObs} spots x {data.NVars} genes" + (data.HasSpatial ? "" : " (no coordinates)"));
         return data;

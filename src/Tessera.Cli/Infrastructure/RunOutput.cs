@@ -185,11 +185,13 @@ public sealed class RunOutput : IDisposable
             ["tool"] = "tessera",
             ["version"] = TesseraInfo.Version,
             ["command"] = command,
+            ["output"] = _final,
+            ["cwd"] = Environment.CurrentDirectory, // the command line's relative paths need it to rerun
             ["command_line"] = new JsonArray(Environment.GetCommandLineArgs().Skip(1).Select(a => (JsonNode)a!).ToArray()),
             ["parameters"] = JsonSerializer.SerializeToNode(parameters, parameters.GetType(), JsonOptions.Default),
             ["seed"] = seed,
             ["started_utc"] = DateTime.UtcNow.AddSeconds(-_clock.Elapsed.TotalSeconds).ToString("o"),
-            ["inputs"] = new JsonArray(Inputs.Distinct().Select(Describe).ToArray()),
+            ["inputs"] = new JsonArray(Inputs.Distinct().Select(i => Describe(i, Inputs.Shape(i))).ToArray()),
             ["stages"] = new JsonArray(reporter.StageTimes.Select(s => (JsonNode)new JsonObject { ["stage"] = s.Stage, ["seconds"] = s.Seconds }).ToArray()),
             ["wall_seconds"] = Math.Round(_clock.Elapsed.TotalSeconds, 3),
             ["peak_memory_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1),
@@ -198,6 +200,7 @@ public sealed class RunOutput : IDisposable
         };
         foreach (var (k, v) in Extra) run[k] = v?.DeepClone();
         System.IO.File.WriteAllText(File("run.json"), run.ToJsonString(JsonOptions.Default));
+        WriteReport(reporter);
         // the lock goes with the folder's last moment as a temporary one: the folder becomes the results
         _lock!.Dispose();
         System.IO.File.Delete(Path.Combine(_dir, LockName));
@@ -215,9 +218,26 @@ public sealed class RunOutput : IDisposable
         Live.TryRemove(this, out _);
     }
 
-    private static JsonNode Describe(string path)
+    /// <summary>
+    /// report.html from the finished folder's files, before the folder is moved into place. A report that fails is a
+    /// warning, not a failed run: the results it would show are complete, and `tessera report DIR` can build it later.
+    /// </summary>
+    private void WriteReport(Reporter reporter)
+    {
+        try
+        {
+            using (reporter.Stage("report.html")) Tessera.Reporting.RunReport.Write(_dir);
+        }
+        catch (Exception e) when (e is TesseraException or IOException or UnauthorizedAccessException or JsonException or FormatException or InvalidOperationException)
+        {
+            reporter.Warn($"report.html not written ({e.Message}); build it later with: tessera report {_final}");
+        }
+    }
+
+    private static JsonNode Describe(string path, JsonObject? shape)
     {
         var o = new JsonObject { ["path"] = Path.GetFullPath(path) };
+        if (shape != null) foreach (var (k, v) in shape) o[k] = v?.DeepClone();
         if (System.IO.File.Exists(path))
         {
             o["bytes"] = new FileInfo(path).Length;
@@ -257,6 +277,21 @@ public sealed class RunOutput : IDisposable
 /// <summary>The inputs of a run: adding one refuses an output that is, lies inside or contains it (see <see cref="OutputGuard"/>).</summary>
 public sealed class RunInputs(string output) : System.Collections.ObjectModel.Collection<string>
 {
+    private readonly Dictionary<string, JsonObject> _shapes = new(StringComparer.Ordinal);
+
+    /// <summary>Adds an input read as spatial data (or, when added already, records its data), with its shape and platform for run.json and the report.</summary>
+    public void Add(string path, Tessera.Data.SpatialData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (!Contains(path)) Add(path);
+        var platform = data.Uns.TryGetValue("platform", out var p) && p is string s ? s
+            : data.Uns.ContainsKey("spatial") ? "visium" : null; // Space Ranger's scale factors: the readers set no platform for Visium
+        _shapes[path] = new JsonObject { ["n_obs"] = data.NObs, ["n_vars"] = data.NVars, ["platform"] = platform, ["coordinates"] = data.HasSpatial };
+    }
+
+    /// <summary>The recorded shape of an input, if it was added with its data.</summary>
+    public JsonObject? Shape(string path) => _shapes.GetValueOrDefault(path);
+
     /// <inheritdoc/>
     protected override void InsertItem(int index, string item)
     {
