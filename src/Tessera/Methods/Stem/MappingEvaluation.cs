@@ -1,5 +1,6 @@
 using Tessera.Analysis;
 using Tessera.Data;
+using Tessera.Simulate;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -100,6 +101,22 @@ public static class MappingEvaluation
         return new MappingScores(types, pearson, kl, MeanFinite(pearson), MeanFinite(kl),
             HitRate(all, trueCellCoords, Math.Min(10, n - 1)), HitRate(all, trueCellCoords, Math.Min(30, n - 1)), HitRate(all, trueCellCoords, Math.Min(50, n - 1)),
             Err(mapping.Coordinates(spotCoords, 10)), Err(mapping.Coordinates(spotCoords, 30)), Err(mapping.Coordinates(spotCoords, 50)), Err(all));
+    }
+
+    /// <summary>
+    /// Scores mappings of <paramref name="data"/> against the pseudo-spot simulation's truth (true cell coordinates in SC obsm
+    /// "spatial_true", true proportions in ST obsm "proportions" with uns "proportion_types") by the cell-type column; null
+    /// when the data carry no truth or no cell-type column.
+    /// </summary>
+    internal static Func<CellSpotProbabilities, MappingScores>? TruthScorer(StemData data, DenseMatrix spotCoords)
+    {
+        var (sc, st) = (data.Sc, data.St);
+        if (data.CellTypeColumn is null || !sc.Obsm.TryGetValue(PseudoSpots.TrueCoordsKey, out var truth)
+            || !st.Obsm.TryGetValue(PseudoSpots.ProportionsKey, out var trueProps)
+            || !st.Uns.TryGetValue(PseudoSpots.ProportionTypesKey, out var tn) || tn is not string?[] propTypes) return null;
+        var labels = sc.Obs.Labels(data.CellTypeColumn);
+        var ptypes = propTypes.Select(t => t ?? "").ToArray();
+        return p => Evaluate(p, spotCoords, truth, labels, trueProps, ptypes);
     }
 
     private static double MeanFinite(double[] v)
