@@ -7,13 +7,20 @@ namespace Tessera.Tests.Stem;
 
 public class StemCliTests
 {
-    /// <summary>The 12-spot tissue's cells (with coordinates) through `simulate pseudo-spots` into tmp/sim (4x3 grid, capture 0.6-0.8).</summary>
-    private static void SimulateTissue(TempDir tmp)
+    /// <summary>The 12-spot tissue's 60 cells with their coordinates, written to tmp/cells.h5ad.</summary>
+    private static SpatialData WriteTissueCells(TempDir tmp)
     {
         var (sc, _, _, xy) = StemTests.Tissue();
         var cells = sc.Subset();
         cells.SetObsm(SpatialData.SpatialKey, xy);
         H5ad.Write(cells, tmp.File("cells.h5ad"));
+        return cells;
+    }
+
+    /// <summary>The 12-spot tissue's cells (with coordinates) through `simulate pseudo-spots` into tmp/sim (4x3 grid, capture 0.6-0.8).</summary>
+    private static void SimulateTissue(TempDir tmp)
+    {
+        WriteTissueCells(tmp);
         var sim = CliRunner.Run("simulate", "pseudo-spots", tmp.File("cells.h5ad"), "--grid", "4x3", "--capture", "0.6-0.8", "--min-cells", "2",
             "--cell-type-column", "type", "--out", tmp.File("sim"));
         Assert.True(sim.Code == 0, sim.Out + sim.Err);
@@ -24,10 +31,7 @@ public class StemCliTests
     public void SimulateDesignAuthorsCapturesEveryCellInItsWindows()
     {
         using var tmp = new TempDir();
-        var (sc, _, _, xy) = StemTests.Tissue();
-        var cells = sc.Subset();
-        cells.SetObsm(SpatialData.SpatialKey, xy);
-        H5ad.Write(cells, tmp.File("cells.h5ad"));
+        var cells = WriteTissueCells(tmp);
         var sim = CliRunner.Run("simulate", "pseudo-spots", tmp.File("cells.h5ad"), "--design", "authors", "--grid", "4x3", "--min-cells", "1",
             "--cell-type-column", "type", "--out", tmp.File("sim"));
         Assert.True(sim.Code == 0, sim.Out + sim.Err);
