@@ -105,6 +105,7 @@ public static class StemFigures
             plots.Add(p);
         }
         var multi = new Multiplot();
+        multi.RemovePlot(multi.GetPlot(0)); // a new Multiplot starts with an empty plot of its own
         foreach (var p in plots) multi.AddPlot(p);
         multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
         multi.SharedAxes.ShareX(plots);
