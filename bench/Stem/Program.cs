@@ -1,4 +1,4 @@
-// Usage: StemBench merfish [epochs] [plane] [tangramEpochs] [sigma] | scale CELLS EPOCHS
+// Usage: StemBench merfish [epochs] [plane] [tangramEpochs] [sigma] | scale CELLS EPOCHS | protocol merfish|seqfish tiled|authors [epochs] [tangramEpochs]
 // Prints seconds/epoch, peak working set, and STEM / correlation / Tangram-style metrics side by side.
 using System.Diagnostics;
 using Tessera.Data;
@@ -11,13 +11,20 @@ using TorchSharp;
 if (Environment.GetEnvironmentVariable("STEM_HEAP") == "mmap") Tessera.Nn.NativeHeap.LimitFragmentation();
 var data = Environment.GetEnvironmentVariable("TESSERA_SHARED_DATA") ?? "/work/shared/data";
 string which = args.Length > 0 ? args[0] : "merfish";
-int epochs = args.Length > 1 ? int.Parse(args[1]) : 400;
-int tangramEpochs = args.Length > 3 ? int.Parse(args[3]) : 1000;
-double? sigma = args.Length > 4 ? double.Parse(args[4]) : null;
+bool protocol = which == "protocol"; // its arguments are read by Protocol.Run
+int epochs = args.Length > 1 && !protocol ? int.Parse(args[1]) : 400;
+int tangramEpochs = args.Length > 3 && !protocol ? int.Parse(args[3]) : 1000;
+double? sigma = args.Length > 4 && !protocol ? double.Parse(args[4]) : null;
 torch.set_num_threads(int.Parse(Environment.GetEnvironmentVariable("STEM_THREADS") ?? "2"));
 // STEM_TARGET=T normalises SC and ST to the same total (the authors' evaluation notebook used 1e4) instead of each median.
 double? target = Environment.GetEnvironmentVariable("STEM_TARGET") is { } ts ? double.Parse(ts) : null;
 SpatialData cells; string typeCol;
+if (protocol)
+{
+    Protocol.Run(data, args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 400, args.Length > 4 ? int.Parse(args[4]) : 1000,
+        Environment.GetEnvironmentVariable("STEM_OUT") ?? $"/tmp/stem-protocol-{args[1]}-{args[2]}");
+    return;
+}
 if (which == "merfish")
 {
     cells = MerfishPlane(args.Length > 2 ? double.Parse(args[2]) : 0.26);
@@ -92,13 +99,123 @@ foreach (var g in sdg.GroupBy(r => r.Group)) Console.WriteLine($"SDG {g.Key}: {s
 Process.GetCurrentProcess().Refresh();
 Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
 
-// MERFISH animal 1 cells of one Bregma plane, coordinates sdimx/sdimy.
-SpatialData MerfishPlane(double plane)
+SpatialData MerfishPlane(double plane) => Protocol.MerfishPlane(data, plane);
+
+/// <summary>
+/// Issue 21: STEM and the Tangram-style mapping (and the correlation baseline) on MERFISH or seqFISH pseudo-spots of either
+/// design; the standard metrics, hit curves K = 1..200 in both definitions (authors: self at rank 0, a count; ours: self
+/// excluded, a fraction), STEM's embedding-neighbour hit, and metrics split by cells in a spot vs in none.
+/// </summary>
+static class Protocol
 {
-    var dir = Path.Combine(data, "merfish_hypothalamus_animal1");
-    var all = DataReader.Read(Path.Combine(dir, "expression.csv.gz"), new ReadOptions { ObsFile = Path.Combine(dir, "cells.csv.gz"), Coords = ["sdimx", "sdimy"] });
-    var z = all.Obs.Get<NumericColumn>("sdimz").Values;
-    return all.SubsetObs(z.Select(v => Math.Abs(v - plane) < 1e-9).ToArray());
+    /// <summary>MERFISH animal 1 cells of one Bregma plane, coordinates sdimx/sdimy.</summary>
+    public static SpatialData MerfishPlane(string data, double plane)
+    {
+        var dir = Path.Combine(data, "merfish_hypothalamus_animal1");
+        var all = DataReader.Read(Path.Combine(dir, "expression.csv.gz"), new ReadOptions { ObsFile = Path.Combine(dir, "cells.csv.gz"), Coords = ["sdimx", "sdimy"] });
+        var z = all.Obs.Get<NumericColumn>("sdimz").Values;
+        return all.SubsetObs(z.Select(v => Math.Abs(v - plane) < 1e-9).ToArray());
+    }
+
+    public static void Run(string data, string dataset, string design, int epochs, int tangramEpochs, string outDir)
+    {
+        Directory.CreateDirectory(outDir);
+        SpatialData cells; string typeCol; bool zscored = dataset == "seqfish";
+        if (dataset == "merfish") { cells = MerfishPlane(data, 0.26); typeCol = "Cell_class"; }
+        else if (dataset == "seqfish")
+        {
+            var dir = Path.Combine(data, "seqfish_visualcortex");
+            cells = DataReader.Read(Path.Combine(dir, "expression_zscored.csv.gz"),
+                new ReadOptions { ObsFile = Path.Combine(dir, "cells.csv.gz"), Coords = ["sdimx", "sdimy"], AllowNegative = true });
+            typeCol = "domain";
+        }
+        else throw new ArgumentException(dataset);
+        var baseOptions = design switch { "tiled" => new PseudoSpotOptions(), "authors" => PseudoSpotOptions.Authors, _ => throw new ArgumentException(design) };
+        // z-scores do not add up: a spot is the mean of its cells (as the seqFISH rows of RESULTS.md); MERFISH counts are summed.
+        var sim = PseudoSpots.Simulate(cells, baseOptions with { CellTypeColumn = typeCol, Seed = 0, Aggregate = zscored ? SpotAggregate.Mean : SpotAggregate.Sum });
+        var inSpotNames = sim.Sc.Obs.Get<StringColumn>("pseudo_spot").Values;
+        var inSpot = Enumerable.Range(0, sim.Sc.NObs).Where(i => inSpotNames[i] != null).ToArray();
+        var outSpot = Enumerable.Range(0, sim.Sc.NObs).Where(i => inSpotNames[i] == null).ToArray();
+        Console.WriteLine($"{dataset} {design}: {cells.NObs} cells x {cells.NVars} genes; {sim.St.NObs} spots of {sim.St.Obs.Get<NumericColumn>("n_captured").Values.Average():F2} captured cells; " +
+                          $"{inSpot.Length} cells in a spot ({100.0 * inSpot.Length / cells.NObs:F1} %), {outSpot.Length} in none");
+        var stemData = new StemData(sim.Sc, sim.St) { CellTypeColumn = typeCol };
+        var sw = Stopwatch.StartNew();
+        var printer = new Printer(50);
+        using var model = StemTrainer.Fit(stemData, new StemOptions { Epochs = epochs, Normalize = !zscored, Baselines = false }, printer);
+        Console.WriteLine($"STEM fit {printer.Training.TotalSeconds:F1} s ({epochs} epochs, sigma {model.Sigma:G6}, dropout {model.Dropout:G4}); with mapping {sw.Elapsed.TotalSeconds:F1} s");
+        sw.Restart();
+        var tangram = TangramMapper.Fit(stemData with { CellTypeColumn = null }, new TangramOptions { Epochs = tangramEpochs, Normalize = !zscored }, new Printer(250));
+        Console.WriteLine($"Tangram {tangramEpochs} epochs: {sw.Elapsed.TotalSeconds:F1} s");
+        var truth = sim.Sc.Obsm[PseudoSpots.TrueCoordsKey];
+        var labels = sim.Sc.Obs.Labels(typeCol);
+        var props = sim.St.Obsm[PseudoSpots.ProportionsKey];
+        var spotXy = sim.St.Spatial;
+        var methods = new List<(string Name, CellSpotProbabilities P)>
+        {
+            ("STEM", model.Result!.DenseProbabilities()),
+            ("correlation", MappingBaselines.Correlation(model.Prepare(stemData))),
+            ("Tangram", tangram.DenseProbabilities()),
+        };
+        int kMax = Math.Min(200, cells.NObs - 1);
+        var trueIn = MappingEvaluation.NeighboursByDistance(truth, kMax, true);
+        var trueEx = MappingEvaluation.NeighboursByDistance(truth, kMax, false);
+        var curves = new Dictionary<string, double[]>();
+        var table = new List<string> { "| method | pearson_mean | kl_mean | hit10 | hit30 | hit50 | err top10 | err top30 | err top50 | err all |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" };
+        var split = new List<string> { "| method | cells | hit10 | hit50 | err top10 | err all |", "| --- | --- | --- | --- | --- | --- |" };
+        int[] ks = [1, 10, 30, 50, 100, 200];
+        void Curves(string name, Tessera.Analysis.KnnResult predIn, Tessera.Analysis.KnnResult predEx)
+        {
+            curves[name + " (authors)"] = MappingEvaluation.HitCounts(predIn, trueIn);
+            curves[name + " (ours)"] = MappingEvaluation.HitCounts(predEx, trueEx).Select((v, k) => v / (k + 1)).ToArray();
+        }
+        void Split(string name, Tessera.Analysis.KnnResult predEx, DenseMatrix? top10, DenseMatrix? all)
+        {
+            var e10 = top10 is null ? null : MappingEvaluation.CellErrors(top10, truth);
+            var eAll = all is null ? null : MappingEvaluation.CellErrors(all, truth);
+            foreach (var (what, rows) in new[] { ("in a spot", inSpot), ("in no spot", outSpot) })
+            {
+                if (rows.Length == 0) continue;
+                var h = MappingEvaluation.HitCounts(predEx, trueEx, rows);
+                string err10 = e10 is null ? "–" : rows.Average(i => e10[i]).ToString("F2");
+                string errAll = eAll is null ? "–" : rows.Average(i => eAll[i]).ToString("F2");
+                split.Add($"| {name} | {what} ({rows.Length}) | {h[9] / 10:F4} | {h[49] / 50:F4} | {err10} | {errAll} |");
+            }
+        }
+        foreach (var (name, p) in methods)
+        {
+            var s = MappingEvaluation.Evaluate(p, spotXy, truth, labels, props, sim.Types);
+            table.Add($"| {name} | {s.PearsonMean:F4} | {s.KlMean:F4} | {s.Hit10:F4} | {s.Hit30:F4} | {s.Hit50:F4} | {s.CoordError10:F2} | {s.CoordError30:F2} | {s.CoordError50:F2} | {s.CoordErrorAll:F2} |");
+            var all = p.Coordinates(spotXy);
+            var predEx = MappingEvaluation.NeighboursByDistance(all, kMax, false);
+            Curves(name, MappingEvaluation.NeighboursByDistance(all, kMax, true), predEx);
+            Split(name, predEx, p.Coordinates(spotXy, 10), all);
+        }
+        var emb = model.Result!.ScEmbedding;
+        var embEx = MappingEvaluation.NeighboursByInnerProduct(emb, kMax, false);
+        Curves("STEM embedding", MappingEvaluation.NeighboursByInnerProduct(emb, kMax, true), embEx);
+        Split("STEM embedding", embEx, null, null);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        CsvTable.Write(Path.Combine(outDir, "hit_curves.csv"), ["K", .. curves.Keys],
+            Enumerable.Range(0, kMax).Select(k => (IReadOnlyList<string>)[(k + 1).ToString(inv), .. curves.Values.Select(v => v[k].ToString("G6", inv))]));
+        foreach (var def in new[] { "authors", "ours" })
+        {
+            var series = curves.Where(kv => kv.Key.EndsWith($"({def})")).ToDictionary(kv => kv.Key, kv => kv.Value);
+            Tessera.Plotting.Figures.SavePng(Tessera.Plotting.CurvePlot.Lines($"{dataset}, {design} pseudo-spots: hit curve ({(def == "authors" ? "authors: self at rank 0, count" : "ours: self excluded, fraction")})",
+                "K", series, def == "authors" ? "mean hits (count)" : "hit rate"), Path.Combine(outDir, $"hit_curve_{def}.png"), 1000, 650);
+        }
+        var curveTable = new List<string> { "| method | definition | " + string.Join(" | ", ks.Where(k => k <= kMax).Select(k => $"K={k}")) + " |",
+            "| --- | --- | " + string.Join(" | ", ks.Where(k => k <= kMax).Select(_ => "---")) + " |" };
+        foreach (var (key, v) in curves)
+        {
+            int paren = key.LastIndexOf(" (", StringComparison.Ordinal);
+            curveTable.Add($"| {key[..paren]} | {key[(paren + 2)..^1]} | " + string.Join(" | ", ks.Where(k => k <= kMax).Select(k => v[k - 1].ToString(key.EndsWith("(ours)") ? "F4" : "F3", inv))) + " |");
+        }
+        var report = string.Join("\n", [$"### {dataset}, {design} pseudo-spots", "", .. table, "", .. curveTable, "", .. split, ""]);
+        Console.WriteLine(report);
+        File.WriteAllText(Path.Combine(outDir, "tables.md"), report + "\n");
+        Process.GetCurrentProcess().Refresh();
+        Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB; outputs in {outDir}");
+    }
 }
 
 /// <summary>Prints the library's messages and every n-th step (with the loss and its named parts); keeps the training stage's time.</summary>

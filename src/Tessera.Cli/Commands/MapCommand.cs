@@ -6,7 +6,7 @@ using Tessera.Methods.Stem;
 
 namespace Tessera.Cli.Commands;
 
-/// <summary>`tessera map --sc SC --st ST --out DIR`: STEM mapping of single cells onto spots.</summary>
+/// <summary>`tessera map --sc SC --st ST --out DIR [--method stem|tangram|both]`: mapping of single cells onto spots.</summary>
 public static class MapCommand
 {
     private static readonly StemOptions Defaults = new();
@@ -33,12 +33,14 @@ public static class MapCommand
         var dropout = new Option<double?>("--dropout") { Description = "ST input dropout (default: 1 - median genes per cell / median genes per spot)" };
         var topK = new Option<int>("--top-k") { Description = "Spots kept per cell in mapping_topk.csv", DefaultValueFactory = _ => Defaults.TopK };
         var igSteps = new Option<int>("--ig-steps") { Description = "Integrated-gradient steps for spatially dominant genes", DefaultValueFactory = _ => Defaults.IgSteps };
-        var tangramEpochs = new Option<int>("--tangram-epochs") { Description = "Epochs of the Tangram-style baseline (metrics only)", DefaultValueFactory = _ => Defaults.TangramEpochs };
+        var tangramEpochs = new Option<int>("--tangram-epochs") { Description = "Epochs of the Tangram mapping (--method tangram|both) and of STEM's Tangram-style baseline", DefaultValueFactory = _ => Defaults.TangramEpochs };
         var mmdBatch = new Option<int>("--mmd-batch") { Description = "Cells sampled per step for the MMD", DefaultValueFactory = _ => Defaults.MmdBatch };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Use expression values as given instead of normalize_total + log1p (already normalised or z-scored data, e.g. seqFISH; negative values are then accepted)" };
         var noBaselines = new Option<bool>("--no-baselines") { Description = "Skip the correlation and Tangram-style baselines" };
-        var cmd = new Command("map", "Map single cells onto spatial spots with STEM")
-            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, noNormalize, noBaselines };
+        var method = new Option<string>("--method") { Description = "stem (default: shared embedding), tangram (Tangram-style mapping, same outputs without an embedding), or both (folders stem/ and tangram/ and comparison.png)", DefaultValueFactory = _ => "stem" };
+        method.AcceptOnlyFromAmong("stem", "tangram", "both");
+        var cmd = new Command("map", "Map single cells onto spatial spots with STEM or a Tangram-style mapping")
+            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, method, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, noNormalize, noBaselines };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var options = new StemOptions
@@ -48,7 +50,12 @@ public static class MapCommand
                 TangramEpochs = p.GetValue(tangramEpochs), Baselines = !p.GetValue(noBaselines),
             };
             options.Validate();
+            string which = p.GetValue(method)!;
+            bool stem = which != "tangram", tangram = which != "stem";
+            var tangramOptions = new TangramOptions { Epochs = options.TangramEpochs, Seed = options.Seed, TopK = options.TopK, Normalize = options.Normalize };
+            tangramOptions.Validate();
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
+            r.Info($"method: {which}{(p.GetResult(method) is { Implicit: false } ? "" : " (the default; --method tangram|both for the Tangram-style mapping)")}");
             SpatialData sc, st;
             using (r.Stage("read SC")) sc = DataReader.Read(p.GetValue(scOpt)!, new ReadOptions { Progress = r.Library(), AllowNegative = true });
             // Negative values are judged by STEM's input step, whose message points to --no-normalize; the reader still rejects NaN/Inf.
@@ -59,34 +66,51 @@ public static class MapCommand
             var data = new StemData(sc, st) { CellTypeColumn = p.GetValue(typeCol), GroupColumn = p.GetValue(groupCol) };
             data.Validate();
 
-            StemModel model;
-            using (r.Stage($"STEM ({options.Epochs} epochs, then mapping)")) model = StemTrainer.Fit(data, options, r.Library());
+            StemModel? model = null;
+            if (stem)
+                using (r.Stage($"STEM ({options.Epochs} epochs, then mapping)")) model = StemTrainer.Fit(data, options, r.Library());
             using var _ = model;
-            var result = model.Result!;
-            if (result.MetricsJson() is { } metrics)
-                foreach (var (name, node) in metrics)
-                    r.Info($"{name,-12} pearson {node!["pearson_mean"]} kl {node["kl_mean"]} hit10 {node["hit10"]} hit30 {node["hit30"]} hit50 {node["hit50"]} error(all) {node["coord_error_all"]}");
+            TangramResult? tangramResult = null;
+            if (tangram)
+                using (r.Stage($"Tangram ({tangramOptions.Epochs} epochs, then mapping)")) tangramResult = TangramMapper.Fit(data, tangramOptions, r.Library());
+            var results = new List<(CellMappingResult Result, Nn.LossHistory History, string Folder)>();
+            if (model != null) results.Add((model.Result!, model.History, which == "both" ? "stem" : ""));
+            if (tangramResult != null) results.Add((tangramResult, tangramResult.History, which == "both" ? "tangram" : ""));
+            foreach (var (result, _, _) in results)
+                if (result.MetricsJson() is { } metrics)
+                    foreach (var (name, node) in metrics)
+                        r.Info($"{result.Method + (name == result.Method.ToLowerInvariant() ? "" : ": " + name),-20} pearson {node!["pearson_mean"]} kl {node["kl_mean"]} hit10 {node["hit10"]} hit30 {node["hit30"]} hit50 {node["hit50"]} error(all) {node["coord_error_all"]}");
 
             using (r.Stage("write results"))
             {
-                var output = new StemData(sc.Subset(), st.Subset()) { CellTypeColumn = data.CellTypeColumn, GroupColumn = data.GroupColumn };
-                result.AddTo(output);
-                H5ad.Write(output.Sc, run.File("result_sc.h5ad"));
-                H5ad.Write(output.St, run.File("result_st.h5ad"));
-                result.WriteTopSpots(run.File("mapping_topk.csv"));
-                result.WriteSpatiallyDominantGenes(run.File("sdg.csv"));
-                if (result.MetricsJson() is { } m)
+                var combined = new System.Text.Json.Nodes.JsonObject();
+                foreach (var (result, history, folder) in results)
                 {
-                    AtomicFile.WriteAllText(run.File("metrics.json"), m.ToJsonString(JsonOptions.Default));
-                    run.Extra["metrics"] = m;
+                    var dir = Path.Combine(run.Dir, folder);
+                    Directory.CreateDirectory(dir);
+                    var output = new StemData(sc.Subset(), st.Subset()) { CellTypeColumn = data.CellTypeColumn, GroupColumn = data.GroupColumn };
+                    if (result is StemResult sr) sr.AddTo(output); else ((TangramResult)result).AddTo(output);
+                    H5ad.Write(output.Sc, Path.Combine(dir, "result_sc.h5ad"));
+                    H5ad.Write(output.St, Path.Combine(dir, "result_st.h5ad"));
+                    result.WriteTopSpots(Path.Combine(dir, "mapping_topk.csv"));
+                    result.WriteAdjacency(Path.Combine(dir, "adjacency_topk.csv"));
+                    result.WriteSpatiallyDominantGenes(Path.Combine(dir, "sdg.csv"));
+                    if (result.MetricsJson() is { } m)
+                    {
+                        AtomicFile.WriteAllText(Path.Combine(dir, "metrics.json"), m.ToJsonString(JsonOptions.Default));
+                        combined[result.Method.ToLowerInvariant()] = m[result.Method.ToLowerInvariant()]!.DeepClone();
+                    }
+                    StemFigures.WriteAll(result, data, dir);
+                    RunFigures.TrainingRecord(history, $"{result.Method} training loss", run, folder);
                 }
-                StemFigures.WriteAll(result, data, run.Dir);
-                RunFigures.TrainingRecord(model.History, "STEM training loss", run);
+                if (combined.Count > 0) run.Extra["metrics"] = combined;
+                if (results.Count > 1) StemFigures.WriteComparison(results.Select(x => x.Result).ToArray(), data, run.File("comparison.png"));
             }
             run.Commit("map", new
             {
-                options.Epochs, options.Seed, Sigma = model.Sigma, Dropout = model.Dropout, options.LearningRate, options.WeightDecay, options.Alpha,
-                options.MmdBatch, TopK = options.TopK, options.Normalize, CellTypeColumn = data.CellTypeColumn, GroupColumn = data.Groups,
+                Method = which, options.Epochs, options.Seed, Sigma = model?.Sigma, Dropout = model?.Dropout, options.LearningRate, options.WeightDecay, options.Alpha,
+                options.MmdBatch, TopK = options.TopK, options.Normalize, TangramEpochs = tangram ? tangramOptions.Epochs : (int?)null,
+                CellTypeColumn = data.CellTypeColumn, GroupColumn = data.Groups,
             }, options.Seed, r);
             r.Info($"results in {run.FinalDir}");
             return 0;

@@ -34,8 +34,10 @@ public static class SimulateCommand
         var outOpt = new Option<string>("--out", "-o") { Description = "Output folder", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace a non-empty output folder" };
         var grid = new Option<string>("--grid") { Description = "Bins along x and y, NXxNY", DefaultValueFactory = _ => $"{Defaults.GridX}x{Defaults.GridY}" };
-        var capture = new Option<string>("--capture") { Description = "Range of the fraction of each bin's cells captured, MIN-MAX", DefaultValueFactory = _ => $"{Defaults.CaptureMin.ToString(inv)}-{Defaults.CaptureMax.ToString(inv)}" };
-        var binFraction = new Option<double>("--bin-fraction") { Description = "Bin side as a fraction of the grid step (1 = tiling; STEM's seqFISH notebook 0.55)", DefaultValueFactory = _ => Defaults.BinFraction };
+        var design = new Option<string>("--design") { Description = "tiled (default: bins tile the field, each spot captures a random share of its cells) or authors (STEM's GenerateData notebook: windows of 0.55 x the step at linspace centres, every cell inside)", DefaultValueFactory = _ => "tiled" };
+        design.AcceptOnlyFromAmong("tiled", "authors");
+        var capture = new Option<string?>("--capture") { Description = $"Range of the fraction of each bin's cells captured, MIN-MAX (default {Range(Defaults)} tiled, {Range(PseudoSpotOptions.Authors)} authors)" };
+        var binFraction = new Option<double?>("--bin-fraction") { Description = $"Bin side as a fraction of the grid step (default {Defaults.BinFraction.ToString(inv)} tiled, {PseudoSpotOptions.Authors.BinFraction.ToString(inv)} authors)" };
         var minCells = new Option<int>("--min-cells") { Description = "Minimum cells in a bin for it to become a spot", DefaultValueFactory = _ => Defaults.MinCells };
         var typeCol = new Option<string?>("--cell-type-column") { Description = "obs column with cell types (true proportions are stored per spot)" };
         var where = new Option<string?>("--where") { Description = "Keep only cells with COLUMN=VALUE (e.g. one MERFISH plane: sdimz=0.26)" };
@@ -44,25 +46,29 @@ public static class SimulateCommand
         aggregate.AcceptOnlyFromAmong("sum", "mean");
         var inputs = new InputOptions();
         var cmd = new Command("pseudo-spots", "Pseudo-spots from single-cell spatial data: sc.h5ad (cells, true coordinates in obsm spatial_true) and st.h5ad")
-            { input, outOpt, overwrite, grid, capture, binFraction, minCells, typeCol, where, seed, aggregate };
+            { input, outOpt, overwrite, design, grid, capture, binFraction, minCells, typeCol, where, seed, aggregate };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var g = p.GetValue(grid)!.Split('x', 'X');
             if (g.Length != 2 || !int.TryParse(g[0], out int gx) || !int.TryParse(g[1], out int gy))
                 throw new TesseraException($"--grid must look like 30x40, got '{p.GetValue(grid)}'");
-            var c = p.GetValue(capture)!.Split('-');
+            var preset = p.GetValue(design) == "authors" ? PseudoSpotOptions.Authors : Defaults;
+            var captureText = p.GetValue(capture) ?? Range(preset);
+            var c = captureText.Split('-');
             if (c.Length != 2 || !double.TryParse(c[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double cmin)
                 || !double.TryParse(c[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double cmax))
-                throw new TesseraException($"--capture must look like 0.5-0.7, got '{p.GetValue(capture)}'");
-            var options = new PseudoSpotOptions
+                throw new TesseraException($"--capture must look like 0.5-0.7, got '{captureText}'");
+            var options = preset with
             {
-                GridX = gx, GridY = gy, CaptureMin = cmin, CaptureMax = cmax, BinFraction = p.GetValue(binFraction), MinCells = p.GetValue(minCells),
+                GridX = gx, GridY = gy, CaptureMin = cmin, CaptureMax = cmax, BinFraction = p.GetValue(binFraction) ?? preset.BinFraction, MinCells = p.GetValue(minCells),
                 CellTypeColumn = p.GetValue(typeCol), Seed = p.GetValue(seed),
                 Aggregate = p.GetValue(aggregate) == "mean" ? SpotAggregate.Mean : SpotAggregate.Sum,
             };
             options.Validate();
             using var run = new RunOutput(p.GetValue(outOpt)!, p.GetValue(overwrite));
+            r.Info($"design: {p.GetValue(design)}{(p.GetResult(design) is { Implicit: false } ? "" : " (the default; --design authors for STEM's own simulation)")}, " +
+                   $"bin side {options.BinFraction.ToString(inv)} x step, capture {options.CaptureMin.ToString(inv)}-{options.CaptureMax.ToString(inv)}");
             var data = inputs.Load(p, r, p.GetValue(input)!, run);
             if (p.GetValue(where) is { } w) data = Filter(data, w, r);
             if (!data.HasSpatial) throw new TesseraException("pseudo-spot simulation needs cell coordinates (obsm 'spatial'); give them with --coords X,Y");
@@ -84,6 +90,9 @@ public static class SimulateCommand
         }, Flags);
         return cmd;
     }
+
+    private static string Range(PseudoSpotOptions o) =>
+        $"{o.CaptureMin.ToString(CultureInfo.InvariantCulture)}-{o.CaptureMax.ToString(CultureInfo.InvariantCulture)}";
 
     private static SpatialData Filter(SpatialData data, string where, Reporter r)
     {

@@ -36,12 +36,12 @@ public static class RunFigures
         Tessera.Plotting.Figures.SavePng(CurvePlot.Lines(title, "epoch", series, "loss"), run.File(file), 1000, 650);
     }
 
-    /// <summary>Loss curves (loss.png) and the per-epoch table (training.csv: epoch, total, one column per component).</summary>
-    public static void TrainingRecord(Tessera.Nn.LossHistory history, string title, RunOutput run)
+    /// <summary>Loss curves (loss.png) and the per-epoch table (training.csv: epoch, total, one column per component), in <paramref name="folder"/> of the run.</summary>
+    public static void TrainingRecord(Tessera.Nn.LossHistory history, string title, RunOutput run, string folder = "")
     {
-        LossCurves(history, title, run);
+        LossCurves(history, title, run, Path.Combine(folder, "loss.png"));
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        CsvTable.Write(run.File("training.csv"), ["epoch", "total", .. history.Components.Keys],
+        CsvTable.Write(run.File(Path.Combine(folder, "training.csv")), ["epoch", "total", .. history.Components.Keys],
             Enumerable.Range(0, history.Count).Select(e => (IReadOnlyList<string>)[(e + 1).ToString(inv),
                 history.Total[e].ToString("R", inv), .. history.Components.Values.Select(v => v[e].ToString("R", inv))]));
     }

@@ -12,9 +12,32 @@ public enum SpotAggregate
     Mean,
 }
 
+/// <summary>Where pseudo-spots sit and which cells they hold.</summary>
+public enum PseudoSpotDesign
+{
+    /// <summary>
+    /// GridX × GridY equal bins tile the field's bounding box, spot centre = bin centre; each spot captures a random fraction
+    /// (<see cref="PseudoSpotOptions.CaptureMin"/>–<see cref="PseudoSpotOptions.CaptureMax"/>) of its bin's cells (the STEM
+    /// paper's text: 50–70 %). Tessera's default.
+    /// </summary>
+    Tiled,
+    /// <summary>
+    /// STEM's own simulation (SourceforFigure/GenerateData.ipynb): spot centres on a GridX × GridY <c>np.linspace</c> grid
+    /// from the field's minimum to its maximum on each axis; each spot holds every cell within a square window of
+    /// <see cref="PseudoSpotOptions.BinFraction"/> × the grid step (0.55 in <see cref="PseudoSpotOptions.Authors"/>), so most
+    /// cells lie in no spot.
+    /// </summary>
+    Authors,
+}
+
 /// <summary>Settings for <see cref="PseudoSpots.Simulate"/>.</summary>
 public sealed record PseudoSpotOptions
 {
+    /// <summary>STEM's own design (GenerateData.ipynb): linspace centres, windows of 0.55 × the grid step, every cell inside captured.</summary>
+    public static PseudoSpotOptions Authors { get; } = new() { Design = PseudoSpotDesign.Authors, BinFraction = 0.55, CaptureMin = 1, CaptureMax = 1 };
+
+    /// <summary>Spot placement (<see cref="PseudoSpotDesign.Tiled"/> by default; <see cref="Authors"/> holds the authors' whole setting).</summary>
+    public PseudoSpotDesign Design { get; init; } = PseudoSpotDesign.Tiled;
     /// <summary>Bins along x (STEM's GenerateData notebook: 30).</summary>
     public int GridX { get; init; } = 30;
     /// <summary>Bins along y (STEM: 40).</summary>
@@ -45,6 +68,9 @@ public sealed record PseudoSpotOptions
     {
         if (GridX < 1) throw new TesseraException($"GridX must be at least 1 but is {GridX}");
         if (GridY < 1) throw new TesseraException($"GridY must be at least 1 but is {GridY}");
+        if (!Enum.IsDefined(Design)) throw new TesseraException($"Design must be Tiled or Authors but is {Design}");
+        if (Design == PseudoSpotDesign.Authors && (GridX < 2 || GridY < 2))
+            throw new TesseraException($"the authors' design places spots on a linspace grid and needs at least 2 points per axis, got {GridX}x{GridY}");
         if (!(BinFraction > 0) || BinFraction > 1) throw new TesseraException($"BinFraction must be in (0, 1] but is {BinFraction}");
         if (!(CaptureMin > 0) || CaptureMin > 1) throw new TesseraException($"CaptureMin must be in (0, 1] but is {CaptureMin}");
         if (!(CaptureMax >= CaptureMin) || CaptureMax > 1) throw new TesseraException($"CaptureMax must be in [{CaptureMin}, 1] but is {CaptureMax}");
@@ -70,8 +96,9 @@ public sealed record PseudoSpotResult(SpatialData Sc, SpatialData St, string[] T
 }
 
 /// <summary>
-/// Pseudo-spots from single-cell-resolution spatial data (STEM's evaluation simulation, GenerateData.ipynb): a regular grid
-/// over the field's bounding box (GridX × GridY bins), summed counts of a random 50–70 % of each bin's cells.
+/// Pseudo-spots from single-cell-resolution spatial data (STEM's evaluation simulation): a regular grid over the field's
+/// bounding box (GridX × GridY), either tiling bins whose spots sum a random 50–70 % of their cells (the paper's text) or the
+/// authors' separated windows that sum every cell inside (GridX × GridY linspace centres; <see cref="PseudoSpotDesign"/>).
 /// </summary>
 public static class PseudoSpots
 {
@@ -109,18 +136,21 @@ public static class PseudoSpots
             minX = Math.Min(minX, xy[i, 0]); maxX = Math.Max(maxX, xy[i, 0]);
             minY = Math.Min(minY, xy[i, 1]); maxY = Math.Max(maxY, xy[i, 1]);
         }
-        // GridX × GridY equal bins tile the bounding box; spot centre = bin centre. A cell belongs to the bin that contains it
-        // if it lies within BinFraction × step / 2 of the centre on both axes (the last bin includes the far edge).
-        double stepX = Math.Max(maxX - minX, 1e-12) / o.GridX, stepY = Math.Max(maxY - minY, 1e-12) / o.GridY;
+        // Tiled: GridX × GridY equal bins tile the bounding box; spot centre = bin centre. Authors: centres at linspace(min, max, n)
+        // on each axis, step = (max − min) / (n − 1). Either way a cell belongs to the spot whose centre is nearest along both
+        // axes if it lies within BinFraction × step / 2 of it (a tiling bin includes its far edge).
+        bool tiled = o.Design == PseudoSpotDesign.Tiled;
+        double stepX = Math.Max(maxX - minX, 1e-12) / (tiled ? o.GridX : o.GridX - 1), stepY = Math.Max(maxY - minY, 1e-12) / (tiled ? o.GridY : o.GridY - 1);
+        double offset = tiled ? 0.5 : 0;
         double halfX = o.BinFraction * stepX / 2, halfY = o.BinFraction * stepY / 2;
+        int Cell(double v, double min, double step, int n) => Math.Clamp(tiled ? (int)Math.Floor((v - min) / step) : (int)Math.Round((v - min) / step), 0, n - 1);
 
         var members = new List<int>[o.GridX * o.GridY];
         for (int i = 0; i < n; i++)
         {
-            int gx = Math.Min((int)Math.Floor((xy[i, 0] - minX) / stepX), o.GridX - 1);
-            int gy = Math.Min((int)Math.Floor((xy[i, 1] - minY) / stepY), o.GridY - 1);
-            double cx = minX + (gx + 0.5) * stepX, cy = minY + (gy + 0.5) * stepY;
-            if (o.BinFraction < 1 && (Math.Abs(xy[i, 0] - cx) > halfX || Math.Abs(xy[i, 1] - cy) > halfY)) continue;
+            int gx = Cell(xy[i, 0], minX, stepX, o.GridX), gy = Cell(xy[i, 1], minY, stepY, o.GridY);
+            double cx = minX + (gx + offset) * stepX, cy = minY + (gy + offset) * stepY;
+            if ((!tiled || o.BinFraction < 1) && (Math.Abs(xy[i, 0] - cx) > halfX || Math.Abs(xy[i, 1] - cy) > halfY)) continue;
             (members[gy * o.GridX + gx] ??= []).Add(i);
         }
 
@@ -148,7 +178,7 @@ public static class PseudoSpots
             int s = names.Count;
             string name = $"spot_{gx}_{gy}";
             names.Add(name);
-            centres.Add(minX + (gx + 0.5) * stepX); centres.Add(minY + (gy + 0.5) * stepY);
+            centres.Add(minX + (gx + offset) * stepX); centres.Add(minY + (gy + offset) * stepY);
             nCells.Add(m.Count); nCapt.Add(take);
             var sum = new Dictionary<int, double>();
             var tp = new double[nTypes];
@@ -182,7 +212,7 @@ public static class PseudoSpots
         }
         st.Uns["pseudo_spots"] = new Dictionary<string, object>
         {
-            ["grid"] = $"{o.GridX}x{o.GridY}", ["bin_fraction"] = o.BinFraction, ["min_cells"] = o.MinCells,
+            ["design"] = o.Design.ToString().ToLowerInvariant(), ["grid"] = $"{o.GridX}x{o.GridY}", ["bin_fraction"] = o.BinFraction, ["min_cells"] = o.MinCells,
             ["capture"] = $"{o.CaptureMin}-{o.CaptureMax}", ["seed"] = o.Seed, ["step_x"] = stepX, ["step_y"] = stepY,
         };
 

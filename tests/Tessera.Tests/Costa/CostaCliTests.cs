@@ -17,8 +17,9 @@ public class CostaCliTests
         Assert.Equal(40, d.NVars);
         var outDir = tmp.File("out");
         var r2 = CliRunner.Run("patterns", sim, "--image-size", "24", "--clusters", "4", "--gene-clusters", "5", "--epochs", "1", "--models", "2",
-            "--batch-size", "8", "--umap-epochs", "20", "--min-spots", "1", "--query", "pattern1_0001", "--scale-max", "--out", outDir);
+            "--batch-size", "8", "--umap-epochs", "20", "--min-spots", "1", "--query", "pattern1_0001", "--scale-max", "--preset", "authors", "--out", outDir);
         Assert.True(r2.Code == 0, r2.Err + r2.Out);
+        Assert.Contains("preset: authors: log-normalize off, standardize off, regress-out on, scale-max on", r2.Err + r2.Out);
         foreach (var f in new[] { "result.h5ad", "genes.csv", "correlated.csv", "training.csv", "gene_umap.png", "cluster_images.png", "nmi.png", "query_images.png" })
             Assert.True(File.Exists(Path.Combine(outDir, f)), f);
         var res = H5ad.Read(Path.Combine(outDir, "result.h5ad"));
@@ -51,14 +52,23 @@ public class CostaCliTests
         Assert.Equal(2, bad.Code);
         Assert.Contains("gene 'NoSuchGene' is not among the 40 gene images", bad.Err + bad.Out);
 
-        // --log-normalize --standardize: recorded in run.json, and every gene image in result.h5ad has mean 0, sd 1 in tissue
+        // The default preset (spot arrays) = --log-normalize --no-regress --standardize: said in the log, recorded in run.json, and
+        // every gene image in result.h5ad has mean 0, sd 1 in tissue
         var out2 = tmp.File("out2");
         var r3 = CliRunner.Run("patterns", sim, "--image-size", "24", "--clusters", "4", "--gene-clusters", "5", "--epochs", "1", "--models", "1",
-            "--batch-size", "8", "--umap-epochs", "20", "--min-spots", "1", "--log-normalize", "--no-regress", "--standardize", "--out", out2);
+            "--batch-size", "8", "--umap-epochs", "20", "--min-spots", "1", "--out", out2);
         Assert.True(r3.Code == 0, r3.Err + r3.Out);
+        Assert.Contains("preset: spot-arrays (the default; --preset authors for the authors' raw-count images): log-normalize on, standardize on, regress-out off", r3.Err + r3.Out);
+        // The explicit flags on top of the default preset change nothing: the same run.
+        var out3 = tmp.File("out3");
+        var r4 = CliRunner.Run("patterns", sim, "--image-size", "24", "--clusters", "4", "--gene-clusters", "5", "--epochs", "1", "--models", "1",
+            "--batch-size", "8", "--umap-epochs", "20", "--min-spots", "1", "--log-normalize", "--no-regress", "--standardize", "--out", out3);
+        Assert.True(r4.Code == 0, r4.Err + r4.Out);
+        Assert.Equal(File.ReadAllText(Path.Combine(out2, "genes.csv")), File.ReadAllText(Path.Combine(out3, "genes.csv")));
         using (var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(out2, "run.json"))))
         {
             var prm = run.RootElement.GetProperty("parameters");
+            Assert.Equal("spot-arrays", prm.GetProperty("Preset").GetString());
             Assert.True(prm.GetProperty("LogNormalize").GetBoolean());
             Assert.True(prm.GetProperty("Standardize").GetBoolean());
             Assert.False(prm.GetProperty("RegressOutTotal").GetBoolean());

@@ -85,4 +85,54 @@ public class MappingEvaluationTests
         var bm = sdg.Single(r => r.Group == "b" && r.Gene == "m");
         Assert.True(bm.Z < 0);
     }
+
+    [Fact]
+    public void HitCountsByHand()
+    {
+        // 3 cells, K = 3. Cell 0: predicted 1, 2, 0 vs true 2, 1, 0 -> K=1: 0, K=2: 2 ({1,2}), K=3: 3.
+        // Cell 1: predicted 0, 2, 1 vs true 0, 1, 2 -> K=1: 1, K=2: 1, K=3: 3. Cell 2: predicted 2, 0, 1 vs true 1, 2, 0 -> 0, 1, 3.
+        var pred = new Tessera.Analysis.KnnResult(3, 3, [1, 2, 0, 0, 2, 1, 2, 0, 1], new float[9], false);
+        var truth = new Tessera.Analysis.KnnResult(3, 3, [2, 1, 0, 0, 1, 2, 1, 2, 0], new float[9], false);
+        var all = MappingEvaluation.HitCounts(pred, truth);
+        Assert.Equal(1 / 3.0, all[0], 12); Assert.Equal(4 / 3.0, all[1], 12); Assert.Equal(3, all[2], 12);
+        Assert.Equal([0.0, 2, 3], MappingEvaluation.HitCounts(pred, truth, [0]));
+        Assert.Equal([0.5, 1.5, 3], MappingEvaluation.HitCounts(pred, truth, [0, 1]));
+    }
+
+    [Fact]
+    public void HitCountsOverKAreOurHitRateTimesKAndTheAuthorsCountAddsSelf()
+    {
+        var rng = new Random(3);
+        int n = 80;
+        var truth = new DenseMatrix(n, 2, Enumerable.Range(0, 2 * n).Select(_ => rng.NextDouble() * 100).ToArray());
+        var pred = new DenseMatrix(n, 2, truth.Data.Select(v => v + rng.NextDouble() * 30).ToArray());
+        var ours = MappingEvaluation.HitCounts(MappingEvaluation.NeighboursByDistance(pred, 30, false), MappingEvaluation.NeighboursByDistance(truth, 30, false));
+        Assert.Equal(MappingEvaluation.HitRate(pred, truth, 10), ours[9] / 10, 12);
+        Assert.Equal(MappingEvaluation.HitRate(pred, truth, 30), ours[29] / 30, 12);
+        var authors = MappingEvaluation.HitCounts(MappingEvaluation.NeighboursByDistance(pred, 30, true), MappingEvaluation.NeighboursByDistance(truth, 30, true));
+        Assert.Equal(1, authors[0]); // self at rank 0 in both lists
+        // Self-included lists of length K are self + the first K − 1 others: hits(K) = 1 + ours(K − 1).
+        for (int k = 2; k <= 30; k++) Assert.Equal(1 + ours[k - 2], authors[k - 1], 12);
+    }
+
+    [Fact]
+    public void InnerProductNeighboursMatchANaiveRanking()
+    {
+        var rng = new Random(5);
+        int n = 37, d = 4;
+        var e = new DenseMatrix(n, d, Enumerable.Range(0, n * d).Select(_ => (double)rng.Next(-3, 4)).ToArray());
+        foreach (bool self in new[] { true, false })
+        {
+            var got = MappingEvaluation.NeighboursByInnerProduct(e, 12, self, blockSize: 5);
+            for (int i = 0; i < n; i++)
+            {
+                var ip = Enumerable.Range(0, n).Select(j => Enumerable.Range(0, d).Sum(c => e[i, c] * e[j, c])).ToArray();
+                var expected = Enumerable.Range(0, n).Where(j => self || j != i).OrderByDescending(j => Math.Round(ip[j], 9)).ThenBy(j => j).Take(12).ToArray();
+                Assert.Equal(expected, Enumerable.Range(0, 12).Select(r => got.Index(i, r)).ToArray());
+                Assert.Equal(-ip[expected[0]], got.Distance(i, 0), 4);
+            }
+        }
+        Assert.Equal("cannot rank 37 neighbours among 37 cells (self excluded)",
+            Assert.Throws<TesseraException>(() => MappingEvaluation.NeighboursByInnerProduct(e, 37, false)).Message);
+    }
 }

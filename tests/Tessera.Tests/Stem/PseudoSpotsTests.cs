@@ -35,6 +35,33 @@ public class PseudoSpotsTests
     }
 
     [Fact]
+    public void AuthorsDesignSumsEveryCellInsideWindowsAtLinspaceCentres()
+    {
+        // Field x 0..20, y 0..10; a 3x2 linspace grid puts centres at x 0, 10, 20 and y 0, 10 (step 10), windows of
+        // 0.55 x 10 = 5.5 (half 2.75). By hand: c0 (0,0), c1 (2,1) in spot_0_0; c2 (3,0) 3 > 2.75 from x 0: none; c3 (10,10),
+        // c4 (9,8), c5 (11,9.5) in spot_1_1; c6 (20,0) alone in spot_2_0 (dropped: 1 < 2 cells); c7 (6,5) none;
+        // c8 (20,10), c9 (18,9) in spot_2_1.
+        float[,] x = new float[10, 2];
+        for (int i = 0; i < 10; i++) { x[i, 0] = i + 1; x[i, 1] = 1; }
+        var obs = new Table(Enumerable.Range(0, 10).Select(i => $"c{i}").ToArray());
+        var d = new SpatialData(CsrMatrix.FromDense(x), obs, new Table(["g0", "g1"]));
+        d.SetObsm(SpatialData.SpatialKey, new DenseMatrix(10, 2, [0, 0, 2, 1, 3, 0, 10, 10, 9, 8, 11, 9.5, 20, 0, 6, 5, 20, 10, 18, 9]));
+        var r = PseudoSpots.Simulate(d, PseudoSpotOptions.Authors with { GridX = 3, GridY = 2, MinCells = 2 });
+        Assert.Equal(["spot_0_0", "spot_1_1", "spot_2_1"], r.St.ObsNames);
+        Assert.Equal(new double[] { 0, 0, 10, 10, 20, 10 }, r.St.Spatial.Data);
+        Assert.Equal(new float[] { 3, 2, 15, 3, 19, 2 }, r.St.X.ToDenseArray());
+        Assert.Equal(new double[] { 2, 3, 2 }, r.St.Obs.Get<NumericColumn>("n_captured").Values);
+        Assert.Equal(r.St.Obs.Get<NumericColumn>("n_cells").Values, r.St.Obs.Get<NumericColumn>("n_captured").Values); // no random capture
+        Assert.Equal(new string?[] { "spot_0_0", "spot_0_0", null, "spot_1_1", "spot_1_1", "spot_1_1", null, null, "spot_2_1", "spot_2_1" },
+            r.Sc.Obs.Get<StringColumn>("pseudo_spot").Values);
+        // Full capture makes the result independent of the seed.
+        Assert.Equal(r.St.X.ToDenseArray(), PseudoSpots.Simulate(d, PseudoSpotOptions.Authors with { GridX = 3, GridY = 2, MinCells = 2, Seed = 9 }).St.X.ToDenseArray());
+        Assert.Equal(PseudoSpotDesign.Tiled, new PseudoSpotOptions().Design);
+        Assert.Equal("the authors' design places spots on a linspace grid and needs at least 2 points per axis, got 1x2",
+            Assert.Throws<TesseraException>(() => PseudoSpots.Simulate(d, PseudoSpotOptions.Authors with { GridX = 1, GridY = 2 })).Message);
+    }
+
+    [Fact]
     public void MeanAggregateAveragesTheCapturedCells()
     {
         // Same bins as above: spot_0_0 = cells 0-2 (g0 1, 2, 0; g1 0, 1, 3), spot_1_1 = cells 3-4 (g0 4, 5; g1 4, 0).

@@ -11,7 +11,7 @@ public class StemTrainerTests
     private static readonly StemOptions Small = new() { Epochs = 25, CycleStart = 15, TopK = 3, CoordTopK = 3, AdjacencyK = 4, MmdBatch = 20, IgSteps = 8 };
 
     /// <summary>The 12-spot tissue run through the pseudo-spot simulation, so that the truth (true coordinates, proportions) is present.</summary>
-    private static StemData Simulated()
+    internal static StemData Simulated()
     {
         var (sc, _, _, xy) = StemTests.Tissue();
         var cells = sc.Subset();

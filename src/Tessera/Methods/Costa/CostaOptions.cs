@@ -115,6 +115,21 @@ public sealed record CostaOptions
         ArgumentNullException.ThrowIfNull(Queries);
     }
 
+    /// <summary>
+    /// The authors' image settings (raw-count images, log(total + 1) regressed out, no per-gene normalisation): the record's
+    /// own defaults, named for `tessera patterns --preset authors`.
+    /// </summary>
+    public static CostaOptions Authors { get; } = new();
+
+    /// <summary>
+    /// Image settings for count data of spot arrays (ST, Visium, Slide-seq bins) and simulated counts: spots scaled to the
+    /// median total and log1p (<see cref="LogNormalize"/>), each gene image z-scored over the tissue (<see cref="Standardize"/>),
+    /// and no regress-out (<see cref="RegressOutTotal"/> false: on the held-back simulations the per-pixel total carries
+    /// pattern signal, raw-pixel NMI 0.756 with the regress-out vs 0.952 without, bench/Costa/README.md). The default of
+    /// `tessera patterns`; every other setting as <see cref="Authors"/>.
+    /// </summary>
+    public static CostaOptions SpotArrays { get; } = new() { LogNormalize = true, Standardize = true, RegressOutTotal = false };
+
     /// <summary>The gene image settings these options describe.</summary>
     public GeneImageOptions ImageOptions => new()
     {

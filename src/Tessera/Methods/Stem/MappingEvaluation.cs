@@ -1,5 +1,6 @@
 using Tessera.Analysis;
 using Tessera.Data;
+using Tessera.Simulate;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -85,21 +86,27 @@ public static class MappingEvaluation
 
         var (pearson, kl, types) = ProportionScores(mapping, cellTypes, trueProportions, proportionTypes);
         var all = mapping.Coordinates(spotCoords);
-        double Err(DenseMatrix p)
-        {
-            double s = 0;
-            for (int i = 0; i < p.Rows; i++)
-            {
-                double e = 0;
-                for (int j = 0; j < p.Cols; j++) { double t = p[i, j] - trueCellCoords[i, j]; e += t * t; }
-                s += Math.Sqrt(e);
-            }
-            return s / p.Rows;
-        }
+        double Err(DenseMatrix p) => CellErrors(p, trueCellCoords).Average();
         int n = mapping.Cells;
         return new MappingScores(types, pearson, kl, MeanFinite(pearson), MeanFinite(kl),
             HitRate(all, trueCellCoords, Math.Min(10, n - 1)), HitRate(all, trueCellCoords, Math.Min(30, n - 1)), HitRate(all, trueCellCoords, Math.Min(50, n - 1)),
             Err(mapping.Coordinates(spotCoords, 10)), Err(mapping.Coordinates(spotCoords, 30)), Err(mapping.Coordinates(spotCoords, 50)), Err(all));
+    }
+
+    /// <summary>
+    /// Scores mappings of <paramref name="data"/> against the pseudo-spot simulation's truth (true cell coordinates in SC obsm
+    /// "spatial_true", true proportions in ST obsm "proportions" with uns "proportion_types") by the cell-type column; null
+    /// when the data carry no truth or no cell-type column.
+    /// </summary>
+    internal static Func<CellSpotProbabilities, MappingScores>? TruthScorer(StemData data, DenseMatrix spotCoords)
+    {
+        var (sc, st) = (data.Sc, data.St);
+        if (data.CellTypeColumn is null || !sc.Obsm.TryGetValue(PseudoSpots.TrueCoordsKey, out var truth)
+            || !st.Obsm.TryGetValue(PseudoSpots.ProportionsKey, out var trueProps)
+            || !st.Uns.TryGetValue(PseudoSpots.ProportionTypesKey, out var tn) || tn is not string?[] propTypes) return null;
+        var labels = sc.Obs.Labels(data.CellTypeColumn);
+        var ptypes = propTypes.Select(t => t ?? "").ToArray();
+        return p => Evaluate(p, spotCoords, truth, labels, trueProps, ptypes);
     }
 
     private static double MeanFinite(double[] v)
@@ -156,5 +163,86 @@ public static class MappingEvaluation
             s += (double)hit / k;
         }
         return s / predicted.Rows;
+    }
+
+    /// <summary>
+    /// Each cell's <paramref name="k"/> neighbours ranked by the embedding inner product e_i·e_j, largest first (STEM's Fig. 2
+    /// hit curve: argsort(−e_sc e_scᵀ)). With <paramref name="includeSelf"/> the cell itself competes like any other cell
+    /// (the authors' ranking; self is first only when its own product is the largest); without it, self is excluded.
+    /// Computed in blocks of rows (never cells × cells dense); ties go to the lower index. Distances hold −e_i·e_j.
+    /// </summary>
+    public static KnnResult NeighboursByInnerProduct(DenseMatrix embedding, int k, bool includeSelf, int blockSize = 1024)
+    {
+        ArgumentNullException.ThrowIfNull(embedding);
+        int n = embedding.Rows;
+        int max = includeSelf ? n : n - 1;
+        if (k < 1 || k > max) throw new TesseraException($"cannot rank {k} neighbours among {n} cells" + (includeSelf ? "" : " (self excluded)"));
+        var idx = new int[(long)n * k]; var dst = new float[(long)n * k];
+        using var scope = torch.NewDisposeScope();
+        var e = torch.tensor(embedding.ToFloatArray(), [n, embedding.Cols]).to_type(ScalarType.Float64);
+        for (int b = 0; b < n; b += blockSize)
+        {
+            using var s = torch.NewDisposeScope();
+            int len = Math.Min(blockSize, n - b);
+            var ip = e.narrow(0, b, len).mm(e.t());
+            if (!includeSelf) ip.index_put_(double.NegativeInfinity, torch.arange(len), torch.arange(b, b + len));
+            // Stable descending order: ties keep the lower index first, as numpy's argsort of the negated products.
+            var (_, order) = torch.sort(ip.neg(), 1, false, true);
+            var top = order.narrow(1, 0, k).to_type(ScalarType.Int32).contiguous().data<int>().ToArray();
+            var vals = ip.gather(1, order.narrow(1, 0, k)).neg().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+            Array.Copy(top, 0, idx, (long)b * k, top.Length);
+            Array.Copy(vals, 0, dst, (long)b * k, vals.Length);
+        }
+        return new KnnResult(n, k, idx, dst, false);
+    }
+
+    /// <summary>Each cell's <paramref name="k"/> nearest cells by Euclidean distance of <paramref name="coords"/> (exact; with <paramref name="includeSelf"/> the cell itself is rank 0, as the authors count).</summary>
+    public static KnnResult NeighboursByDistance(DenseMatrix coords, int k, bool includeSelf)
+    {
+        ArgumentNullException.ThrowIfNull(coords);
+        return NearestNeighbors.Exact(coords.ToFloatArray(), coords.Rows, coords.Cols, k, includeSelf: includeSelf);
+    }
+
+    /// <summary>
+    /// Hit counts for K = 1 … min(K of both lists): entry K − 1 is the mean over <paramref name="cells"/> (all cells when null)
+    /// of |first K of <paramref name="predicted"/> ∩ first K of <paramref name="truth"/>| (a count, as STEM/evaluate.py; divide by
+    /// K for a fraction). With self-including lists this is the authors' hit number; with self-excluded lists K × our hit rate.
+    /// </summary>
+    public static double[] HitCounts(KnnResult predicted, KnnResult truth, IReadOnlyList<int>? cells = null)
+    {
+        ArgumentNullException.ThrowIfNull(predicted); ArgumentNullException.ThrowIfNull(truth);
+        if (predicted.N != truth.N) throw new TesseraException($"predicted neighbours cover {predicted.N} cells but the truth {truth.N}");
+        int kMax = Math.Min(predicted.K, truth.K);
+        var rows = cells ?? Enumerable.Range(0, predicted.N).ToArray();
+        var counts = new long[kMax + 1];
+        var rankInTruth = new Dictionary<int, int>();
+        foreach (int i in rows)
+        {
+            rankInTruth.Clear();
+            for (int r = 0; r < kMax; r++) rankInTruth.TryAdd(truth.Index(i, r), r);
+            // A predicted neighbour at rank r that is the truth's rank t counts for every K > max(r, t).
+            for (int r = 0; r < kMax; r++)
+                if (rankInTruth.TryGetValue(predicted.Index(i, r), out int t)) counts[Math.Max(r, t) + 1]++;
+        }
+        var result = new double[kMax];
+        long run = 0;
+        for (int kk = 1; kk <= kMax; kk++) { run += counts[kk]; result[kk - 1] = rows.Count == 0 ? double.NaN : (double)run / rows.Count; }
+        return result;
+    }
+
+    /// <summary>Euclidean distance between each cell's predicted and true coordinates.</summary>
+    public static double[] CellErrors(DenseMatrix predicted, DenseMatrix truth)
+    {
+        ArgumentNullException.ThrowIfNull(predicted); ArgumentNullException.ThrowIfNull(truth);
+        if (predicted.Rows != truth.Rows || predicted.Cols != truth.Cols)
+            throw new TesseraException($"predicted coordinates are {predicted.Rows} x {predicted.Cols} but the truth is {truth.Rows} x {truth.Cols}");
+        var e = new double[predicted.Rows];
+        for (int i = 0; i < e.Length; i++)
+        {
+            double s = 0;
+            for (int j = 0; j < predicted.Cols; j++) { double t = predicted[i, j] - truth[i, j]; s += t * t; }
+            e[i] = Math.Sqrt(s);
+        }
+        return e;
     }
 }

@@ -29,4 +29,14 @@ public sealed record StemData(SpatialData Sc, SpatialData St)
             if (c != null && !Sc.Obs.Contains(c))
                 throw new TesseraException($"SC obs column '{c}' not found; available: {(Sc.Obs.ColumnNames.Count == 0 ? "(none)" : string.Join(", ", Sc.Obs.ColumnNames))}");
     }
+
+    /// <summary>The spots' coordinates (obsm "spatial"), checked to be present and finite.</summary>
+    internal DenseMatrix SpotCoordinates()
+    {
+        if (!St.HasSpatial) throw new TesseraException("ST data has no spot coordinates (obsm 'spatial')");
+        var coords = St.Spatial;
+        for (int i = 0; i < coords.Data.Length; i++)
+            if (!double.IsFinite(coords.Data[i])) throw new TesseraException($"ST coordinates: spot '{St.ObsNames[i / coords.Cols]}' has a non-finite coordinate");
+        return coords;
+    }
 }

@@ -5,26 +5,26 @@ using Tessera.Simulate;
 
 namespace Tessera.Methods.Stem;
 
-/// <summary>Figures of a STEM mapping.</summary>
+/// <summary>Figures of a cell→spot mapping (STEM or Tangram).</summary>
 public static class StemFigures
 {
-    /// <summary>Cells at their predicted coordinates (<see cref="StemResult.PredictedCoordinates"/>), coloured by <paramref name="labels"/>.</summary>
-    public static Plot PredictedCells(StemResult result, string?[] labels)
+    /// <summary>Cells at their predicted coordinates (<see cref="CellMappingResult.PredictedCoordinates"/>), coloured by <paramref name="labels"/>.</summary>
+    public static Plot PredictedCells(CellMappingResult result, string?[] labels)
     {
         ArgumentNullException.ThrowIfNull(result);
-        return EmbeddingPlot.Categorical(result.PredictedCoordinates, labels, "predicted cell positions (STEM)", axisPrefix: "x");
+        return EmbeddingPlot.Categorical(result.PredictedCoordinates, labels, $"predicted cell positions ({result.Method})", axisPrefix: "x");
     }
 
     /// <summary>Cells at their true coordinates (the simulation's obsm "spatial_true"), coloured by <paramref name="labels"/>.</summary>
     public static Plot TrueCells(DenseMatrix trueCoordinates, string?[] labels) =>
         EmbeddingPlot.Categorical(trueCoordinates, labels, "true cell positions", axisPrefix: "x");
 
-    /// <summary>Spots coloured by the mapped proportion of cell type <paramref name="type"/> (column of <see cref="StemResult.Proportions"/>).</summary>
-    public static Plot Proportion(SpatialData st, StemResult result, int type)
+    /// <summary>Spots coloured by the mapped proportion of cell type <paramref name="type"/> (column of <see cref="CellMappingResult.Proportions"/>).</summary>
+    public static Plot Proportion(SpatialData st, CellMappingResult result, int type)
     {
         ArgumentNullException.ThrowIfNull(st); ArgumentNullException.ThrowIfNull(result);
         if (result.Proportions is null || result.Types is null) throw new TesseraException("the mapping has no cell-type proportions (no cell-type column)");
-        return SpatialPlot.Continuous(st, result.Proportions.Column(type), $"STEM proportion: {result.Types[type]}");
+        return SpatialPlot.Continuous(st, result.Proportions.Column(type), $"{result.Method} proportion: {result.Types[type]}");
     }
 
     /// <summary>
@@ -53,7 +53,7 @@ public static class StemFigures
         plot.Axes.Bottom.TickLabelStyle.Rotation = 90;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
         plot.Axes.Left.SetTicks(Enumerable.Range(0, groups.Length).Select(i => (double)(groups.Length - 1 - i)).ToArray(), groups);
-        plot.Title("spatially dominant genes: mean IG attribution (scaled per gene)");
+        plot.Title("spatially dominant genes: mean attribution (scaled per gene)");
         width = Math.Max(900, 40 * genes.Length + 300);
         height = Math.Max(500, 30 * groups.Length + 300);
         return plot;
@@ -64,7 +64,7 @@ public static class StemFigures
     /// truth), proportion_{type}.png per type whose mapped proportion varies, and sdg_heatmap.png (with spatially dominant genes).
     /// Returns the file names written.
     /// </summary>
-    public static IReadOnlyList<string> WriteAll(StemResult result, StemData data, string folder)
+    public static IReadOnlyList<string> WriteAll(CellMappingResult result, StemData data, string folder)
     {
         ArgumentNullException.ThrowIfNull(result); ArgumentNullException.ThrowIfNull(data); ArgumentException.ThrowIfNullOrEmpty(folder);
         var written = new List<string>();
@@ -86,5 +86,31 @@ public static class StemFigures
             }
         if (result.SpatiallyDominantGenes is { } sdg && SdgHeatmap(sdg, out int w, out int h) is { } heatmap) Save(heatmap, "sdg_heatmap.png", w, h);
         return written;
+    }
+
+    /// <summary>
+    /// Side-by-side cells at their predicted positions for each mapping (after the true positions when the data carry the
+    /// simulation's truth), coloured by the cell-type column; written atomically to <paramref name="path"/>.
+    /// </summary>
+    public static void WriteComparison(IReadOnlyList<CellMappingResult> results, StemData data, string path)
+    {
+        ArgumentNullException.ThrowIfNull(results); ArgumentNullException.ThrowIfNull(data);
+        var labels = data.CellTypeColumn != null ? data.Sc.Obs.Labels(data.CellTypeColumn) : new string?[data.Sc.NObs];
+        var plots = new List<Plot>();
+        if (data.Sc.Obsm.TryGetValue(PseudoSpots.TrueCoordsKey, out var truth)) plots.Add(TrueCells(truth, labels));
+        foreach (var r in results)
+        {
+            var p = PredictedCells(r, labels);
+            if (r.Scores is { } s) p.Title($"{r.Method}: hit10 {s.Hit10:F3}, error(all) {s.CoordErrorAll:G4}");
+            plots.Add(p);
+        }
+        var multi = new Multiplot();
+        multi.RemovePlot(multi.GetPlot(0)); // a new Multiplot starts with an empty plot of its own
+        foreach (var p in plots) multi.AddPlot(p);
+        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        multi.SharedAxes.ShareX(plots);
+        multi.SharedAxes.ShareY(plots);
+        var bytes = multi.Render(900 * plots.Count, 850).GetImageBytes(ImageFormat.Png);
+        Tessera.IO.AtomicFile.WriteStream(path, st => st.Write(bytes));
     }
 }

@@ -4,13 +4,48 @@ using static TorchSharp.torch;
 
 namespace Tessera.Methods.Stem;
 
-/// <summary>The sparse mapping outputs of <see cref="StemMapper.Map"/>.</summary>
+/// <summary>The sparse mapping outputs of StemMapper.Map.</summary>
 internal sealed record StemMapping(CsrMatrix CellToSpot, CsrMatrix SpotToCell, DenseMatrix CoordsAll, DenseMatrix CoordsTopK, int CoordTopK,
     CsrMatrix Adjacency, int[] BestSpot);
 
 /// <summary>
-/// STEM's mapping from the two embeddings: softmax of e_sc e_stᵀ over spots (where each cell goes) and over cells (what
-/// each spot holds), computed in blocks of cells so that nothing cells × cells is ever dense.
+/// Logits of a cell–spot mapping, read in blocks: softmax over spots of <see cref="CellRows"/> is where each cell goes,
+/// softmax over cells (of <see cref="SpotRows"/>) what each spot holds. STEM's are embedding dot products; any mapping
+/// given as cells × spots probabilities P has logits log P (whose softmax over cells is P normalised per spot).
+/// </summary>
+internal abstract class MappingLogits
+{
+    /// <summary>Cells.</summary>
+    public abstract int Cells { get; }
+    /// <summary>Spots.</summary>
+    public abstract int Spots { get; }
+    /// <summary>len × spots logits of cells start … start + len − 1.</summary>
+    public abstract Tensor CellRows(int start, int len);
+    /// <summary>len × cells logits of spots start … start + len − 1 (the transpose of the cell rows' columns).</summary>
+    public abstract Tensor SpotRows(int start, int len);
+}
+
+/// <summary>STEM's logits e_sc e_stᵀ, computed block by block from the two embeddings.</summary>
+internal sealed class EmbeddingLogits(Tensor esc, Tensor est) : MappingLogits
+{
+    public override int Cells => (int)esc.shape[0];
+    public override int Spots => (int)est.shape[0];
+    public override Tensor CellRows(int start, int len) => esc.narrow(0, start, len).mm(est.t());
+    public override Tensor SpotRows(int start, int len) => est.narrow(0, start, len).mm(esc.t());
+}
+
+/// <summary>A dense cells × spots logit matrix (a mapping that is its own parameter, such as Tangram's).</summary>
+internal sealed class DenseLogits(Tensor logits) : MappingLogits
+{
+    public override int Cells => (int)logits.shape[0];
+    public override int Spots => (int)logits.shape[1];
+    public override Tensor CellRows(int start, int len) => logits.narrow(0, start, len);
+    public override Tensor SpotRows(int start, int len) => logits.narrow(1, start, len).t();
+}
+
+/// <summary>
+/// The mapping outputs of cell–spot logits (STEM's embeddings or Tangram's mapping): softmax over spots (where each cell
+/// goes) and over cells (what each spot holds), computed in blocks of cells so that nothing cells × cells is ever dense.
 /// </summary>
 internal static class StemMapper
 {
@@ -25,19 +60,34 @@ internal static class StemMapper
     public static CellSpotProbabilities DenseProbabilities(DenseMatrix scEmbedding, DenseMatrix stEmbedding)
     {
         using var scope = torch.NewDisposeScope();
-        var s = T(scEmbedding).mm(T(stEmbedding).t());
-        var a = nn.functional.softmax(s, 1).contiguous().data<float>().ToArray();
-        var b = nn.functional.softmax(s, 0).contiguous().data<float>().ToArray();
-        return new CellSpotProbabilities(scEmbedding.Rows, stEmbedding.Rows, a, b);
+        return DenseProbabilities(T(scEmbedding).mm(T(stEmbedding).t()));
     }
 
-    /// <summary>Sparse mappings, coordinates and the cell–cell graph, computed in blocks of cells (never cells × cells dense).</summary>
+    /// <summary>Dense probabilities of a cells × spots logit matrix: softmax over spots, and over cells.</summary>
+    public static CellSpotProbabilities DenseProbabilities(Tensor logits)
+    {
+        var a = nn.functional.softmax(logits, 1).contiguous().data<float>().ToArray();
+        var b = nn.functional.softmax(logits, 0).contiguous().data<float>().ToArray();
+        return new CellSpotProbabilities((int)logits.shape[0], (int)logits.shape[1], a, b);
+    }
+
+    /// <summary>STEM's sparse mappings, coordinates and cell–cell graph from the two embeddings.</summary>
     public static StemMapping Map(DenseMatrix scEmbedding, DenseMatrix stEmbedding, DenseMatrix spotCoords, StemOptions options, CancellationToken cancellationToken)
     {
         using var scope = torch.NewDisposeScope();
-        int nc = scEmbedding.Rows, ns = stEmbedding.Rows, d = spotCoords.Cols;
-        int k = Math.Min(options.TopK, ns), kc = Math.Min(options.CoordTopK, ns), kcell = Math.Min(options.TopK, nc);
-        var est = T(stEmbedding); var esc = T(scEmbedding);
+        return Map(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), spotCoords, options.TopK, options.CoordTopK, options.AdjacencyK, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sparse mappings (each cell's <paramref name="topK"/> spots, each spot's <paramref name="topK"/> cells), predicted
+    /// coordinates (all spots; each cell's top <paramref name="coordTopK"/>) and the cell–cell graph (each cell's
+    /// <paramref name="adjacencyK"/> largest entries of sc2st·st2sc), computed in blocks of cells (never cells × cells dense).
+    /// </summary>
+    public static StemMapping Map(MappingLogits logits, DenseMatrix spotCoords, int topK, int coordTopK, int adjacencyK, CancellationToken cancellationToken)
+    {
+        using var scope = torch.NewDisposeScope();
+        int nc = logits.Cells, ns = logits.Spots, d = spotCoords.Cols;
+        int k = Math.Min(topK, ns), kc = Math.Min(coordTopK, ns), kcell = Math.Min(topK, nc);
         var coords = torch.tensor(spotCoords.ToFloatArray(), [ns, d]);
         var all = new double[nc * d]; var topc = new double[nc * d]; var best = new int[nc];
         var c2sR = new List<int>(); var c2sC = new List<int>(); var c2sV = new List<float>();
@@ -46,7 +96,7 @@ internal static class StemMapper
         for (int b = 0; b < nc; b += Block)
         {
             using var s = torch.NewDisposeScope();
-            var sb = esc.narrow(0, b, Math.Min(Block, nc - b)).mm(est.t());
+            var sb = logits.CellRows(b, Math.Min(Block, nc - b));
             lse = torch.logaddexp(lse, torch.logsumexp(sb, 0)).MoveToOuterDisposeScope();
         }
         for (int b = 0; b < nc; b += Block)
@@ -54,7 +104,7 @@ internal static class StemMapper
             cancellationToken.ThrowIfCancellationRequested();
             using var s = torch.NewDisposeScope();
             int len = Math.Min(Block, nc - b);
-            var p = nn.functional.softmax(esc.narrow(0, b, len).mm(est.t()), 1);
+            var p = nn.functional.softmax(logits.CellRows(b, len), 1);
             var allF = p.mm(coords).contiguous().data<float>().ToArray();
             for (int i = 0; i < allF.Length; i++) all[b * d + i] = allF[i];
             var (vals, idx) = p.topk(k, 1);
@@ -76,14 +126,14 @@ internal static class StemMapper
         {
             using var s = torch.NewDisposeScope();
             int len = Math.Min(Block, ns - b);
-            var lp = nn.functional.log_softmax(est.narrow(0, b, len).mm(esc.t()), 1);
+            var lp = nn.functional.log_softmax(logits.SpotRows(b, len), 1);
             var (vals, idx) = lp.topk(kcell, 1);
             var v = vals.exp().contiguous().data<float>().ToArray(); var ix = idx.contiguous().data<long>().ToArray();
             for (int r = 0; r < len; r++) for (int j = 0; j < kcell; j++) { s2cR.Add(b + r); s2cC.Add((int)ix[r * kcell + j]); s2cV.Add(v[r * kcell + j]); }
         }
         var spotToCell = CsrMatrix.FromTriplets(ns, nc, s2cR, s2cC, s2cV);
 
-        var adjacency = Adjacency(esc, est, lse, Math.Min(options.AdjacencyK, nc - 1), cancellationToken);
+        var adjacency = Adjacency(logits, lse, Math.Min(adjacencyK, nc - 1), cancellationToken);
         return new StemMapping(cellToSpot, spotToCell, new DenseMatrix(nc, d, all), new DenseMatrix(nc, d, topc), kc, adjacency, best);
     }
 
@@ -93,8 +143,15 @@ internal static class StemMapper
     /// </summary>
     public static DenseMatrix SpotTypeProportions(DenseMatrix scEmbedding, DenseMatrix stEmbedding, IReadOnlyList<int> codes, int types)
     {
+        using var scope = torch.NewDisposeScope();
+        return SpotTypeProportions(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), codes, types);
+    }
+
+    /// <summary>Mapped cell-type composition of each spot from any mapping's logits (softmax over cells, summed per type).</summary>
+    public static DenseMatrix SpotTypeProportions(MappingLogits logits, IReadOnlyList<int> codes, int types)
+    {
         ArgumentNullException.ThrowIfNull(codes);
-        int nc = scEmbedding.Rows, ns = stEmbedding.Rows;
+        int nc = logits.Cells, ns = logits.Spots;
         if (codes.Count != nc) throw new TesseraException($"cell types have {codes.Count} entries but the mapping has {nc} cells");
         using var scope = torch.NewDisposeScope();
         var oh = new float[(long)nc * types];
@@ -104,21 +161,20 @@ internal static class StemMapper
             if (codes[i] >= 0) oh[(long)i * types + codes[i]] = 1;
         }
         var onehot = torch.tensor(oh, [nc, types]);
-        var est = T(stEmbedding); var esc = T(scEmbedding);
         var result = new double[ns * types];
         for (int b = 0; b < ns; b += Block)
         {
             using var s = torch.NewDisposeScope();
             int len = Math.Min(Block, ns - b);
-            var v = nn.functional.softmax(est.narrow(0, b, len).mm(esc.t()), 1).mm(onehot).contiguous().data<float>().ToArray();
+            var v = nn.functional.softmax(logits.SpotRows(b, len), 1).mm(onehot).contiguous().data<float>().ToArray();
             for (int i = 0; i < v.Length; i++) result[b * types + i] = v[i];
         }
         return new DenseMatrix(ns, types, result);
     }
 
-    private static CsrMatrix Adjacency(Tensor esc, Tensor est, Tensor lse, int k, CancellationToken cancellationToken)
+    private static CsrMatrix Adjacency(MappingLogits logits, Tensor lse, int k, CancellationToken cancellationToken)
     {
-        int nc = (int)esc.shape[0];
+        int nc = logits.Cells;
         var rows = new List<int>(); var cols = new List<int>(); var vals = new List<float>();
         if (k < 1) return CsrMatrix.Zeros(nc, nc);
         for (int b = 0; b < nc; b += Block)
@@ -126,12 +182,12 @@ internal static class StemMapper
             cancellationToken.ThrowIfCancellationRequested();
             using var s = torch.NewDisposeScope();
             int len = Math.Min(Block, nc - b);
-            var sc2st = nn.functional.softmax(esc.narrow(0, b, len).mm(est.t()), 1);
+            var sc2st = nn.functional.softmax(logits.CellRows(b, len), 1);
             Tensor? bestV = null, bestI = null;
             for (int c = 0; c < nc; c += Block)
             {
                 int clen = Math.Min(Block, nc - c);
-                var st2sc = torch.exp(est.mm(esc.narrow(0, c, clen).t()) - lse.unsqueeze(1)); // spots × block of cells
+                var st2sc = torch.exp(logits.CellRows(c, clen).t() - lse.unsqueeze(1)); // spots × block of cells
                 var a = sc2st.mm(st2sc);
                 if (c == b) a = a - torch.eye(len) * 1e30f; // exclude self
                 var colIdx = torch.arange(c, c + clen, dtype: ScalarType.Int64).unsqueeze(0).expand(len, clen);

@@ -132,21 +132,17 @@ public sealed class StemModel : IDisposable
         }
 
         MappingScores? stem = null, correlation = null, tangram = null;
-        if (typeCat != null && sc.Obsm.TryGetValue(PseudoSpots.TrueCoordsKey, out var truth) && st.Obsm.TryGetValue(PseudoSpots.ProportionsKey, out var trueProps)
-            && st.Uns.TryGetValue(PseudoSpots.ProportionTypesKey, out var tn) && tn is string?[] propTypes)
+        if (MappingEvaluation.TruthScorer(data, spotCoords) is { } score)
         {
-            var labels = sc.Obs.Labels(data.CellTypeColumn!);
-            var ptypes = propTypes.Select(t => t ?? "").ToArray();
-            MappingScores Score(CellSpotProbabilities p) => MappingEvaluation.Evaluate(p, spotCoords, truth, labels, trueProps, ptypes);
             progress.Note("STEM", "evaluating the mapping against the simulation's truth");
-            stem = Score(StemMapper.DenseProbabilities(esc, est));
+            stem = score(StemMapper.DenseProbabilities(esc, est));
             if (o.Baselines)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 progress.Note("STEM", "correlation baseline");
-                correlation = Score(MappingBaselines.Correlation(inputs));
+                correlation = score(MappingBaselines.Correlation(inputs));
                 progress.Note("STEM", "Tangram-style baseline");
-                tangram = Score(MappingBaselines.Tangram(inputs, new TangramOptions { Epochs = o.TangramEpochs, Seed = o.Seed }, progress, cancellationToken));
+                tangram = score(MappingBaselines.Tangram(inputs, new TangramOptions { Epochs = o.TangramEpochs, Seed = o.Seed }, progress, cancellationToken));
             }
         }
         return new StemResult(sc.ObsNames, st.ObsNames, esc, est, map, types, proportions, sdg, stem, correlation, tangram,

@@ -25,10 +25,7 @@ public static class StemTrainer
         ArgumentNullException.ThrowIfNull(data);
         data.Validate();
         var (sc, st) = (data.Sc, data.St);
-        if (!st.HasSpatial) throw new TesseraException("ST data has no spot coordinates (obsm 'spatial')");
-        var coords = st.Spatial;
-        for (int i = 0; i < coords.Data.Length; i++)
-            if (!double.IsFinite(coords.Data[i])) throw new TesseraException($"ST coordinates: spot '{st.ObsNames[i / coords.Cols]}' has a non-finite coordinate");
+        var coords = data.SpotCoordinates();
         using var torchScope = TorchScope.Enter(o.Threads);
         var inputs = new StemInputs(sc, st, o.TargetSumSc, o.TargetSumSt, o.Normalize);
         double dropout = o.Dropout ?? inputs.DefaultDropout;
