@@ -143,7 +143,9 @@ public sealed class CsrOperand
         {
             // Aᵀ·B of a row view: scatter row i of B into the columns of source row map[i]; each thread owns a slice of
             // B's columns, so every output element is summed by one thread in row order
-            const int width = 16;
+            // one column slice per thread, a whole number of SIMD vectors wide
+            int vw = Vector<float>.Count;
+            int width = Math.Max(vw, (k + threads - 1) / threads + vw - 1) / vw * vw;
             int chunks = (k + width - 1) / width;
             if (threads == 1 || chunks == 1) for (int c = 0; c < chunks; c++) Scatter(a, map, bp, k, op, c * width, Math.Min(k, (c + 1) * width));
             else Parallel.For(0, chunks, po, c => Scatter(a, map, bp, k, op, c * width, Math.Min(k, (c + 1) * width)));
@@ -162,16 +164,21 @@ public sealed class CsrOperand
 
     private static unsafe void Scatter(Csr m, int[] map, nint bp, int k, nint op, int c0, int c1)
     {
-        float* b = (float*)bp, o = (float*)op;
+        int w = Vector<float>.Count;
+        int len = c1 - c0, lv = len / w * w;
         for (int i = 0; i < map.Length; i++)
         {
-            float* bi = b + (long)i * k;
+            var bi = new ReadOnlySpan<float>((float*)bp + (long)i * k + c0, len);
+            var bv = MemoryMarshal.Cast<float, Vector<float>>(bi[..lv]);
             int r = map[i];
             for (int p = m.IndPtr[r]; p < m.IndPtr[r + 1]; p++)
             {
                 float v = m.Data[p];
-                float* oc = o + (long)m.Indices[p] * k;
-                for (int j = c0; j < c1; j++) oc[j] += v * bi[j];
+                var oc = new Span<float>((float*)op + (long)m.Indices[p] * k + c0, len);
+                var ov = MemoryMarshal.Cast<float, Vector<float>>(oc[..lv]);
+                var vv = new Vector<float>(v);
+                for (int j = 0; j < ov.Length; j++) ov[j] += vv * bv[j];
+                for (int j = lv; j < len; j++) oc[j] += v * bi[j];
             }
         }
     }
