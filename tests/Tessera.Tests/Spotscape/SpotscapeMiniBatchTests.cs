@@ -147,7 +147,7 @@ public class SpotscapeMiniBatchTests
     public void MiniBatch_ThresholdForcedLow_ReachesTheFullBatchQualityBound()
     {
         // 2400 Visium-HD-like bins (16 µm, ~300 UMIs) of 7 layers; full batch and tiles of ~500 bins (5 tiles), same steps.
-        // Measured (2026-12-06): full batch ARI 0.942, mini-batch 0.933; the PCA baseline of such tissue is far lower.
+        // Measured (2026-12-06): full batch ARI 0.942, mini-batch 0.933.
         var data = PlatformTissue.Generate(new PlatformTissueOptions { Spots = 2400, Genes = 400, Seed = 2 });
         var o = new SpotscapeOptions { Threads = 1, Epochs = 60, LearningRate = 1e-3, Clusters = 7, Hvg = 0, TruthColumn = "layer" };
         using var full = SpotscapeTrainer.Fit(data, o);
