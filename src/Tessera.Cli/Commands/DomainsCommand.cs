@@ -17,6 +17,7 @@ public static class DomainsCommand
     {
         ["Clusters"] = "--clusters", ["Method"] = "--method", ["ClusterMethod"] = "--cluster-method", ["TruthColumn"] = "--truth-column",
         ["Epochs"] = "--epochs", ["LearningRate"] = "--lr", ["Hvg"] = "--hvg", ["Radius"] = "--radius", ["RadiusMicrons"] = "--radius", ["Seed"] = "--seed",
+        ["BatchSpots"] = "--batch-spots",
     };
 
     private sealed class Opts
@@ -33,13 +34,14 @@ public static class DomainsCommand
         public readonly Option<string?> Radius = new("--radius") { Description = "Graph radius: a number in coordinate units (Visium full-res px: 150) or a length in µm (e.g. 50um; needs the input's µm scale, which the platform readers record); default automatic" };
         public readonly Option<int> Seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => Defaults.Seed };
         public readonly Option<string?> Seeds = new("--seeds") { Description = "Run several seeds, e.g. 0-9: metrics as mean ± sd (outputs of the first seed)" };
+        public readonly Option<int?> BatchSpots = new("--batch-spots") { Description = $"Training mode: 0 = full batch, N = mini-batches of spatial tiles of about N spots; default full batch up to {Defaults.FullBatchMaxSpots} spots, tiles of {SpotscapeOptions.DefaultBatchSpots} above" };
         public readonly Option<bool> NoUmap = new("--no-umap") { Description = "Skip the UMAP figures" };
 
         public void AddTo(Command c)
         {
             Method.AcceptOnlyFromAmong("spotscape", "pca-kmeans");
             ClusterMethod.AcceptOnlyFromAmong("kmeans", "gmm");
-            foreach (var o in new Option[] { Out, Overwrite, Clusters, Method, ClusterMethod, Truth, Epochs, Lr, Hvg, Radius, Seed, Seeds, NoUmap }) c.Options.Add(o);
+            foreach (var o in new Option[] { Out, Overwrite, Clusters, Method, ClusterMethod, Truth, Epochs, Lr, Hvg, Radius, Seed, Seeds, BatchSpots, NoUmap }) c.Options.Add(o);
         }
 
         public int[] SeedList(ParseResult p)
@@ -59,7 +61,7 @@ public static class DomainsCommand
             Clusters = p.GetValue(Clusters),
             ClusterMethod = p.GetValue(ClusterMethod) == "gmm" ? Analysis.ClusterMethod.Gmm : Analysis.ClusterMethod.KMeans,
             Hvg = p.GetValue(Hvg), Radius = RadiusValue(p.GetValue(Radius)).Units, RadiusMicrons = RadiusValue(p.GetValue(Radius)).Microns, Epochs = p.GetValue(Epochs), LearningRate = p.GetValue(Lr),
-            TruthColumn = p.GetValue(Truth), Seed = p.GetValue(Seed),
+            TruthColumn = p.GetValue(Truth), Seed = p.GetValue(Seed), BatchSpots = p.GetValue(BatchSpots),
         };
 
         private static string MethodName(DomainMethod m) => m == DomainMethod.PcaKMeans ? "pca-kmeans" : "spotscape";

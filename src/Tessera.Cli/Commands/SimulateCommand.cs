@@ -15,6 +15,7 @@ public static class SimulateCommand
         var cmd = new Command("simulate", "Simulate data for method evaluation");
         cmd.Subcommands.Add(PseudoSpotsCommand());
         cmd.Subcommands.Add(SimulatePatternsCommand.Create());
+        cmd.Subcommands.Add(SimulateTissueCommand.Create());
         return cmd;
     }
 

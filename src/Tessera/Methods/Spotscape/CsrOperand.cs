@@ -15,16 +15,19 @@ namespace Tessera.Methods.Spotscape;
 public sealed class CsrOperand
 {
     private readonly Csr a;
-    private readonly Csr at;
+    private readonly Csr? at;
+    private readonly int cols;
+    // a row view (RowsView): row i of this operand is row rowMap[i] of a; at is then null and Aᵀ·B is a scatter
+    private readonly int[]? rowMap;
 
     /// <summary>Rows of A.</summary>
-    public int Rows => a.Rows;
+    public int Rows => rowMap?.Length ?? a.Rows;
 
     /// <summary>Columns of A.</summary>
-    public int Cols => at.Rows;
+    public int Cols => cols;
 
     /// <summary>Stored non-zeros.</summary>
-    public long Nnz => a.Data.Length;
+    public long Nnz { get; }
 
     /// <summary>Σ A², computed once (float64).</summary>
     public double SumSquares { get; }
@@ -46,8 +49,10 @@ public sealed class CsrOperand
             indptr[r + 1] = idx.Count;
         }
         a = new Csr(m.Rows, indptr, [.. idx], [.. val]);
+        cols = m.Cols;
         at = Transpose(a, m.Cols);
-        (SumSquares, ColumnSums) = Stats(a, m.Cols);
+        Nnz = a.Data.Length;
+        (SumSquares, ColumnSums) = Stats(a, null, m.Cols);
     }
 
     /// <summary>Wraps a dense row-major rows×cols matrix (zeros are not stored).</summary>
@@ -74,8 +79,33 @@ public sealed class CsrOperand
             indptr[r + 1] = q;
         }
         a = new Csr(rows, indptr, idx, val);
+        this.cols = cols;
         at = Transpose(a, cols);
-        (SumSquares, ColumnSums) = Stats(a, cols);
+        Nnz = a.Data.Length;
+        (SumSquares, ColumnSums) = Stats(a, null, cols);
+    }
+
+    private CsrOperand(CsrOperand parent, int[] rows)
+    {
+        a = parent.a; cols = parent.cols; at = null;
+        rowMap = rows.Select(r => parent.rowMap is { } pm ? pm[r] : r).ToArray();
+        long nnz = 0;
+        foreach (var r in rowMap) nnz += a.IndPtr[r + 1] - a.IndPtr[r];
+        Nnz = nnz;
+        (SumSquares, ColumnSums) = Stats(a, rowMap, cols);
+    }
+
+    /// <summary>
+    /// The operand restricted to <paramref name="rows"/> (in that order; repeats allowed), sharing this one's storage: what a
+    /// mini-batch multiplies. Costs O(non-zeros of those rows + columns); its transposed product is a scatter that is
+    /// parallel over the dense operand's columns, so it is bitwise identical for any thread count too.
+    /// </summary>
+    public CsrOperand RowsView(int[] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        foreach (var r in rows)
+            if ((uint)r >= (uint)Rows) throw new TesseraException($"row {r} is outside [0, {Rows})");
+        return new CsrOperand(this, rows);
     }
 
     /// <summary>A·B for dense B (cols × k, float32); differentiable in B (∂B = Aᵀ·∂out).</summary>
@@ -89,13 +119,15 @@ public sealed class CsrOperand
     {
         var d = new float[(long)Rows * Cols];
         for (int r = 0; r < Rows; r++)
-            for (int p = a.IndPtr[r]; p < a.IndPtr[r + 1]; p++) d[(long)r * Cols + a.Indices[p]] = a.Data[p];
+        {
+            int src = rowMap?[r] ?? r;
+            for (int p = a.IndPtr[src]; p < a.IndPtr[src + 1]; p++) d[(long)r * Cols + a.Indices[p]] = a.Data[p];
+        }
         return tensor(d, [Rows, Cols]);
     }
 
     internal Tensor Multiply(bool transpose, Tensor b)
     {
-        var m = transpose ? at : a;
         long inner = transpose ? Rows : Cols;
         if (b.dim() != 2 || b.shape[0] != inner)
             throw new TesseraException($"sparse {(transpose ? "transposed " : "")}product needs a dense operand with {inner} rows but got shape [{string.Join(", ", b.shape)}]");
@@ -103,27 +135,63 @@ public sealed class CsrOperand
         // read B and write the product in torch memory: no managed copies, so a training step allocates (almost) nothing
         // on the .NET heap and stays inside TorchGuard's no-GC budget
         using var bc = b.detach().to_type(ScalarType.Float32).contiguous();
-        var outp = zeros([m.Rows, k], ScalarType.Float32);
+        var outp = zeros([transpose ? Cols : Rows, k], ScalarType.Float32);
         nint bp = DataPointer(bc), op = DataPointer(outp);
         int threads = Math.Max(1, torch.get_num_threads());
+        var po = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        if (transpose && rowMap is { } map)
+        {
+            // Aᵀ·B of a row view: scatter row i of B into the columns of source row map[i]; each thread owns a slice of
+            // B's columns, so every output element is summed by one thread in row order
+            // one column slice per thread, a whole number of SIMD vectors wide
+            int vw = Vector<float>.Count;
+            int width = Math.Max(vw, (k + threads - 1) / threads + vw - 1) / vw * vw;
+            int chunks = (k + width - 1) / width;
+            if (threads == 1 || chunks == 1) for (int c = 0; c < chunks; c++) Scatter(a, map, bp, k, op, c * width, Math.Min(k, (c + 1) * width));
+            else Parallel.For(0, chunks, po, c => Scatter(a, map, bp, k, op, c * width, Math.Min(k, (c + 1) * width)));
+            return outp;
+        }
+        var m = transpose ? at! : a;
         const int block = 32;
-        int blocks = (m.Rows + block - 1) / block;
+        int outRows = transpose ? Cols : Rows;
+        int blocks = (outRows + block - 1) / block;
         if (threads == 1 || blocks == 1)
-            for (int blk = 0; blk < blocks; blk++) RowBlock(m, blk, block, bp, k, op);
+            for (int blk = 0; blk < blocks; blk++) RowBlock(m, rowMap, outRows, blk, block, bp, k, op);
         else
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, blk => RowBlock(m, blk, block, bp, k, op));
+            Parallel.For(0, blocks, po, blk => RowBlock(m, rowMap, outRows, blk, block, bp, k, op));
         return outp;
+    }
+
+    private static unsafe void Scatter(Csr m, int[] map, nint bp, int k, nint op, int c0, int c1)
+    {
+        int w = Vector<float>.Count;
+        int len = c1 - c0, lv = len / w * w;
+        for (int i = 0; i < map.Length; i++)
+        {
+            var bi = new ReadOnlySpan<float>((float*)bp + (long)i * k + c0, len);
+            var bv = MemoryMarshal.Cast<float, Vector<float>>(bi[..lv]);
+            int r = map[i];
+            for (int p = m.IndPtr[r]; p < m.IndPtr[r + 1]; p++)
+            {
+                float v = m.Data[p];
+                var oc = new Span<float>((float*)op + (long)m.Indices[p] * k + c0, len);
+                var ov = MemoryMarshal.Cast<float, Vector<float>>(oc[..lv]);
+                var vv = new Vector<float>(v);
+                for (int j = 0; j < ov.Length; j++) ov[j] += vv * bv[j];
+                for (int j = lv; j < len; j++) oc[j] += v * bi[j];
+            }
+        }
     }
 
     /// <summary>Address of element 0 of a contiguous float32 CPU tensor (storage start + offset).</summary>
     private static nint DataPointer(Tensor t) => t.storage<float>().data_ptr() + (nint)(t.storage_offset() * sizeof(float));
 
-    private static unsafe void RowBlock(Csr m, int blk, int block, nint bp, int k, nint op)
+    private static unsafe void RowBlock(Csr m, int[]? map, int outRows, int blk, int block, nint bp, int k, nint op)
     {
-        int r1 = Math.Min(m.Rows, (blk + 1) * block);
+        int r1 = Math.Min(outRows, (blk + 1) * block);
         var b = new ReadOnlySpan<float>((void*)bp, checked((int)Math.Min(int.MaxValue, (long)m.MaxIndex1 * k)));
         for (int r = blk * block; r < r1; r++)
-            RowProduct(m, r, b, k, new Span<float>((float*)op + (long)r * k, k));
+            RowProduct(m, map?[r] ?? r, b, k, new Span<float>((float*)op + (long)r * k, k));
     }
 
     private static void RowProduct(Csr m, int r, ReadOnlySpan<float> b, int k, Span<float> o)
@@ -160,11 +228,16 @@ public sealed class CsrOperand
         return new Csr(cols, indptr, idx, val);
     }
 
-    private static (double, double[]) Stats(Csr m, int cols)
+    private static (double, double[]) Stats(Csr m, int[]? rows, int cols)
     {
         double ss = 0;
         var cs = new double[cols];
-        for (int p = 0; p < m.Data.Length; p++) { ss += (double)m.Data[p] * m.Data[p]; cs[m.Indices[p]] += m.Data[p]; }
+        int n = rows?.Length ?? m.Rows;
+        for (int i = 0; i < n; i++)
+        {
+            int r = rows?[i] ?? i;
+            for (int p = m.IndPtr[r]; p < m.IndPtr[r + 1]; p++) { ss += (double)m.Data[p] * m.Data[p]; cs[m.Indices[p]] += m.Data[p]; }
+        }
         return (ss, cs);
     }
 

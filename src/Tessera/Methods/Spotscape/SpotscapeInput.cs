@@ -34,6 +34,22 @@ public sealed class SpotscapeInput
     /// <summary>Number of distinct slice ids.</summary>
     public int NSlices { get; }
 
+    /// <summary>
+    /// Optional spot coordinates (N rows, x and y in the first two columns): mini-batch training cuts each slice into spatial
+    /// tiles with them; without them the tiles are breadth-first regions of the graph.
+    /// </summary>
+    public DenseMatrix? Coordinates
+    {
+        get => coordinates;
+        init
+        {
+            if (value is not null && (value.Rows != NSpots || value.Cols < 2))
+                throw new TesseraException($"coordinates must be {NSpots} × 2 (or more columns) but are {value.Rows} × {value.Cols}");
+            coordinates = value;
+        }
+    }
+    private readonly DenseMatrix? coordinates;
+
     /// <summary>Dense row-major input.</summary>
     public SpotscapeInput(float[] expression, int nSpots, int nGenes, int[] edgeSrc, int[] edgeDst, int[]? sliceIds = null)
     {

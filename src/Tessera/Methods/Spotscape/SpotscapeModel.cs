@@ -20,6 +20,9 @@ public sealed class SpotscapeModel : IDisposable
     private const string FormatV1 = "tessera.spotscape/1";
     private readonly SpotscapeNet? net;
 
+    /// <summary>The trained network (null for the PCA baseline).</summary>
+    internal SpotscapeNet? Net => net;
+
     /// <summary>Options the model was fitted with.</summary>
     public SpotscapeOptions Options { get; }
 
@@ -69,7 +72,7 @@ public sealed class SpotscapeModel : IDisposable
         else
         {
             CheckGenes(data.Input);
-            embedding = EmbedMatrix(net, data.Input);
+            embedding = EmbedMatrix(net, data.Input, Options, progress);
         }
         return SpotscapeResult.Create(data, embedding, Options, null, sw.Elapsed.TotalSeconds, cancellationToken);
     }
@@ -84,7 +87,7 @@ public sealed class SpotscapeModel : IDisposable
         if (net is null) throw new TesseraException("the PCA baseline has no trained network to embed with");
         CheckGenes(input);
         using var _ = TorchScope.Enter(Options.Threads);
-        return EmbedFloats(net, input);
+        return EmbedFloats(net, input, Options, null);
     }
 
     private void CheckGenes(SpotscapeInput input)
@@ -93,13 +96,51 @@ public sealed class SpotscapeModel : IDisposable
             throw new TesseraException($"model was trained on {NGenes} genes but the input has {input.NGenes}");
     }
 
-    internal static DenseMatrix EmbedMatrix(SpotscapeNet net, SpotscapeInput input)
+    internal static DenseMatrix EmbedMatrix(SpotscapeNet net, SpotscapeInput input, SpotscapeOptions options, IProgress<Progress>? progress)
     {
-        var z = EmbedFloats(net, input);
+        var z = EmbedFloats(net, input, options, progress);
         return DenseMatrix.FromFloat(input.NSpots, z.Length / input.NSpots, z);
     }
 
-    private static float[] EmbedFloats(SpotscapeNet net, SpotscapeInput input)
+    /// <summary>
+    /// The embedding of every spot: on the full graph below the mini-batch size (<see cref="SpotscapeOptions.ResolveBatchSpots"/>),
+    /// else tile by tile with a halo one hop wider than the encoder's depth, so that every tile spot's embedding, the GCN
+    /// normalisation of its receptive field included, equals the full-graph one while memory stays ∝ the tile.
+    /// </summary>
+    private static float[] EmbedFloats(SpotscapeNet net, SpotscapeInput input, SpotscapeOptions options, IProgress<Progress>? progress)
+    {
+        int batchSpots = options.ResolveBatchSpots(input.NSpots);
+        return batchSpots > 0 ? EmbedTiles(net, input, batchSpots, options.Seed, progress) : EmbedFull(net, input);
+    }
+
+    internal static float[] EmbedTiles(SpotscapeNet net, SpotscapeInput input, int batchSpots, int seed, IProgress<Progress>? progress)
+    {
+        net.eval();
+        var batches = new SpotBatches(input, batchSpots, seed);
+        var x = input.Dense is { } d ? new CsrOperand(d, input.NSpots, input.NGenes) : new CsrOperand(input.Sparse!);
+        int dim = (int)net.EncoderBatchNorms[^1].weight!.shape[0];
+        var z = new float[(long)input.NSpots * dim];
+        var tiles = batches.AllTiles.ToArray();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int t = 0; t < tiles.Length; t++)
+        {
+            var core = tiles[t];
+            var (nodes, ei) = batches.Subgraph(core, net.Depth + 1);
+            var part = TorchGuard.Run(() =>
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var edges = GraphOps.WithSelfLoops(tensor(ei, [2, ei.Length / 2]), nodes.Length);
+                var zt = net.Encode(x.RowsView(nodes), GraphOps.GcnNorm(edges, nodes.Length), null).narrow(0, 0, core.Length).contiguous();
+                return zt.data<float>().ToArray();
+            });
+            for (int i = 0; i < core.Length; i++) Array.Copy(part, (long)i * dim, z, (long)core[i] * dim, dim);
+            progress?.Report(new Progress("embed", t + 1, tiles.Length, sw.Elapsed));
+        }
+        return z;
+    }
+
+    internal static float[] EmbedFull(SpotscapeNet net, SpotscapeInput input)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

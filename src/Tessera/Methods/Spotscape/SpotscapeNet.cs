@@ -82,6 +82,12 @@ public sealed class SpotscapeNet : nn.Module<Tensor, Tensor, Tensor>
         return dec_lins[^1].forward(DecodeHidden(z)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The encoder's BatchNorm layers (their running statistics define the eval-mode embedding).</summary>
+    internal IReadOnlyList<BatchNorm1d> EncoderBatchNorms => bns.ToArray();
+
+    /// <summary>Number of GCN layers (the receptive field in hops).</summary>
+    public int Depth => convs.Count;
+
     /// <summary>Final decoder layer weight (G × hidden) and bias (G).</summary>
     public (Tensor Weight, Tensor Bias) OutputLayer => (dec_lins[^1].weight!, dec_lins[^1].bias!);
 }

@@ -98,6 +98,33 @@ public sealed record SpotscapeOptions
     /// </summary>
     public int LossSampleSize { get; init; } = 10000;
 
+    /// <summary>
+    /// Training mode. null (default) = automatic: full batch (the authors' protocol) up to <see cref="FullBatchMaxSpots"/>
+    /// spots, mini-batches of <see cref="DefaultBatchSpots"/> spots above; 0 forces full batch; N &gt; 0 forces mini-batches
+    /// of spatial tiles of about N spots (with several slices: one tile of N / slices spots per slice).
+    /// </summary>
+    /// <remarks>
+    /// Mini-batch protocol: each optimiser step trains on one batch of tiles plus every spot within as many hops as the
+    /// encoder has GCN layers (the halo: each tile spot's receptive field is whole); all losses (reconstruction, similarity
+    /// telescope, scale matching, prototypes) are computed on the tile spots of the batch. <see cref="Epochs"/> then counts
+    /// optimiser steps, exactly as many as the full-batch protocol takes (one per epoch), with the same constant learning
+    /// rate (Adam, no schedule) and the prototype warm-up in steps, so a run takes Epochs × batch / N passes over the data.
+    /// The tiles are visited in a fresh seeded random order every round. After training, BatchNorm running statistics are
+    /// re-estimated as the average over all tiles (un-augmented), because the authors' momentum 0.99 would otherwise keep
+    /// only the last tile's statistics; then every spot is embedded tile by tile with a halo one hop wider than the
+    /// encoder's depth, which reproduces the full-graph embedding exactly, and clustered.
+    /// </remarks>
+    public int? BatchSpots { get; init; }
+
+    /// <summary>Above this many spots (all slices together) <see cref="BatchSpots"/> = null trains in mini-batches (default 10,000; see README "Large data").</summary>
+    public int FullBatchMaxSpots { get; init; } = 10000;
+
+    /// <summary>Tile size of the automatic mini-batch mode (the authors' own mini-batch size, 4096).</summary>
+    public const int DefaultBatchSpots = 4096;
+
+    /// <summary>The tile size used for <paramref name="spots"/> spots: 0 = full batch.</summary>
+    public int ResolveBatchSpots(int spots) => BatchSpots ?? (spots > FullBatchMaxSpots ? DefaultBatchSpots : 0);
+
     /// <summary>Torch threads during the call (restored afterwards); null leaves torch's setting. Same seed and thread count → same result.</summary>
     public int? Threads { get; init; }
 
@@ -160,6 +187,8 @@ public sealed record SpotscapeOptions
         if (KMeansIterations < 1) throw new TesseraException($"KMeansIterations must be at least 1 but is {KMeansIterations}");
         if (KMeansMaxPointsPerCentroid < 1) throw new TesseraException($"KMeansMaxPointsPerCentroid must be at least 1 but is {KMeansMaxPointsPerCentroid}");
         if (LossSampleSize < 2) throw new TesseraException($"LossSampleSize must be at least 2 but is {LossSampleSize}");
+        if (BatchSpots is { } bs && bs < 0) throw new TesseraException($"BatchSpots must be 0 (full batch), positive or null (automatic) but is {bs}");
+        if (FullBatchMaxSpots < 1) throw new TesseraException($"FullBatchMaxSpots must be at least 1 but is {FullBatchMaxSpots}");
         if (Threads is { } t && t < 1) throw new TesseraException($"Threads must be at least 1 but is {t}");
         if (Device != "cpu") throw new TesseraException($"Device must be \"cpu\" (the only device served) but is \"{Device}\"");
         if (Hvg < 0) throw new TesseraException($"Hvg must be non-negative but is {Hvg}");

@@ -107,9 +107,19 @@ public static partial class SpotscapeTrainer
             progress.Note(stage, $"slice {names[b]}: {parts[b].NObs} spots, radius {radii[b]:G4}{(o.RadiusMicrons is { } rum ? $" (= {rum:G4} µm)" : o.Radius == null ? " (auto: 1.5 x median nearest-neighbour distance)" : "")}{(parts[b].MicronsPerUnit is { } mpu && o.RadiusMicrons == null ? $" = {radii[b] * mpu:G4} µm" : "")}, mean degree {g.NumEdges / (double)Math.Max(1, g.NumNodes):F2}");
             offset += parts[b].NObs;
         }
+        // the coordinates let mini-batch training cut each slice into spatial tiles
+        var xy = new double[2L * data.NObs];
+        offset = 0;
+        foreach (var part in parts)
+        {
+            var c = part.Spatial;
+            for (int i = 0; i < part.NObs; i++) { xy[2L * (offset + i)] = c[i, 0]; xy[2L * (offset + i) + 1] = c[i, 1]; }
+            offset += part.NObs;
+        }
         return new PreparedSlices
         {
-            Data = data, Input = new SpotscapeInput(data.X, src.ToArray(), dst.ToArray(), sliceIds), Radii = radii,
+            Data = data, Input = new SpotscapeInput(data.X, src.ToArray(), dst.ToArray(), sliceIds) { Coordinates = new DenseMatrix(data.NObs, 2, xy) },
+            Radii = radii,
             SliceSizes = parts.Select(p => p.NObs).ToArray(), SliceNames = names.ToArray(), SpotNames = spotNames,
         };
     }

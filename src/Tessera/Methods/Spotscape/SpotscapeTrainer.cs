@@ -28,8 +28,14 @@ public sealed class SpotscapeFitReport
     /// <summary>Slices trained on.</summary>
     public required int NSlices { get; init; }
 
-    /// <summary>Whether the similarity losses were computed on a random subset of spots each step (N &gt; LossSampleSize).</summary>
+    /// <summary>Whether the similarity losses were computed on a random subset of spots in some step (spots of the step &gt; LossSampleSize).</summary>
     public required bool SampledLosses { get; init; }
+
+    /// <summary>Tile size of mini-batch training; 0 = full batch.</summary>
+    public int BatchSpots { get; init; }
+
+    /// <summary>Spatial tiles trained on (1 for full batch).</summary>
+    public int Tiles { get; init; } = 1;
 
     /// <summary>Whole training wall time.</summary>
     public required TimeSpan Elapsed { get; init; }
@@ -83,7 +89,7 @@ public static partial class SpotscapeTrainer
             if (o.Method == DomainMethod.Spotscape)
             {
                 (net, report) = Train(data.Input, o, progress, cancellationToken);
-                embedding = SpotscapeModel.EmbedMatrix(net, data.Input);
+                embedding = SpotscapeModel.EmbedMatrix(net, data.Input, o, progress);
             }
             else embedding = SpotscapeModel.PcaEmbedding(data.Data.X, o.Seed);
             var result = SpotscapeResult.Create(data, embedding, o, report, sw.Elapsed.TotalSeconds, cancellationToken);
@@ -111,7 +117,7 @@ public static partial class SpotscapeTrainer
         var (net, report) = Train(data, o, progress, cancellationToken);
         try
         {
-            var embedding = SpotscapeModel.EmbedMatrix(net, data);
+            var embedding = SpotscapeModel.EmbedMatrix(net, data, o, progress);
             var result = SpotscapeResult.Create(data, embedding, o, report, sw.Elapsed.TotalSeconds, cancellationToken);
             return new SpotscapeModel(net, o, data.NGenes, null, result);
         }
@@ -126,7 +132,10 @@ public static partial class SpotscapeTrainer
     public static int[] Cluster(DenseMatrix embedding, ClusterMethod method, int clusters, int seed) =>
         Clustering.Run(embedding, new ClusteringOptions { Method = method, Clusters = clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed });
 
-    /// <summary>Full-batch training (inside the caller's <see cref="TorchScope"/>). Same seed, same thread count, CPU → bitwise identical network.</summary>
+    /// <summary>
+    /// Training (inside the caller's <see cref="TorchScope"/>), full batch or in mini-batches of spatial tiles
+    /// (<see cref="SpotscapeOptions.BatchSpots"/>). Same seed, same thread count, CPU → bitwise identical network.
+    /// </summary>
     private static (SpotscapeNet Net, SpotscapeFitReport Report) Train(SpotscapeInput input, SpotscapeOptions o, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
         int n = input.NSpots;
@@ -134,6 +143,7 @@ public static partial class SpotscapeTrainer
         double lr = o.LearningRate ?? (multi ? 5e-4 : 1e-4);
         var ks = o.PrototypeCounts();
         var sw = Stopwatch.StartNew();
+        int batchSpots = o.ResolveBatchSpots(n);
 
         Seeding.SeedTorch(o.Seed);
         var net = new SpotscapeNet(input.NGenes, o.EncoderDims, o.BatchNormMomentum);
@@ -142,21 +152,27 @@ public static partial class SpotscapeTrainer
         using var data = new SpotscapeTensors(input);
         // PyTorch Adam defaults (TorchSharp's beta2 default is 0.99, PyTorch's 0.999); L2 weight decay as torch.optim.Adam.
         using var opt = optim.Adam(net.parameters(), lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: o.WeightDecay);
-        bool sampled = n > o.LossSampleSize;
+        var batches = batchSpots > 0 ? new SpotBatches(input, batchSpots, o.Seed) : null;
+        if (batches is null)
+            progress.Note("training", o.BatchSpots == 0 ? $"full batch ({n} spots; forced by BatchSpots = 0)"
+                : $"full batch: {n} spots <= {o.FullBatchMaxSpots} (the full-batch limit)");
+        else
+            progress.Note("training", $"mini-batch: {(o.BatchSpots is null ? $"{n} spots > {o.FullBatchMaxSpots} (the full-batch limit)" : $"forced by BatchSpots = {batchSpots}")}; "
+                + $"tiles of <= {batchSpots / Math.Max(1, input.NSlices)} spots per slice ({string.Join(" + ", batches.TilesPerSlice)} tiles) with a {net.Depth}-hop halo; "
+                + $"{o.Epochs} optimiser steps ≈ {o.Epochs / (double)batches.BatchesPerRound:F1} passes over the data");
+        bool anySampled = false;
 
-        StepLoss Step(int epoch)
+        // the losses of one step on the embeddings (z1, z2) of the spots whose expression is `target`
+        StepLoss StepLosses(int epoch, Tensor z1, Tensor z2, CsrOperand target, Tensor? slice)
         {
-            var adj1 = GraphOps.GcnNorm(Augment.DropEdges(data.EdgeIndexWithLoops, o.EdgeDropRate, gen), n);
-            var m1 = Augment.ColumnKeepMask(input.NGenes, o.FeatureMaskRate, gen);
-            var adj2 = GraphOps.GcnNorm(Augment.DropEdges(data.EdgeIndexWithLoops, o.EdgeDropRate, gen), n);
-            var m2 = Augment.ColumnKeepMask(input.NGenes, o.FeatureMaskRate, gen);
-            var z1 = net.Encode(data.X, adj1, m1);
-            var z2 = net.Encode(data.X, adj2, m2);
             var (wOut, bOut) = net.OutputLayer;
             // reconstruction MSE vs the un-augmented x, in Gram form (no N×G decoder output; same value and gradients)
-            var lre = (Losses.LinearReconstructionMse(net.DecodeHidden(z1), wOut, bOut, data.X)
-                       + Losses.LinearReconstructionMse(net.DecodeHidden(z2), wOut, bOut, data.X)) / 2;
-            var rows = sampled ? randperm(n, generator: gen).narrow(0, 0, o.LossSampleSize) : null;
+            var lre = (Losses.LinearReconstructionMse(net.DecodeHidden(z1), wOut, bOut, target)
+                       + Losses.LinearReconstructionMse(net.DecodeHidden(z2), wOut, bOut, target)) / 2;
+            long m = z1.shape[0];
+            bool sampled = m > o.LossSampleSize;
+            anySampled |= sampled;
+            var rows = sampled ? randperm(m, generator: gen).narrow(0, 0, o.LossSampleSize) : null;
             var za = rows is null ? z1 : z1.index_select(0, rows);
             var zb = rows is null ? z2 : z2.index_select(0, rows);
             // one slice: only the telescope needs S, and its Gram form never builds the N×N matrix
@@ -166,7 +182,7 @@ public static partial class SpotscapeTrainer
             var parts = new Dictionary<string, Tensor> { ["reconstruction"] = lre, ["telescope"] = lsc };
             if (multi)
             {
-                var sl = rows is null ? data.Slice : data.Slice.index_select(0, rows);
+                var sl = rows is null ? slice! : slice!.index_select(0, rows);
                 var lss = o.ScaleMatching == ScaleMatchingMode.AuthorsBooleanMask
                     ? Losses.SimilarityScaleMatchingAuthors(s!, sl, o.ScaleMatchingTopK)
                     : Losses.SimilarityScaleMatching(s!, sl, o.ScaleMatchingTopK);
@@ -190,14 +206,45 @@ public static partial class SpotscapeTrainer
             return new StepLoss(total, parts);
         }
 
+        StepLoss FullStep(int epoch)
+        {
+            var adj1 = GraphOps.GcnNorm(Augment.DropEdges(data.EdgeIndexWithLoops, o.EdgeDropRate, gen), n);
+            var m1 = Augment.ColumnKeepMask(input.NGenes, o.FeatureMaskRate, gen);
+            var adj2 = GraphOps.GcnNorm(Augment.DropEdges(data.EdgeIndexWithLoops, o.EdgeDropRate, gen), n);
+            var m2 = Augment.ColumnKeepMask(input.NGenes, o.FeatureMaskRate, gen);
+            var z1 = net.Encode(data.X, adj1, m1);
+            var z2 = net.Encode(data.X, adj2, m2);
+            return StepLosses(epoch, z1, z2, data.X, multi ? data.Slice : null);
+        }
+
+        StepLoss BatchStep(int step)
+        {
+            var core = batches!.Core(step);
+            var (nodes, ei) = batches.Subgraph(core, net.Depth);
+            int local = nodes.Length;
+            var edges = GraphOps.WithSelfLoops(tensor(ei, [2, ei.Length / 2]), local);
+            var x = data.X.RowsView(nodes);
+            var adj1 = GraphOps.GcnNorm(Augment.DropEdges(edges, o.EdgeDropRate, gen), local);
+            var m1 = Augment.ColumnKeepMask(input.NGenes, o.FeatureMaskRate, gen);
+            var adj2 = GraphOps.GcnNorm(Augment.DropEdges(edges, o.EdgeDropRate, gen), local);
+            var m2 = Augment.ColumnKeepMask(input.NGenes, o.FeatureMaskRate, gen);
+            // the tile spots come first in the subgraph: their embeddings see whole neighbourhoods, the halo's do not
+            var z1 = net.Encode(x, adj1, m1).narrow(0, 0, core.Length);
+            var z2 = net.Encode(x, adj2, m2).narrow(0, 0, core.Length);
+            var slice = multi ? tensor(core.Select(i => (long)input.SliceIds[i]).ToArray()) : null;
+            return StepLosses(step, z1, z2, data.X.RowsView(core), slice);
+        }
+
         try
         {
-            var history = TrainingLoop.Run(net, opt, o.Epochs, Step, progress, cancellationToken);
+            var history = TrainingLoop.Run(net, opt, o.Epochs, batches is null ? FullStep : BatchStep, progress, cancellationToken);
+            if (batches is not null) RecalibrateBatchNorm(net, data.X, batches, progress, cancellationToken);
             net.eval();
             var report = new SpotscapeFitReport
             {
                 History = history, LearningRate = lr, PrototypeCounts = ks, NSpots = n, NGenes = input.NGenes,
-                NSlices = input.NSlices, SampledLosses = sampled, Elapsed = sw.Elapsed,
+                NSlices = input.NSlices, SampledLosses = anySampled, Elapsed = sw.Elapsed, BatchSpots = batchSpots,
+                Tiles = batches?.TilesPerSlice.Sum() ?? 1,
             };
             return (net, report);
         }
@@ -205,6 +252,41 @@ public static partial class SpotscapeTrainer
         {
             net.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Re-estimates the encoder's BatchNorm running statistics as the average of the per-tile batch statistics over every
+    /// tile (un-augmented, no gradient): momentum 1/(t+1) for tile t makes the running value the plain mean.
+    /// </summary>
+    private static void RecalibrateBatchNorm(SpotscapeNet net, CsrOperand x, SpotBatches batches, IProgress<Progress>? progress, CancellationToken ct)
+    {
+        var bns = net.EncoderBatchNorms;
+        var saved = bns.Select(b => b.momentum).ToArray();
+        var tiles = batches.AllTiles.ToArray();
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            net.train();
+            for (int t = 0; t < tiles.Length; t++)
+            {
+                ct.ThrowIfCancellationRequested();
+                foreach (var b in bns) b.momentum = 1.0 / (t + 1);
+                var (nodes, ei) = batches.Subgraph(tiles[t], net.Depth);
+                TorchGuard.Run(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    using var noGrad = no_grad();
+                    var edges = GraphOps.WithSelfLoops(tensor(ei, [2, ei.Length / 2]), nodes.Length);
+                    net.Encode(x.RowsView(nodes), GraphOps.GcnNorm(edges, nodes.Length), null);
+                });
+                progress?.Report(new Progress("BatchNorm statistics", t + 1, tiles.Length, sw.Elapsed));
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < bns.Count; i++) bns[i].momentum = saved[i];
+            net.eval();
         }
     }
 }
