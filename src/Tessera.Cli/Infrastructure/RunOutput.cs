@@ -133,15 +133,29 @@ public sealed class RunOutput : IDisposable
     public static IDisposable CleanUpOnSignals()
     {
         if (OperatingSystem.IsWindows() || OperatingSystem.IsBrowser()) return new Registrations([]);
+        // While the handler removes the folders, a thread still writing into them can fail; an exception it does not
+        // catch would abort the process (SIGABRT, exit 134) with the clean-up half done. Once a signal is being handled,
+        // such a thread instead waits for the clean-up and exits with the signal's code.
+        AppDomain.CurrentDomain.UnhandledException += (_, _) =>
+        {
+            if (s_signalExit < 0) return;
+            s_cleaned.Wait(TimeSpan.FromSeconds(60));
+            ExitNow(s_signalExit);
+        };
         PosixSignalRegistration On(PosixSignal signal, int code) => PosixSignalRegistration.Create(signal, ctx =>
         {
             ctx.Cancel = true; // exit below, after the clean-up, with the shell's code for the signal
-            AbortAll();
+            s_signalExit = code;
+            try { AbortAll(); }
+            finally { s_cleaned.Set(); }
             // _exit, not Environment.Exit: running the runtime's shutdown while torch's native threads still compute crashes (SIGSEGV)
             ExitNow(code);
         });
         return new Registrations([On(PosixSignal.SIGINT, 130), On(PosixSignal.SIGTERM, 143)]);
     }
+
+    private static volatile int s_signalExit = -1;
+    private static readonly ManualResetEventSlim s_cleaned = new(false);
 
     [DllImport("libc", EntryPoint = "_exit")]
     private static extern void ExitNow(int code);
