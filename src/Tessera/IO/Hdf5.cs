@@ -123,7 +123,7 @@ internal static class Hdf5
     {
         if (!o.AttributeExists(name)) return null;
         var a = o.Attribute(name);
-        return NumericClass(a.Type) ? ToDoubles(a.Type, a).Select(v => (long)v).ToArray() : null;
+        return NumericClass(a.Type) ? ToDoubles(a).Select(v => (long)v).ToArray() : null;
     }
 
     /// <summary>A boolean attribute stored as a bool enum or an integer, or null.</summary>
@@ -132,7 +132,7 @@ internal static class Hdf5
         if (!o.AttributeExists(name)) return null;
         var a = o.Attribute(name);
         if (!NumericClass(a.Type)) return null;
-        var v = ToDoubles(a.Type, a);
+        var v = ToDoubles(a);
         return v.Length > 0 ? v[0] != 0 : null;
     }
 
@@ -300,26 +300,47 @@ internal static class Hdf5
     /// are valid). The array is reused from one slab to the next; a consumer copies what it keeps. Float64 holds every
     /// integer below 2^53 exactly, far above any count or index.
     /// </summary>
-    public static IEnumerable<(long At, double[] Values, int Count)> ReadSlabs(IH5Dataset d)
+    public static IEnumerable<(long At, double[] Values, int Count)> ReadSlabs(IH5Dataset d) => WithStoredType(d.Type, new SlabReader(d));
+
+    /// <summary>What to do with the values of one stored numeric type, given how to widen one of them to float64.</summary>
+    private interface IStoredNumbers<out R>
     {
-        var t = d.Type;
+        R Read<TIn>(Func<TIn, double> widen) where TIn : unmanaged;
+    }
+
+    /// <summary>
+    /// The one table from a stored HDF5 number type (an enum by its base type) to the .NET type it is read as, shared
+    /// by dataset slabs and attributes; other types are an error naming what was found.
+    /// </summary>
+    private static R WithStoredType<R>(IH5DataType t, IStoredNumbers<R> use)
+    {
         if (t.Class == H5DataTypeClass.Enumerated) t = t.Enumeration.BaseType;
         bool signed = t.Class == H5DataTypeClass.FixedPoint && t.FixedPoint.IsSigned;
         return (t.Class, t.Size, signed) switch
         {
-            (H5DataTypeClass.FloatingPoint, 8, _) => SlabsOf<double>(d, v => v),
-            (H5DataTypeClass.FloatingPoint, 4, _) => SlabsOf<float>(d, v => v),
-            (H5DataTypeClass.FixedPoint, 1, true) => SlabsOf<sbyte>(d, v => v),
-            (H5DataTypeClass.FixedPoint, 1, false) => SlabsOf<byte>(d, v => v),
-            (H5DataTypeClass.FixedPoint, 2, true) => SlabsOf<short>(d, v => v),
-            (H5DataTypeClass.FixedPoint, 2, false) => SlabsOf<ushort>(d, v => v),
-            (H5DataTypeClass.FixedPoint, 4, true) => SlabsOf<int>(d, v => v),
-            (H5DataTypeClass.FixedPoint, 4, false) => SlabsOf<uint>(d, v => v),
-            (H5DataTypeClass.FixedPoint, 8, true) => SlabsOf<long>(d, v => v),
-            (H5DataTypeClass.FixedPoint, 8, false) => SlabsOf<ulong>(d, v => v),
+            (H5DataTypeClass.FloatingPoint, 8, _) => use.Read<double>(v => v),
+            (H5DataTypeClass.FloatingPoint, 4, _) => use.Read<float>(v => v),
+            (H5DataTypeClass.FixedPoint, 1, true) => use.Read<sbyte>(v => v),
+            (H5DataTypeClass.FixedPoint, 1, false) => use.Read<byte>(v => v),
+            (H5DataTypeClass.FixedPoint, 2, true) => use.Read<short>(v => v),
+            (H5DataTypeClass.FixedPoint, 2, false) => use.Read<ushort>(v => v),
+            (H5DataTypeClass.FixedPoint, 4, true) => use.Read<int>(v => v),
+            (H5DataTypeClass.FixedPoint, 4, false) => use.Read<uint>(v => v),
+            (H5DataTypeClass.FixedPoint, 8, true) => use.Read<long>(v => v),
+            (H5DataTypeClass.FixedPoint, 8, false) => use.Read<ulong>(v => v),
             (H5DataTypeClass.FixedPoint, _, _) => throw new InvalidDataException($"unsupported {t.Size}-byte integer type"),
             _ => throw new InvalidDataException($"unsupported data type {t.Class} ({t.Size} bytes) where numbers are expected"),
         };
+    }
+
+    private sealed class SlabReader(IH5Dataset d) : IStoredNumbers<IEnumerable<(long At, double[] Values, int Count)>>
+    {
+        public IEnumerable<(long At, double[] Values, int Count)> Read<TIn>(Func<TIn, double> widen) where TIn : unmanaged => SlabsOf(d, widen);
+    }
+
+    private sealed class AttributeReader(IH5Attribute a) : IStoredNumbers<double[]>
+    {
+        public double[] Read<TIn>(Func<TIn, double> widen) where TIn : unmanaged => Conv(a.Read<TIn[]>(), widen);
     }
 
     private static IEnumerable<(long At, double[] Values, int Count)> SlabsOf<TIn>(IH5Dataset d, Func<TIn, double> widen) where TIn : unmanaged
@@ -354,26 +375,7 @@ internal static class Hdf5
     }
 
     /// <summary>A numeric attribute's values as float64 (attributes are small: read whole).</summary>
-    private static double[] ToDoubles(IH5DataType t, IH5Attribute r)
-    {
-        if (t.Class == H5DataTypeClass.Enumerated) t = t.Enumeration.BaseType;
-        switch (t.Class)
-        {
-            case H5DataTypeClass.FloatingPoint when t.Size == 8: return r.Read<double[]>();
-            case H5DataTypeClass.FloatingPoint when t.Size == 4: return Conv(r.Read<float[]>(), x => x);
-            case H5DataTypeClass.FixedPoint:
-                bool signed = t.FixedPoint.IsSigned;
-                return t.Size switch
-                {
-                    1 => signed ? Conv(r.Read<sbyte[]>(), x => x) : Conv(r.Read<byte[]>(), x => x),
-                    2 => signed ? Conv(r.Read<short[]>(), x => x) : Conv(r.Read<ushort[]>(), x => x),
-                    4 => signed ? Conv(r.Read<int[]>(), x => x) : Conv(r.Read<uint[]>(), x => x),
-                    8 => signed ? Conv(r.Read<long[]>(), x => x) : Conv(r.Read<ulong[]>(), x => x),
-                    _ => throw new InvalidDataException($"unsupported {t.Size}-byte integer type"),
-                };
-            default: throw new InvalidDataException($"unsupported data type {t.Class} ({t.Size} bytes) where numbers are expected");
-        }
-    }
+    private static double[] ToDoubles(IH5Attribute a) => WithStoredType(a.Type, new AttributeReader(a));
 
     private static double[] Conv<T>(T[] a, Func<T, double> f)
     {
