@@ -164,7 +164,7 @@ public static class DomainsCommand
             {
                 if (!p.GetValue(o.NoUmap))
                     using (r.Stage("UMAP of the embedding"))
-                        data.SetObsm("X_umap", new Umap(new UmapOptions { Seed = seeds[0], MinDist = 0.3 }).FitTransform(first.Embedding));
+                        data.SetObsm("X_umap", SampledUmap.FitTransform(first.Embedding, new UmapOptions { Seed = seeds[0], MinDist = 0.3 }, out _, progress: r.Library()));
                 H5ad.Write(data, run.File("result.h5ad"));
                 bool multi = first.Slices.Count > 1;
                 var domain = data.Obs["domain"];

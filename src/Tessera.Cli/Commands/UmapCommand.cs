@@ -23,9 +23,10 @@ public static class UmapCommand
         var comps = new Option<int>("--components") { Description = "n_components", DefaultValueFactory = _ => Defaults.Components };
         var color = new Option<string?>("--color") { Description = "obs column to colour the figure by (default: cluster or domain when present)" };
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => Defaults.Seed };
+        var sample = new Option<int>("--sample") { Description = $"Fit UMAP on a seeded sample of at most this many rows and place the others by their nearest sampled rows (0 = fit on all rows)", DefaultValueFactory = _ => SampledUmap.DefaultMaxFitted };
         var inputs = new InputOptions();
         var cmd = new Command("umap", "UMAP of an embedding (our own implementation of McInnes et al., checked against umap-learn)")
-            { input, outOpt, overwrite, useRep, neighbors, minDist, comps, color, seed };
+            { input, outOpt, overwrite, useRep, neighbors, minDist, comps, color, seed, sample };
         inputs.AddTo(cmd);
         CommandHost.SetBody(cmd, (p, r) =>
         {
@@ -35,8 +36,12 @@ public static class UmapCommand
             var rep = p.GetValue(useRep)!;
             var x = data.GetObsm(rep);
             if (options.Neighbors < 2 || options.Neighbors >= x.Rows) throw new TesseraException($"--neighbors must be between 2 and {x.Rows - 1}, got {options.Neighbors}");
+            int maxFitted = p.GetValue(sample);
+            if (maxFitted < 0) throw new TesseraException($"--sample must be 0 (all rows) or a row count, got {maxFitted}");
+            if (maxFitted > 0 && maxFitted <= options.Neighbors) throw new TesseraException($"--sample ({maxFitted}) must exceed --neighbors ({options.Neighbors})");
             DenseMatrix emb;
-            using (r.Stage($"UMAP of {rep} ({x.Rows} x {x.Cols})")) emb = new Umap(options).FitTransform(x);
+            using (r.Stage($"UMAP of {rep} ({x.Rows} x {x.Cols})"))
+                emb = SampledUmap.FitTransform(x, options, out _, maxFitted == 0 ? int.MaxValue : maxFitted, r.Library());
             data.SetObsm("X_umap", emb);
             using (r.Stage("write results"))
             {
@@ -53,7 +58,7 @@ public static class UmapCommand
                     Tessera.Plotting.Figures.SavePng(plot, run.File("umap.png"), 1000, 850);
                 }
             }
-            run.Commit("umap", options, options.Seed, r);
+            run.Commit("umap", new { options, sample = maxFitted }, options.Seed, r);
             r.Info($"results in {run.FinalDir}");
             return 0;
         });

@@ -33,6 +33,16 @@ public sealed class PointLayer : IPlottable, IHasColorAxis
     public float PixelDiameter { get; set; } = 5;
     /// <summary>Marker shape.</summary>
     public SpotShape Shape { get; set; } = SpotShape.Circle;
+    /// <summary>
+    /// Above this many points the layer is rasterised: every marker fills a square of whole pixels in one bitmap, later
+    /// points over earlier ones, and the bitmap is drawn once (see <see cref="DefaultRasterThreshold"/>).
+    /// </summary>
+    public int RasterThreshold { get; set; } = DefaultRasterThreshold;
+    /// <summary>
+    /// 100,000 points: beyond that a figure of ~1000 × 850 pixels has about as many markers as data pixels, so vector circles
+    /// add nothing but time (1M anti-aliased sub-pixel circles also leave a moiré of half-covered pixels).
+    /// </summary>
+    public const int DefaultRasterThreshold = 100_000;
     /// <summary>Legend entries (one per category).</summary>
     public List<LegendItem> Legend { get; } = [];
     /// <summary>Colormap for the colour bar (continuous plots).</summary>
@@ -83,6 +93,7 @@ public sealed class PointLayer : IPlottable, IHasColorAxis
         double x0 = Xs[Order.Length > 0 ? Order[0] : 0];
         double ppu = Math.Abs(Axes.GetPixelX(x0 + 1000) - Axes.GetPixelX(x0)) / 1000.0;
         float radius = Math.Max(0.5f, DiameterInPixels(ppu) / 2);
+        if (Xs.Length > RasterThreshold) { RenderRaster(rp, radius); return; }
         using var paint = new SKPaint { IsAntialias = true, Style = SKPaintStyle.Fill };
         // hexagons are enlarged by 3% so anti-aliased edges of neighbours overlap instead of leaving hairline seams
         using var hex = Shape == SpotShape.Hexagon ? HexPath(radius * 1.03f) : null;
@@ -98,6 +109,32 @@ public sealed class PointLayer : IPlottable, IHasColorAxis
                 canvas.Save(); canvas.Translate(px, py); canvas.DrawPath(hex, paint); canvas.Restore();
             }
         }
+    }
+
+    // One pixel buffer the size of the data area: a marker is the square of whole pixels around its centre (side =
+    // its diameter rounded up, at least 1), so a lattice finer than a pixel still covers every pixel and a coarser one
+    // touches edge to edge; drawing order is kept (later overwrites earlier) and no anti-aliasing blends neighbours.
+    private void RenderRaster(RenderPack rp, float radius)
+    {
+        var rect = Axes.DataRect;
+        int w = (int)Math.Ceiling(rect.Width), h = (int)Math.Ceiling(rect.Height);
+        if (w <= 0 || h <= 0) return;
+        int side = Math.Max(1, (int)MathF.Ceiling(2 * radius));
+        float left = rect.Left, top = rect.Top, off = (side - 1) / 2f;
+        var pixels = new int[w * h];   // 0 = transparent: the frame and any underlay show through
+        foreach (int i in Order)
+        {
+            if (!double.IsFinite(Xs[i]) || !double.IsFinite(Ys[i])) continue;
+            int x0 = (int)MathF.Round(Axes.GetPixelX(Xs[i]) - left - off), y0 = (int)MathF.Round(Axes.GetPixelY(Ys[i]) - top - off);
+            int xa = Math.Max(0, x0), xb = Math.Min(w, x0 + side), ya = Math.Max(0, y0), yb = Math.Min(h, y0 + side);
+            if (xa >= xb || ya >= yb) continue;
+            int argb = unchecked((int)(uint)Colors[i].ToSKColor());
+            for (int y = ya; y < yb; y++) pixels.AsSpan(y * w + xa, xb - xa).Fill(argb);
+        }
+        // SKColor is a 0xAARRGGBB value: little-endian memory order B, G, R, A = Bgra8888, not premultiplied
+        using var bmp = new SKBitmap(new SKImageInfo(w, h, SKColorType.Bgra8888, SKAlphaType.Unpremul));
+        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bmp.GetPixels(), pixels.Length);
+        rp.Canvas.DrawBitmap(bmp, new SKRect(left, top, left + w, top + h));
     }
 
     // Pointy-top hexagon whose flat sides are `inner` from the centre, so neighbours one spacing apart touch edge to edge.

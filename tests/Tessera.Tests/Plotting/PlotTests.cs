@@ -126,6 +126,49 @@ public class PlotTests
     }
 
     [Fact]
+    public void AboveTheRasterThresholdEveryDataPixelIsCoveredAndOrderIsKept()
+    {
+        // 600 × 600 lattice (360,000 spots) at spacing 1 drawn into ~450 px: finer than a pixel, so every pixel of the
+        // lattice must carry a spot colour (no background speckle); left half "a", right half "b", and a 20 × 20 block "c"
+        // in the middle that is drawn last must show as a solid square.
+        using var tmp = new TempDir();
+        int side = 600, n = side * side;
+        var xy = new double[2 * n]; var labels = new string?[n];
+        for (int i = 0; i < side; i++)
+            for (int j = 0; j < side; j++)
+            {
+                int k = i * side + j; xy[2 * k] = j; xy[2 * k + 1] = i;
+                labels[k] = Math.Abs(i - 300) < 10 && Math.Abs(j - 300) < 10 ? "c" : j < 300 ? "a" : "b";
+            }
+        var p = new CategoryPalette();
+        var plot = SpatialPlot.Categorical(Slice(xy), labels, "", palette: p);
+        var layer = plot.GetPlottables().OfType<PointLayer>().Single();
+        Assert.True(n > layer.RasterThreshold);
+        var path = tmp.File("raster.png");
+        Figures.SavePng(plot, path, 600, 500);
+        var img = Decode(path);
+        Pixel lo = plot.GetPixel(new Coordinates(5, 5)), hi = plot.GetPixel(new Coordinates(594, 594));
+        int x0 = (int)Math.Ceiling(Math.Min(lo.X, hi.X)), x1 = (int)Math.Floor(Math.Max(lo.X, hi.X));
+        int y0 = (int)Math.Ceiling(Math.Min(lo.Y, hi.Y)), y1 = (int)Math.Floor(Math.Max(lo.Y, hi.Y));
+        Assert.True(x1 - x0 > 300, $"lattice only {x1 - x0} px wide");
+        int other = 0, total = 0;
+        var (a, b) = (p["a"], p["b"]);
+        for (int y = y0; y <= y1; y++)
+            for (int x = x0; x <= x1; x++)
+            {
+                int k = (y * img.Width + x) * 3; total++;
+                var px = (img.Data[k], img.Data[k + 1], img.Data[k + 2]);
+                bool isA = px == (a.R, a.G, a.B), isB = px == (b.R, b.G, b.B), isC = px == (p["c"].R, p["c"].G, p["c"].B);
+                if (!isA && !isB && !isC) other++;
+            }
+        Assert.Equal(0, other);   // exact colours: no blending, no gaps
+        Assert.Equal(((byte)p["a"].R, (byte)p["a"].G, (byte)p["a"].B), At(img, plot.GetPixel(new Coordinates(100, 300))));
+        Assert.Equal(((byte)p["b"].R, (byte)p["b"].G, (byte)p["b"].B), At(img, plot.GetPixel(new Coordinates(500, 300))));
+        Assert.Equal(((byte)p["c"].R, (byte)p["c"].G, (byte)p["c"].B), At(img, plot.GetPixel(new Coordinates(300, 300))));
+        Assert.Equal(((byte)p["c"].R, (byte)p["c"].G, (byte)p["c"].B), At(img, plot.GetPixel(new Coordinates(294, 306))));
+    }
+
+    [Fact]
     public void UnderlayIsPlacedWithTheImageScale()
     {
         var img = new TissueImage("lowres", 200, 100, new byte[200 * 100 * 3], 0.5);

@@ -1,0 +1,138 @@
+using Tessera.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Analysis;
+
+/// <summary>
+/// UMAP of more rows than a figure needs: above <see cref="DefaultMaxFitted"/> rows, UMAP is fitted on a seeded random
+/// sample of that many rows and every other row is placed the way umap-learn's <c>transform</c> initialises new points:
+/// at the membership-weighted mean of the positions of its <see cref="UmapOptions.Neighbors"/> nearest sampled rows
+/// (weights exp(−d/σ) with σ from umap-learn's smooth-kNN search at local connectivity 0), without the refinement epochs.
+/// At or below the limit it is plain <see cref="Umap"/>.
+/// </summary>
+/// <remarks>
+/// Why: UMAP's cost and its figure's legibility both stop scaling long before 1M spots; the sample fixes the layout, and
+/// the placement costs one blocked matrix product against the sample (no N × N matrix; memory is a block of
+/// <c>2048 × sample</c> distances). Deterministic: the sample comes from <see cref="UmapOptions.Seed"/>, the blocks
+/// are processed in order.
+/// </remarks>
+public static class SampledUmap
+{
+    /// <summary>
+    /// 50,000 rows: UMAP of 50k rows takes about a minute on 2 cores, and a 1000-pixel figure cannot show more distinct points.
+    /// </summary>
+    public const int DefaultMaxFitted = 50_000;
+
+    /// <summary>UMAP coordinates of every row of <paramref name="x"/> (see the class remarks).</summary>
+    /// <param name="x">Rows to embed (spots × embedding dimensions).</param>
+    /// <param name="options">UMAP settings; the sample is drawn from its seed.</param>
+    /// <param name="maxFitted">Most rows UMAP is fitted on.</param>
+    /// <param name="progress">Receives a note on the sampling and the placement's progress.</param>
+    /// <param name="fitted">Set to the sorted indices of the rows UMAP was fitted on (all rows at or below the limit).</param>
+    public static DenseMatrix FitTransform(DenseMatrix x, UmapOptions options, out int[] fitted, int maxFitted = DefaultMaxFitted,
+        IProgress<Progress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(options);
+        if (maxFitted < options.Neighbors + 1)
+            throw new TesseraException($"UMAP sample size must exceed the number of neighbours ({options.Neighbors}) but is {maxFitted}");
+        int n = x.Rows;
+        if (n <= maxFitted)
+        {
+            fitted = Enumerable.Range(0, n).ToArray();
+            return new Umap(options).FitTransform(x);
+        }
+        var rng = Nn.Seeding.Rng(options.Seed, "umap-sample");
+        var perm = Enumerable.Range(0, n).ToArray();
+        for (int i = 0; i < maxFitted; i++) { int j = rng.Next(i, n); (perm[i], perm[j]) = (perm[j], perm[i]); }
+        fitted = perm[..maxFitted];
+        Array.Sort(fitted);
+        progress.Note("UMAP", $"{n:N0} rows > {maxFitted:N0}: UMAP fitted on a seeded sample of {maxFitted:N0}; the other {n - maxFitted:N0} placed at the weighted mean of their {options.Neighbors} nearest sampled rows");
+        var sample = x.SubsetRows(fitted);
+        var fit = new Umap(options).FitTransform(sample);
+        var result = new DenseMatrix(n, fit.Cols);
+        var inSample = new bool[n];
+        for (int s = 0; s < fitted.Length; s++)
+        {
+            inSample[fitted[s]] = true;
+            for (int c = 0; c < fit.Cols; c++) result[fitted[s], c] = fit[s, c];
+        }
+        var rest = Enumerable.Range(0, n).Where(i => !inSample[i]).ToArray();
+        Place(x, rest, sample, fit, options.Neighbors, options.Metric, result, progress);
+        return result;
+    }
+
+    // Blocked exact kNN of the rows `rest` among the sample (one matrix product and a top-k per block), then the weighted mean.
+    private static void Place(DenseMatrix x, int[] rest, DenseMatrix sample, DenseMatrix fit, int k, NeighborMetric metric,
+        DenseMatrix result, IProgress<Progress>? progress)
+    {
+        const int Block = 2048;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var outer = torch.NewDisposeScope();
+        var (reference, refSq) = Nn.TorchGuard.Run(() =>
+        {
+            var t = Rows(sample, Enumerable.Range(0, sample.Rows).ToArray(), metric);
+            return (t, t.mul(t).sum(1).unsqueeze(0));
+        });
+        int blocks = (rest.Length + Block - 1) / Block;
+        for (int b = 0; b < blocks; b++)
+        {
+            int start = b * Block, len = Math.Min(Block, rest.Length - start);
+            // inside the guard: the tensor arithmetic below passes temporary Scalars to libtorch (see TorchGuard)
+            var (dist, nb) = Nn.TorchGuard.Run(() =>
+            {
+                using var scope = torch.NewDisposeScope();
+                var q = Rows(x, rest.AsSpan(start, len).ToArray(), metric);
+                var d2 = q.mul(q).sum(1, keepdim: true).add(refSq).sub(q.matmul(reference.t()).mul(2)).clamp_min(0);
+                var (vals, idx) = d2.topk(k, dim: 1, largest: false, sorted: true);
+                // cosine: rows are unit vectors, so ‖u − v‖²/2 = 1 − cos
+                var dd = (metric == NeighborMetric.Cosine ? vals.div(2) : vals.sqrt()).contiguous().data<float>().ToArray();
+                return (dd, idx.to_type(ScalarType.Int32).contiguous().data<int>().ToArray());
+            });
+            for (int r = 0; r < len; r++)
+            {
+                var w = Weights(dist.AsSpan(r * k, k));
+                for (int c = 0; c < fit.Cols; c++)
+                {
+                    double s = 0;
+                    for (int j = 0; j < k; j++) s += w[j] * fit[nb[r * k + j], c];
+                    result[rest[start + r], c] = s;
+                }
+            }
+            progress?.Report(new Progress("UMAP placement", b + 1, blocks, clock.Elapsed));
+        }
+    }
+
+    private static Tensor Rows(DenseMatrix m, int[] rows, NeighborMetric metric)
+    {
+        var t = torch.tensor(m.SubsetRows(rows).ToFloatArray(), new long[] { rows.Length, m.Cols });
+        return metric == NeighborMetric.Cosine ? t.div(t.norm(1, keepdim: true).clamp_min(1e-12)) : t;
+    }
+
+    /// <summary>
+    /// umap-learn's transform weights for one point: σ by binary search so that Σ_j exp(−d_j/σ) = log2(k) (smooth_knn_dist at
+    /// local connectivity 0, so ρ = 0), weights exp(−d_j/σ) normalised to sum 1. Internal for tests.
+    /// </summary>
+    internal static double[] Weights(ReadOnlySpan<float> d)
+    {
+        int k = d.Length;
+        double target = Math.Log2(k), lo = 0, hi = double.PositiveInfinity, sigma = 1;
+        for (int it = 0; it < 64; it++)
+        {
+            double s = 0;
+            for (int j = 0; j < k; j++) s += Math.Exp(-d[j] / sigma);
+            if (Math.Abs(s - target) < 1e-5) break;
+            if (s > target) { hi = sigma; sigma = (lo + hi) / 2; }
+            else { lo = sigma; sigma = double.IsPositiveInfinity(hi) ? sigma * 2 : (lo + hi) / 2; }
+        }
+        double mean = 0;
+        for (int j = 0; j < k; j++) mean += d[j];
+        sigma = Math.Max(sigma, 1e-3 * mean / k);   // umap-learn's floor (MIN_K_DIST_SCALE × mean distance)
+        var w = new double[k];
+        double total = 0;
+        for (int j = 0; j < k; j++) total += w[j] = Math.Exp(-d[j] / sigma);
+        for (int j = 0; j < k; j++) w[j] = total > 0 ? w[j] / total : 1.0 / k;
+        return w;
+    }
+}
