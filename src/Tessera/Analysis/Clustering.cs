@@ -35,17 +35,18 @@ public sealed record ClusteringOptions
 /// <summary>One entry point for turning an embedding into cluster labels (0-based ints).</summary>
 public static class Clustering
 {
-    /// <summary>Clusters the rows of <paramref name="x"/>.</summary>
-    public static int[] Run(DenseMatrix x, ClusteringOptions o)
+    /// <summary>Clusters the rows of <paramref name="x"/>; <paramref name="progress"/> hears of k-means restarts and of which method runs.</summary>
+    public static int[] Run(DenseMatrix x, ClusteringOptions o, IProgress<Progress>? progress = null)
     {
         if (x.Rows == 0) throw new TesseraException("nothing to cluster: the embedding has no rows");
         if (o.Method != ClusterMethod.Leiden && (o.Clusters < 1 || o.Clusters > x.Rows))
             throw new TesseraException($"Clusters must be between 1 and the {x.Rows} observations but is {o.Clusters}");
         for (int i = 0; i < x.Data.Length; i++)
             if (!double.IsFinite(x.Data[i])) throw new TesseraException($"the embedding has a non-finite value at row {i / x.Cols}, column {i % x.Cols}");
+        if (o.Method != ClusterMethod.KMeans) progress.Note("clustering", $"{o.Method} on {x.Rows:N0} × {x.Cols}");
         return o.Method switch
         {
-            ClusterMethod.KMeans => new KMeans(new KMeansOptions { Clusters = o.Clusters, Restarts = o.Restarts, Seed = o.Seed }).Fit(x).Labels,
+            ClusterMethod.KMeans => new KMeans(new KMeansOptions { Clusters = o.Clusters, Restarts = o.Restarts, Seed = o.Seed }).Fit(x, progress).Labels,
             ClusterMethod.Gmm => new GaussianMixture(new GaussianMixtureOptions { Components = o.Clusters, Covariance = o.Covariance, Restarts = 1, Seed = o.Seed }).Fit(x).Predict(x),
             ClusterMethod.Leiden => LeidenLabels(x, o),
             _ => throw new ArgumentOutOfRangeException(nameof(o)),

@@ -36,8 +36,8 @@ public sealed class KMeans
     /// <summary>Clusters the rows of a float32 row-major <paramref name="rows"/> × <paramref name="cols"/> array (e.g. an embedding tensor's data).</summary>
     public KMeansModel Fit(ReadOnlySpan<float> data, int rows, int cols) => Fit(KMeansCore.FromFloat(data, rows, cols));
 
-    /// <summary>Clusters the rows of <paramref name="x"/>.</summary>
-    public KMeansModel Fit(DenseMatrix x)
+    /// <summary>Clusters the rows of <paramref name="x"/>; <paramref name="progress"/> hears of each restart (stage "k-means").</summary>
+    public KMeansModel Fit(DenseMatrix x, IProgress<Progress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         int n = x.Rows, d = x.Cols, k = _o.Clusters;
@@ -68,6 +68,7 @@ public sealed class KMeans
 
         KMeansModel? best = null;
         int runs = _o.InitialCenters == null ? _o.Restarts : 1;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int run = 0; run < runs; run++)
         {
             double[] c0;
@@ -83,6 +84,7 @@ public sealed class KMeans
                 for (int i = 0; i < k; i++) for (int j = 0; j < d; j++) cd[(long)i * d + j] += mean[j];
                 best = new KMeansModel(new DenseMatrix(k, d, cd), labels, inertia, nIter);
             }
+            progress?.Report(new Progress("k-means", run + 1, runs, clock.Elapsed));
         }
         return best!;
     }
@@ -100,7 +102,7 @@ public sealed class KMeansModel
     /// <summary>Lloyd iterations run by the kept restart.</summary>
     public int NIter { get; }
 
-    /// <summary>Creates a model (normally from <see cref="KMeans.Fit(DenseMatrix)"/>).</summary>
+    /// <summary>Creates a model (normally from <see cref="KMeans.Fit(DenseMatrix, IProgress{Progress})"/>).</summary>
     public KMeansModel(DenseMatrix centers, int[] labels, double inertia, int nIter)
     {
         Centers = centers; Labels = labels; Inertia = inertia; NIter = nIter;

@@ -121,4 +121,19 @@ public class KMeansTests
         var m = new KMeans(new KMeansOptions { Clusters = 2 }).Fit(x);
         Assert.Equal("x has 3 columns but the model was fitted on 2", Assert.Throws<TesseraException>(() => m.Predict(new DenseMatrix(1, 3))).Message);
     }
+
+    [Fact]
+    public void EachRestartIsReportedWithItsCount()
+    {
+        var x = new DenseMatrix(6, 1, [0, 0.1, 0.2, 5, 5.1, 5.2]);
+        var seen = new List<(long Done, long Total)>();
+        var model = new KMeans(new KMeansOptions { Clusters = 2, Restarts = 4, Seed = 1 }).Fit(x, new Recorder(seen));
+        Assert.Equal([(1L, 4L), (2L, 4L), (3L, 4L), (4L, 4L)], seen);
+        Assert.Equal(0.04, model.Inertia, 9);   // two clusters of three points, each 0.02 around its mean
+    }
+
+    private sealed class Recorder(List<(long, long)> seen) : IProgress<Progress>
+    {
+        public void Report(Progress value) => seen.Add((value.Done, value.Total));
+    }
 }

@@ -74,7 +74,7 @@ public sealed class SpotscapeModel : IDisposable
             CheckGenes(data.Input);
             embedding = EmbedMatrix(net, data.Input, Options, progress);
         }
-        return SpotscapeResult.Create(data, embedding, Options, null, sw.Elapsed.TotalSeconds, cancellationToken);
+        return SpotscapeResult.Create(data, embedding, Options, null, sw.Elapsed.TotalSeconds, cancellationToken, progress);
     }
 
     /// <summary>

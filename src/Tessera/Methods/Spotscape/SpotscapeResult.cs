@@ -126,25 +126,25 @@ public sealed class SpotscapeResult
         return entry;
     }
 
-    internal static SpotscapeResult Create(PreparedSlices p, DenseMatrix embedding, SpotscapeOptions o, SpotscapeFitReport? training, double seconds, CancellationToken ct)
+    internal static SpotscapeResult Create(PreparedSlices p, DenseMatrix embedding, SpotscapeOptions o, SpotscapeFitReport? training, double seconds, CancellationToken ct, IProgress<Progress>? progress = null)
     {
         var truth = o.TruthColumn is { } col && p.Data.Obs.Contains(col) ? p.Data.Obs.Labels(col) : null;
         var slices = p.SliceNames.Select((n, b) => new SliceInfo(n, p.SliceSizes[b], p.Radii[b])).ToArray();
-        return Create(embedding, o, training, seconds, slices, p.SliceOf, p.SpotNames, p.Data, truth, ct);
+        return Create(embedding, o, training, seconds, slices, p.SliceOf, p.SpotNames, p.Data, truth, ct, progress);
     }
 
-    internal static SpotscapeResult Create(SpotscapeInput input, DenseMatrix embedding, SpotscapeOptions o, SpotscapeFitReport? training, double seconds, CancellationToken ct)
+    internal static SpotscapeResult Create(SpotscapeInput input, DenseMatrix embedding, SpotscapeOptions o, SpotscapeFitReport? training, double seconds, CancellationToken ct, IProgress<Progress>? progress = null)
     {
         var slices = Enumerable.Range(0, input.SliceIds.Max() + 1).Select(b => new SliceInfo($"slice{b}", input.SliceIds.Count(s => s == b), double.NaN)).ToArray();
-        return Create(embedding, o, training, seconds, slices, input.SliceIds, null, null, null, ct);
+        return Create(embedding, o, training, seconds, slices, input.SliceIds, null, null, null, ct, progress);
     }
 
     private static SpotscapeResult Create(DenseMatrix embedding, SpotscapeOptions o, SpotscapeFitReport? training, double seconds,
-        SliceInfo[] slices, int[] sliceOf, string[]? spotNames, SpatialData? data, string?[]? truth, CancellationToken ct)
+        SliceInfo[] slices, int[] sliceOf, string[]? spotNames, SpatialData? data, string?[]? truth, CancellationToken ct, IProgress<Progress>? progress)
     {
         ct.ThrowIfCancellationRequested();
         int seed = o.Seed;
-        var labels = SpotscapeTrainer.Cluster(embedding, o.ClusterMethod, o.Clusters, seed);
+        var labels = SpotscapeTrainer.Cluster(embedding, o.ClusterMethod, o.Clusters, seed, progress);
         DomainScores? scores = null;
         if (truth != null)
         {
@@ -153,7 +153,7 @@ public sealed class SpotscapeResult
             var joint = ClusterScores.Compute(truth, pred);
             var silhouette = Metrics.Silhouette(embedding, labels, embedding.Rows > 5000 ? 5000 : null, seed);
             var otherMethod = o.ClusterMethod == ClusterMethod.KMeans ? ClusterMethod.Gmm : ClusterMethod.KMeans;
-            var otherLabels = SpotscapeTrainer.Cluster(embedding, otherMethod, o.Clusters, seed);
+            var otherLabels = SpotscapeTrainer.Cluster(embedding, otherMethod, o.Clusters, seed, progress);
             var other = ClusterScores.Compute(truth, otherLabels.Select(l => (string?)l.ToString(CultureInfo.InvariantCulture)).ToArray());
             List<SliceScores>? per = null;
             if (slices.Length > 1)

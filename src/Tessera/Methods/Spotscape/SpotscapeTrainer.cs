@@ -92,7 +92,7 @@ public static partial class SpotscapeTrainer
                 embedding = SpotscapeModel.EmbedMatrix(net, data.Input, o, progress);
             }
             else embedding = SpotscapeModel.PcaEmbedding(data.Data.X, o.Seed);
-            var result = SpotscapeResult.Create(data, embedding, o, report, sw.Elapsed.TotalSeconds, cancellationToken);
+            var result = SpotscapeResult.Create(data, embedding, o, report, sw.Elapsed.TotalSeconds, cancellationToken, progress);
             return new SpotscapeModel(net, o, data.Input.NGenes, data.Data.VarNames, result);
         }
         catch
@@ -118,7 +118,7 @@ public static partial class SpotscapeTrainer
         try
         {
             var embedding = SpotscapeModel.EmbedMatrix(net, data, o, progress);
-            var result = SpotscapeResult.Create(data, embedding, o, report, sw.Elapsed.TotalSeconds, cancellationToken);
+            var result = SpotscapeResult.Create(data, embedding, o, report, sw.Elapsed.TotalSeconds, cancellationToken, progress);
             return new SpotscapeModel(net, o, data.NGenes, null, result);
         }
         catch
@@ -129,8 +129,8 @@ public static partial class SpotscapeTrainer
     }
 
     /// <summary>The domain clustering protocol: k-means with 10 restarts (the paper's) or GMM with tied covariance (mclust EEE).</summary>
-    public static int[] Cluster(DenseMatrix embedding, ClusterMethod method, int clusters, int seed) =>
-        Clustering.Run(embedding, new ClusteringOptions { Method = method, Clusters = clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed });
+    public static int[] Cluster(DenseMatrix embedding, ClusterMethod method, int clusters, int seed, IProgress<Progress>? progress = null) =>
+        Clustering.Run(embedding, new ClusteringOptions { Method = method, Clusters = clusters, Covariance = CovarianceType.Tied, Restarts = 10, Seed = seed }, progress);
 
     /// <summary>
     /// Training (inside the caller's <see cref="TorchScope"/>), full batch or in mini-batches of spatial tiles
