@@ -77,6 +77,7 @@ public static class SampledUmap
             var t = Rows(sample, Enumerable.Range(0, sample.Rows).ToArray(), metric);
             return (t, t.mul(t).sum(1).unsqueeze(0));
         });
+        var referenceT = reference.t().contiguous();
         int blocks = (rest.Length + Block - 1) / Block;
         for (int b = 0; b < blocks; b++)
         {
@@ -86,8 +87,10 @@ public static class SampledUmap
             {
                 using var scope = torch.NewDisposeScope();
                 var q = Rows(x, rest.AsSpan(start, len).ToArray(), metric);
-                var d2 = q.mul(q).sum(1, keepdim: true).add(refSq).sub(q.matmul(reference.t()).mul(2)).clamp_min(0);
-                var (vals, idx) = d2.topk(k, dim: 1, largest: false, sorted: true);
+                // ‖r‖² − 2 q·r in one fused product; the row constant ‖q‖² does not change the ranking, so it is added to the k kept only
+                var partial = torch.addmm(refSq, q, referenceT, beta: 1, alpha: -2);
+                var (top, idx) = partial.topk(k, dim: 1, largest: false, sorted: true);
+                var vals = top.add(q.mul(q).sum(1, keepdim: true)).clamp_min(0);
                 // cosine: rows are unit vectors, so ‖u − v‖²/2 = 1 − cos
                 var dd = (metric == NeighborMetric.Cosine ? vals.div(2) : vals.sqrt()).contiguous().data<float>().ToArray();
                 return (dd, idx.to_type(ScalarType.Int32).contiguous().data<int>().ToArray());
