@@ -18,6 +18,9 @@ internal sealed class CycleLoss : IDisposable
     /// <summary>Kernel values exp(−d²/2σ²) below this are dropped (d > 6.44 σ).</summary>
     public const double KernelFloor = 1e-9;
 
+    /// <summary>Distance beyond which the kernel exp(−d²/2σ²) is below <see cref="KernelFloor"/>: σ √(2 ln 1e9) ≈ 6.44 σ.</summary>
+    public static double Cutoff(double sigma) => sigma > 0 ? sigma * Math.Sqrt(2 * Math.Log(1 / KernelFloor)) : 0;
+
     // Target block of each tile (rows × halo), or the whole target when dense.
     private readonly List<Tensor> _targets = [];
     // All tiles' row and halo indices concatenated, and the per-tile lengths: one gather per operand and a split, so the
@@ -38,7 +41,7 @@ internal sealed class CycleLoss : IDisposable
         int n = (int)coords.shape[0], d = (int)coords.shape[1];
         _entropy = (target * torch.log(target.clamp_min(1e-30f))).sum().DetachFromDisposeScope();
         var xy = coords.to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
-        double cutoff = sigma > 0 ? sigma * Math.Sqrt(2 * Math.Log(1 / KernelFloor)) : 0;
+        double cutoff = Cutoff(sigma);
         // Tiles hold a few dozen spots at least so that each product is a reasonable matrix multiply.
         double side = Math.Max(2 * cutoff, 8 * medianNearest);
         var plan = side > 0 && double.IsFinite(side) ? Plan(xy, n, d, side, cutoff) : null;
