@@ -101,9 +101,10 @@ public static class MappingEvaluation
     internal static Func<CellSpotProbabilities, MappingScores>? TruthScorer(StemData data, DenseMatrix spotCoords) =>
         Truth(data) is { } t ? p => Evaluate(p, spotCoords, t.Coords, t.Labels, t.Proportions, t.Types) : null;
 
-    /// <summary><see cref="TruthScorer"/> for mappings given by their logits, scored in blocks (<see cref="Evaluate(MappingLogits, DenseMatrix, DenseMatrix, IReadOnlyList{string?}, DenseMatrix, IReadOnlyList{string})"/>).</summary>
-    internal static Func<MappingLogits, MappingScores>? BlockedTruthScorer(StemData data, DenseMatrix spotCoords) =>
-        Truth(data) is { } t ? l => Evaluate(l, spotCoords, t.Coords, t.Labels, t.Proportions, t.Types) : null;
+    /// <summary><see cref="TruthScorer"/> for mappings given by their logits, scored in blocks (the blocked Evaluate).</summary>
+    /// <remarks>The scorer takes the mapped type proportions already computed for the cell-type column (types, spots × types), if any, to save a pass over cells × spots.</remarks>
+    internal static Func<IProgress<Progress>?, MappingLogits, (string[] Types, DenseMatrix Mass)?, MappingScores>? BlockedTruthScorer(StemData data, DenseMatrix spotCoords) =>
+        Truth(data) is { } t ? (p, l, m) => Evaluate(l, spotCoords, t.Coords, t.Labels, t.Proportions, t.Types, p, m) : null;
 
     private static (DenseMatrix Coords, string?[] Labels, DenseMatrix Proportions, string[] Types)? Truth(StemData data)
     {
@@ -120,16 +121,29 @@ public static class MappingEvaluation
     /// the same quantities up to float rounding.
     /// </summary>
     internal static MappingScores Evaluate(MappingLogits logits, DenseMatrix spotCoords, DenseMatrix trueCellCoords, IReadOnlyList<string?> cellTypes,
-        DenseMatrix trueProportions, IReadOnlyList<string> proportionTypes)
+        DenseMatrix trueProportions, IReadOnlyList<string> proportionTypes, IProgress<Progress>? progress = null, (string[] Types, DenseMatrix Mass)? known = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         int nc = logits.Cells, ns = logits.Spots, d = spotCoords.Cols;
         if (trueCellCoords.Rows != nc) throw new TesseraException($"true coordinates have {trueCellCoords.Rows} rows but the mapping has {nc} cells");
         if (cellTypes.Count != nc) throw new TesseraException($"cell types have {cellTypes.Count} labels but the mapping has {nc} cells");
         if (trueProportions.Rows != ns) throw new TesseraException($"true proportions have {trueProportions.Rows} rows but the mapping has {ns} spots");
         var typeIndex = proportionTypes.Select((t, i) => (t, i)).ToDictionary(a => a.t, a => a.i, StringComparer.Ordinal);
         var codes = cellTypes.Select(t => t is not null && typeIndex.TryGetValue(t, out int i) ? i : -1).ToArray();
-        var mass = StemMapper.SpotTypeProportions(logits, codes, proportionTypes.Count);
-        var (pearson, kl, types) = ProportionScores(mass.Data, ns, trueProportions, proportionTypes);
+        double[] mass;
+        if (known is { } k && k.Mass.Rows == ns)
+        {
+            // the mass of type t per spot is the mapped proportion of the cells labelled t: the same sum, already computed
+            int nt = proportionTypes.Count;
+            mass = new double[ns * nt];
+            for (int t = 0; t < nt; t++)
+            {
+                int col = Array.IndexOf(k.Types, proportionTypes[t]);
+                if (col >= 0) for (int sp = 0; sp < ns; sp++) mass[sp * nt + t] = k.Mass[sp, col];
+            }
+        }
+        else mass = StemMapper.SpotTypeProportions(logits, codes, proportionTypes.Count, progress).Data;
+        var (pearson, kl, types) = ProportionScores(mass, ns, trueProportions, proportionTypes);
 
         int[] ks = [10, 30, 50];
         var coords = ks.Select(_ => new double[(long)nc * d]).Append(new double[(long)nc * d]).ToArray(); // top-10, 30, 50, all
@@ -154,6 +168,7 @@ public static class MappingEvaluation
                     var v = parts[q].contiguous().data<float>().ToArray();
                     for (int i = 0; i < v.Length; i++) coords[q][(long)b * d + i] = v[i];
                 }
+                progress?.Report(new Progress("evaluation: predicted coordinates", b + len, nc, clock.Elapsed));
             }
         }
         var all = new DenseMatrix(nc, d, coords[3]);

@@ -75,11 +75,12 @@ internal static class StemMapper
     }
 
     /// <summary>STEM's sparse mappings, coordinates and cell–cell graph from the two embeddings.</summary>
-    public static StemMapping Map(DenseMatrix scEmbedding, DenseMatrix stEmbedding, DenseMatrix spotCoords, StemOptions options, CancellationToken cancellationToken)
+    public static StemMapping Map(DenseMatrix scEmbedding, DenseMatrix stEmbedding, DenseMatrix spotCoords, StemOptions options, CancellationToken cancellationToken,
+        IProgress<Progress>? progress = null)
     {
         using var scope = torch.NewDisposeScope();
         return Map(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), spotCoords, options.TopK, options.CoordTopK, options.AdjacencyK, cancellationToken,
-            options.IsLarge(stEmbedding.Rows, scEmbedding.Rows));
+            options.IsLarge(stEmbedding.Rows, scEmbedding.Rows), progress);
     }
 
     /// <summary>
@@ -91,8 +92,9 @@ internal static class StemMapper
     /// with spacing the median nearest-spot distance.
     /// </summary>
     public static StemMapping Map(MappingLogits logits, DenseMatrix spotCoords, int topK, int coordTopK, int adjacencyK, CancellationToken cancellationToken,
-        bool coordinateGraph = false)
+        bool coordinateGraph = false, IProgress<Progress>? progress = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var scope = torch.NewDisposeScope();
         int nc = logits.Cells, ns = logits.Spots, d = spotCoords.Cols;
         int k = Math.Min(topK, ns), kc = Math.Min(coordTopK, ns), kcell = Math.Min(topK, nc);
@@ -127,6 +129,7 @@ internal static class StemMapper
                 best[b + r] = (int)ix[r * k];
                 for (int j = 0; j < k; j++) { c2sR.Add(b + r); c2sC.Add((int)ix[r * k + j]); c2sV.Add(v[r * k + j]); }
             }
+            progress?.Report(new Progress("mapping: cells to spots", b + len, nc, clock.Elapsed));
         }
         var cellToSpot = CsrMatrix.FromTriplets(nc, ns, c2sR, c2sC, c2sV);
 
@@ -140,6 +143,7 @@ internal static class StemMapper
             var (vals, idx) = lp.topk(kcell, 1);
             var v = vals.exp().contiguous().data<float>().ToArray(); var ix = idx.contiguous().data<long>().ToArray();
             for (int r = 0; r < len; r++) for (int j = 0; j < kcell; j++) { s2cR.Add(b + r); s2cC.Add((int)ix[r * kcell + j]); s2cV.Add(v[r * kcell + j]); }
+            progress?.Report(new Progress("mapping: spots to cells", b + len, ns, clock.Elapsed));
         }
         var spotToCell = CsrMatrix.FromTriplets(ns, nc, s2cR, s2cC, s2cV);
 
@@ -153,15 +157,16 @@ internal static class StemMapper
     /// Mapped cell-type composition of each spot: Σ over cells of type t of st2sc[spot, cell] (softmax over cells), in blocks of
     /// spots; rows sum to 1 over the typed cells. <paramref name="codes"/> gives each cell's type index (−1 = untyped).
     /// </summary>
-    public static DenseMatrix SpotTypeProportions(DenseMatrix scEmbedding, DenseMatrix stEmbedding, IReadOnlyList<int> codes, int types)
+    public static DenseMatrix SpotTypeProportions(DenseMatrix scEmbedding, DenseMatrix stEmbedding, IReadOnlyList<int> codes, int types, IProgress<Progress>? progress = null)
     {
         using var scope = torch.NewDisposeScope();
-        return SpotTypeProportions(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), codes, types);
+        return SpotTypeProportions(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), codes, types, progress);
     }
 
     /// <summary>Mapped cell-type composition of each spot from any mapping's logits (softmax over cells, summed per type).</summary>
-    public static DenseMatrix SpotTypeProportions(MappingLogits logits, IReadOnlyList<int> codes, int types)
+    public static DenseMatrix SpotTypeProportions(MappingLogits logits, IReadOnlyList<int> codes, int types, IProgress<Progress>? progress = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         ArgumentNullException.ThrowIfNull(codes);
         int nc = logits.Cells, ns = logits.Spots;
         if (codes.Count != nc) throw new TesseraException($"cell types have {codes.Count} entries but the mapping has {nc} cells");
@@ -181,6 +186,7 @@ internal static class StemMapper
             int len = Math.Min(block, ns - b);
             var v = nn.functional.softmax(logits.SpotRows(b, len), 1).mm(onehot).contiguous().data<float>().ToArray();
             for (int i = 0; i < v.Length; i++) result[b * types + i] = v[i];
+            progress?.Report(new Progress("mapping: spot type proportions", b + len, ns, clock.Elapsed));
         }
         return new DenseMatrix(ns, types, result);
     }

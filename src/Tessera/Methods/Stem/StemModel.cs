@@ -117,14 +117,14 @@ public sealed class StemModel : IDisposable
         // on predicted coordinates, the evaluation is blocked, and the dense baselines are skipped.
         bool large = o.IsLarge(est.Rows, esc.Rows);
         progress.Note("STEM", large ? $"mapping cells (large data: {esc.Rows} cells, {est.Rows} spots; sparse top-k in blocks, cell graph by k-d tree on predicted coordinates)" : "mapping cells");
-        var map = StemMapper.Map(esc, est, spotCoords, o, cancellationToken);
+        var map = StemMapper.Map(esc, est, spotCoords, o, cancellationToken, progress);
 
         string[]? types = null; DenseMatrix? proportions = null;
         CategoricalColumn? typeCat = data.CellTypeColumn != null ? CategoricalColumn.FromLabels(sc.Obs.Labels(data.CellTypeColumn)) : null;
         if (typeCat != null)
         {
             types = typeCat.Categories;
-            proportions = StemMapper.SpotTypeProportions(esc, est, typeCat.Codes, types.Length);
+            proportions = StemMapper.SpotTypeProportions(esc, est, typeCat.Codes, types.Length, progress);
         }
 
         SdgRow[]? sdg = null;
@@ -143,7 +143,8 @@ public sealed class StemModel : IDisposable
         {
             progress.Note("STEM", "evaluating the mapping against the simulation's truth (in blocks; the correlation and Tangram-style baselines are dense and skipped above the full-batch limits)");
             using var scope = torch.NewDisposeScope();
-            stem = blocked(new EmbeddingLogits(torch.tensor(esc.ToFloatArray(), [esc.Rows, esc.Cols]), torch.tensor(est.ToFloatArray(), [est.Rows, est.Cols])));
+            stem = blocked(progress, new EmbeddingLogits(torch.tensor(esc.ToFloatArray(), [esc.Rows, esc.Cols]), torch.tensor(est.ToFloatArray(), [est.Rows, est.Cols])),
+                types is not null && proportions is not null ? (types, proportions) : null);
         }
         else if (!large && MappingEvaluation.TruthScorer(data, spotCoords) is { } score)
         {

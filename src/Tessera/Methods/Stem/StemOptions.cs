@@ -100,7 +100,7 @@ public sealed record StemOptions
     /// Above the full-batch limits (<see cref="IsLarge"/>) the integrated gradients of the spatially dominant genes use a seeded
     /// uniform sample of this many cells (their cost is cells × steps × spots); below, every cell.
     /// </summary>
-    public int IgMaxCells { get; init; } = 5000;
+    public int IgMaxCells { get; init; } = 2000;
 
     /// <summary>Throws a <see cref="TesseraException"/> naming the first setting out of range.</summary>
     public void Validate()

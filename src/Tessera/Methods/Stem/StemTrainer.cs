@@ -136,7 +136,8 @@ public static class StemTrainer
         string mode, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
         int ns = inputs.NSpots, nc = inputs.NCells;
-        double sigma = o.Sigma ?? MedianNearestDistance(coords) / 2;
+        double nearest = MedianNearestDistance(coords);
+        double sigma = o.Sigma ?? nearest / 2;
         var batches = new StemBatches(coords, sigma, batchSpots, o.Seed);
         progress.Note("STEM", $"{mode}; {batches.Tiles} tiles of <= {batches.MaxTile} spots, {o.MmdBatch} sampled spots (MMD and softmax normaliser), " +
                               $"{Math.Min(o.BatchCells, nc)} sampled cells per step; {o.Epochs} optimiser steps = {o.Epochs / (double)batches.Tiles:F1} passes over the spots, " +
@@ -145,6 +146,7 @@ public static class StemTrainer
         var encoder = new StemEncoder(inputs.Genes.Length);
         var xsc = torch.tensor(inputs.Sc, [nc, inputs.Genes.Length]);
         var xst = torch.tensor(inputs.St, [ns, inputs.Genes.Length]);
+        var coordT = torch.tensor(coords.ToFloatArray(), [ns, coords.Cols]);
         try
         {
             using var gen = new torch.Generator((ulong)Seeding.Derive(o.Seed, "stem"));
@@ -158,7 +160,8 @@ public static class StemTrainer
                 int nl = local.Length;
                 var sample = torch.randint(0, ns, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
                 var isLocal = batches.SampleIsLocal(sample.data<long>().ToArray());
-                var rows = torch.cat([torch.tensor(local.Select(i => (long)i).ToArray()), sample], 0);
+                var localIdx = torch.tensor(local.Select(i => (long)i).ToArray());
+                var rows = torch.cat([localIdx, sample], 0);
                 var e = encoder.forward(Dropout(xst.index_select(0, rows), dropout, gen));
                 var eLocal = e.narrow(0, 0, nl); var eSample = e.narrow(0, nl, o.MmdBatch); var eCore = eLocal.narrow(0, 0, core);
                 var sLocal = eCore.mm(eLocal.t());
@@ -171,12 +174,14 @@ public static class StemTrainer
                 var mmd = Mmd(eSample, esc.narrow(0, 0, Math.Min(o.MmdBatch, cells)));
                 if (ratio <= 0)
                     return new StepLoss(spatial + o.Alpha * mmd, new Dictionary<string, Tensor> { ["spatial"] = spatial, ["mmd"] = mmd });
-                // st2sc over the sampled cells (tile rows); sc2st over all spots, its normaliser estimated as the spatial loss's.
+                // st2sc over the sampled cells (tile rows); sc2st over all spots, its normaliser estimated as the spatial loss's;
+                // the round trip only on tile × halo pairs near each other (CycleLoss's sub-tiles, as in full batch).
                 var st2sc = nn.functional.softmax(eCore.mm(esc.t()), 1);
                 var cLocal = esc.mm(eLocal.t());
                 var sc2st = torch.exp(cLocal - StemBatches.LogNormaliser(cLocal, esc.mm(eSample.t()), isLocal, ns));
-                var entropy = (target * torch.log(target.clamp_min(1e-30f))).sum();
-                var cycle = (entropy - (target * torch.log(st2sc.mm(sc2st) + 1e-7f)).sum()) / (double)core;
+                // Disposing the loss object only drops its handles: the autograd graph keeps the tensors it saved.
+                using var cycleLoss = new CycleLoss(coordT.index_select(0, localIdx), target, sigma, nearest);
+                var cycle = cycleLoss.Forward(st2sc, sc2st.t());
                 return new StepLoss(spatial + o.Alpha * mmd + ratio * cycle,
                     new Dictionary<string, Tensor> { ["spatial"] = spatial, ["mmd"] = mmd, ["cycle"] = cycle });
             }, progress, cancellationToken, "STEM training");
@@ -190,7 +195,7 @@ public static class StemTrainer
         }
         finally
         {
-            xsc.Dispose(); xst.Dispose();
+            xsc.Dispose(); xst.Dispose(); coordT.Dispose();
         }
     }
 
