@@ -1,4 +1,5 @@
 // Usage: StemBench merfish [epochs] [plane] [tangramEpochs] [sigma] | scale CELLS EPOCHS | protocol merfish|seqfish tiled|authors [epochs] [tangramEpochs]
+// Environment: STEM_SEED (training seed), STEM_BATCH_SPOTS (0 full batch, N mini-batch tiles; merfish mode only).
 // Prints seconds/epoch, peak working set, and STEM / correlation / Tangram-style metrics side by side.
 using System.Diagnostics;
 using Tessera.Data;
@@ -70,7 +71,11 @@ if (Environment.GetEnvironmentVariable("STEM_EXPORT") is { } exportDir)
 var sw = Stopwatch.StartNew();
 var stemData = new StemData(sim.Sc, sim.St);
 var printer = new Printer(10);
-using var model = StemTrainer.Fit(stemData, new StemOptions { Epochs = epochs, Sigma = sigma, TargetSumSc = target, TargetSumSt = target }, printer);
+// STEM_SEED: training seed (default 2022); STEM_BATCH_SPOTS: 0 = full batch, N = mini-batches of tiles of ~N spots (issue 17's fidelity check)
+var stemOptions = new StemOptions { Epochs = epochs, Sigma = sigma, TargetSumSc = target, TargetSumSt = target };
+if (Environment.GetEnvironmentVariable("STEM_SEED") is { } seedText) stemOptions = stemOptions with { Seed = int.Parse(seedText) };
+if (Environment.GetEnvironmentVariable("STEM_BATCH_SPOTS") is { } batchText) stemOptions = stemOptions with { BatchSpots = int.Parse(batchText) };
+using var model = StemTrainer.Fit(stemData, stemOptions, printer);
 double fit = printer.Training.TotalSeconds;
 Process.GetCurrentProcess().Refresh();
 Console.WriteLine($"STEM fit {fit:F1} s = {fit / epochs:F3} s/epoch (then mapping {sw.Elapsed.TotalSeconds - fit:F1} s); peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");

@@ -16,6 +16,7 @@ public static class MapCommand
     {
         ["Epochs"] = "--epochs", ["Seed"] = "--seed", ["Sigma"] = "--sigma", ["Dropout"] = "--dropout", ["TopK"] = "--top-k",
         ["IgSteps"] = "--ig-steps", ["TangramEpochs"] = "--tangram-epochs", ["MmdBatch"] = "--mmd-batch", ["Normalize"] = "--no-normalize",
+        ["BatchSpots"] = "--batch-spots", ["BatchCells"] = "--batch-cells",
     };
 
     public static Command Create()
@@ -36,11 +37,13 @@ public static class MapCommand
         var tangramEpochs = new Option<int>("--tangram-epochs") { Description = "Epochs of the Tangram mapping (--method tangram|both) and of STEM's Tangram-style baseline", DefaultValueFactory = _ => Defaults.TangramEpochs };
         var mmdBatch = new Option<int>("--mmd-batch") { Description = "Cells sampled per step for the MMD", DefaultValueFactory = _ => Defaults.MmdBatch };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Use expression values as given instead of normalize_total + log1p (already normalised or z-scored data, e.g. seqFISH; negative values are then accepted)" };
+        var batchSpots = new Option<int?>("--batch-spots") { Description = $"Training mode: 0 = full batch, N = mini-batches of spatial tiles of about N spots; default full batch up to {Defaults.FullBatchMaxSpots} spots and {Defaults.FullBatchMaxCells} cells, tiles of {StemOptions.DefaultBatchSpots} above (where the cell graph also comes from a k-d tree on predicted coordinates and the dense baselines are skipped)" };
+        var batchCells = new Option<int>("--batch-cells") { Description = "Mini-batch mode: cells sampled per optimiser step", DefaultValueFactory = _ => Defaults.BatchCells };
         var noBaselines = new Option<bool>("--no-baselines") { Description = "Skip the correlation and Tangram-style baselines" };
         var method = new Option<string>("--method") { Description = "stem (default: shared embedding), tangram (Tangram-style mapping, same outputs without an embedding), or both (folders stem/ and tangram/ and comparison.png)", DefaultValueFactory = _ => "stem" };
         method.AcceptOnlyFromAmong("stem", "tangram", "both");
         var cmd = new Command("map", "Map single cells onto spatial spots with STEM or a Tangram-style mapping")
-            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, method, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, noNormalize, noBaselines };
+            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, method, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, batchSpots, batchCells, noNormalize, noBaselines };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var options = new StemOptions
@@ -48,6 +51,7 @@ public static class MapCommand
                 Epochs = p.GetValue(epochs), Seed = p.GetValue(seed), Sigma = p.GetValue(sigma), Dropout = p.GetValue(dropout), TopK = p.GetValue(topK),
                 MmdBatch = p.GetValue(mmdBatch), Normalize = !p.GetValue(noNormalize), IgSteps = p.GetValue(igSteps),
                 TangramEpochs = p.GetValue(tangramEpochs), Baselines = !p.GetValue(noBaselines),
+                BatchSpots = p.GetValue(batchSpots), BatchCells = p.GetValue(batchCells),
             };
             options.Validate();
             string which = p.GetValue(method)!;
@@ -109,7 +113,7 @@ public static class MapCommand
             run.Commit("map", new
             {
                 Method = which, options.Epochs, options.Seed, Sigma = model?.Sigma, Dropout = model?.Dropout, options.LearningRate, options.WeightDecay, options.Alpha,
-                options.MmdBatch, TopK = options.TopK, options.Normalize, TangramEpochs = tangram ? tangramOptions.Epochs : (int?)null,
+                options.MmdBatch, options.BatchSpots, options.BatchCells, TopK = options.TopK, options.Normalize, TangramEpochs = tangram ? tangramOptions.Epochs : (int?)null,
                 CellTypeColumn = data.CellTypeColumn, GroupColumn = data.Groups,
             }, options.Seed, r);
             r.Info($"results in {run.FinalDir}");

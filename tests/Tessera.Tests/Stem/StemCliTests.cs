@@ -47,6 +47,26 @@ public class StemCliTests
     }
 
     [Fact]
+    public void MapBatchSpotsForcesMiniBatchAndSaysSo()
+    {
+        using var tmp = new TempDir();
+        SimulateTissue(tmp);
+        var map = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--cell-type-column", "type",
+            "--epochs", "4", "--batch-spots", "6", "--batch-cells", "30", "--mmd-batch", "10", "--ig-steps", "2", "--no-baselines", "--out", tmp.File("map"));
+        Assert.True(map.Code == 0, map.Out + map.Err);
+        Assert.Contains("mini-batch: forced by BatchSpots = 6; 2 tiles", map.Out + map.Err);
+        Assert.True(File.Exists(tmp.File("map/mapping_topk.csv")));
+        var full = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--epochs", "2", "--batch-spots", "0",
+            "--mmd-batch", "10", "--no-baselines", "--out", tmp.File("full"));
+        Assert.True(full.Code == 0, full.Out + full.Err);
+        Assert.Contains("full batch (forced by BatchSpots = 0)", full.Out + full.Err);
+        var bad = CliRunner.Run("map", "--sc", tmp.File("sim/sc.h5ad"), "--st", tmp.File("sim/st.h5ad"), "--batch-spots", "-1", "--out", tmp.File("bad"));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("--batch-spots", bad.Err);
+        Assert.False(Directory.Exists(tmp.File("bad")) && Directory.EnumerateFileSystemEntries(tmp.File("bad")).Any());
+    }
+
+    [Fact]
     public void SimulateThenMapWritesResultsAndMetrics()
     {
         using var tmp = new TempDir();

@@ -20,7 +20,7 @@ public class StemTrainerTests
         return new StemData(sim.Sc, sim.St) { CellTypeColumn = "type" };
     }
 
-    private static void AssertSameResult(StemResult a, StemResult b)
+    internal static void AssertSameResult(StemResult a, StemResult b)
     {
         Assert.Equal(a.ScEmbedding.Data, b.ScEmbedding.Data);
         Assert.Equal(a.StEmbedding.Data, b.StEmbedding.Data);

@@ -18,6 +18,9 @@ internal sealed class CycleLoss : IDisposable
     /// <summary>Kernel values exp(−d²/2σ²) below this are dropped (d > 6.44 σ).</summary>
     public const double KernelFloor = 1e-9;
 
+    /// <summary>Distance beyond which the kernel exp(−d²/2σ²) is below <see cref="KernelFloor"/>: σ √(2 ln 1e9) ≈ 6.44 σ.</summary>
+    public static double Cutoff(double sigma) => sigma > 0 ? sigma * Math.Sqrt(2 * Math.Log(1 / KernelFloor)) : 0;
+
     // Target block of each tile (rows × halo), or the whole target when dense.
     private readonly List<Tensor> _targets = [];
     // All tiles' row and halo indices concatenated, and the per-tile lengths: one gather per operand and a split, so the
@@ -32,21 +35,26 @@ internal sealed class CycleLoss : IDisposable
     /// <summary>Tiles used (1 = the dense reference computation).</summary>
     public int Tiles => _targets.Count;
 
+    /// <param name="coords">Coordinates of the spots (the target's columns).</param>
+    /// <param name="target">Rows × spots target: its rows are the first rows of <paramref name="coords"/> (all spots in full
+    /// batch; a mini-batch's tile, whose halo spots are columns only).</param>
+    /// <param name="sigma">Kernel width.</param>
+    /// <param name="medianNearest">Median nearest-spot distance (the smallest tile side is 8 of them).</param>
     public CycleLoss(Tensor coords, Tensor target, double sigma, double medianNearest)
     {
         using var scope = torch.NewDisposeScope();
-        int n = (int)coords.shape[0], d = (int)coords.shape[1];
+        int n = (int)coords.shape[0], d = (int)coords.shape[1], rowCount = (int)target.shape[0];
         _entropy = (target * torch.log(target.clamp_min(1e-30f))).sum().DetachFromDisposeScope();
         var xy = coords.to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
-        double cutoff = sigma > 0 ? sigma * Math.Sqrt(2 * Math.Log(1 / KernelFloor)) : 0;
+        double cutoff = Cutoff(sigma);
         // Tiles hold a few dozen spots at least so that each product is a reasonable matrix multiply.
         double side = Math.Max(2 * cutoff, 8 * medianNearest);
-        var plan = side > 0 && double.IsFinite(side) ? Plan(xy, n, d, side, cutoff) : null;
+        var plan = side > 0 && double.IsFinite(side) ? Plan(xy, n, d, side, cutoff, rowCount) : null;
         long pairs = plan?.Sum(t => (long)t.Rows.Length * t.Halo.Length) ?? long.MaxValue;
-        if (plan is null || pairs > (long)n * n / 2)
+        if (plan is null || pairs > (long)rowCount * n / 2)
         {
             _targets.Add(target.alias().DetachFromDisposeScope());
-            Pairs = (long)n * n;
+            Pairs = (long)rowCount * n;
             _dense = true;
             return;
         }
@@ -63,14 +71,14 @@ internal sealed class CycleLoss : IDisposable
         Pairs = pairs;
     }
 
-    private static List<(int[] Rows, int[] Halo)> Plan(double[] xy, int n, int d, double side, double cutoff)
+    private static List<(int[] Rows, int[] Halo)> Plan(double[] xy, int n, int d, double side, double cutoff, int rowCount)
     {
         var lo = new double[d];
         for (int k = 0; k < d; k++) { lo[k] = double.PositiveInfinity; for (int i = 0; i < n; i++) lo[k] = Math.Min(lo[k], xy[i * d + k]); }
         // Tiles on the first two coordinates (the third, if any, is usually a thin stack of sections).
         int dt = Math.Min(d, 2);
         var groups = new SortedDictionary<(long, long), List<int>>();
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < rowCount; i++)
         {
             long gx = (long)Math.Floor((xy[i * d] - lo[0]) / side), gy = dt > 1 ? (long)Math.Floor((xy[i * d + 1] - lo[1]) / side) : 0;
             if (!groups.TryGetValue((gx, gy), out var list)) groups[(gx, gy)] = list = [];
@@ -100,8 +108,8 @@ internal sealed class CycleLoss : IDisposable
     }
 
     /// <summary>
-    /// mean over spots of KL(t_i ‖ (st2sc·sc2st)_i) with the reference's +1e-7 inside the log; <paramref name="st2sc"/> is
-    /// softmax over cells (spots × cells), <paramref name="sc2stT"/> is softmax over spots transposed (spots × cells).
+    /// mean over the target's rows of KL(t_i ‖ (st2sc·sc2st)_i) with the reference's +1e-7 inside the log; <paramref name="st2sc"/>
+    /// is softmax over cells (rows × cells), <paramref name="sc2stT"/> is softmax over spots transposed (spots × cells).
     /// </summary>
     public Tensor Forward(Tensor st2sc, Tensor sc2stT)
     {

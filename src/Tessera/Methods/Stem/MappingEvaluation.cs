@@ -98,15 +98,84 @@ public static class MappingEvaluation
     /// "spatial_true", true proportions in ST obsm "proportions" with uns "proportion_types") by the cell-type column; null
     /// when the data carry no truth or no cell-type column.
     /// </summary>
-    internal static Func<CellSpotProbabilities, MappingScores>? TruthScorer(StemData data, DenseMatrix spotCoords)
+    internal static Func<CellSpotProbabilities, MappingScores>? TruthScorer(StemData data, DenseMatrix spotCoords) =>
+        Truth(data) is { } t ? p => Evaluate(p, spotCoords, t.Coords, t.Labels, t.Proportions, t.Types) : null;
+
+    /// <summary><see cref="TruthScorer"/> for mappings given by their logits, scored in blocks (the blocked Evaluate).</summary>
+    /// <remarks>The scorer takes the mapped type proportions already computed for the cell-type column (types, spots × types), if any, to save a pass over cells × spots.</remarks>
+    internal static Func<IProgress<Progress>?, MappingLogits, (string[] Types, DenseMatrix Mass)?, MappingScores>? BlockedTruthScorer(StemData data, DenseMatrix spotCoords) =>
+        Truth(data) is { } t ? (p, l, m) => Evaluate(l, spotCoords, t.Coords, t.Labels, t.Proportions, t.Types, p, m) : null;
+
+    private static (DenseMatrix Coords, string?[] Labels, DenseMatrix Proportions, string[] Types)? Truth(StemData data)
     {
         var (sc, st) = (data.Sc, data.St);
         if (data.CellTypeColumn is null || !sc.Obsm.TryGetValue(PseudoSpots.TrueCoordsKey, out var truth)
             || !st.Obsm.TryGetValue(PseudoSpots.ProportionsKey, out var trueProps)
             || !st.Uns.TryGetValue(PseudoSpots.ProportionTypesKey, out var tn) || tn is not string?[] propTypes) return null;
-        var labels = sc.Obs.Labels(data.CellTypeColumn);
-        var ptypes = propTypes.Select(t => t ?? "").ToArray();
-        return p => Evaluate(p, spotCoords, truth, labels, trueProps, ptypes);
+        return (truth, sc.Obs.Labels(data.CellTypeColumn), trueProps, propTypes.Select(t => t ?? "").ToArray());
+    }
+
+    /// <summary>
+    /// <see cref="Evaluate(CellSpotProbabilities, DenseMatrix, DenseMatrix, IReadOnlyList{string?}, DenseMatrix, IReadOnlyList{string})"/>
+    /// of a mapping given by its logits, computed in blocks of cells and spots (large data: nothing cells × spots is dense);
+    /// the same quantities up to float rounding.
+    /// </summary>
+    internal static MappingScores Evaluate(MappingLogits logits, DenseMatrix spotCoords, DenseMatrix trueCellCoords, IReadOnlyList<string?> cellTypes,
+        DenseMatrix trueProportions, IReadOnlyList<string> proportionTypes, IProgress<Progress>? progress = null, (string[] Types, DenseMatrix Mass)? known = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int nc = logits.Cells, ns = logits.Spots, d = spotCoords.Cols;
+        if (trueCellCoords.Rows != nc) throw new TesseraException($"true coordinates have {trueCellCoords.Rows} rows but the mapping has {nc} cells");
+        if (cellTypes.Count != nc) throw new TesseraException($"cell types have {cellTypes.Count} labels but the mapping has {nc} cells");
+        if (trueProportions.Rows != ns) throw new TesseraException($"true proportions have {trueProportions.Rows} rows but the mapping has {ns} spots");
+        var typeIndex = proportionTypes.Select((t, i) => (t, i)).ToDictionary(a => a.t, a => a.i, StringComparer.Ordinal);
+        var codes = cellTypes.Select(t => t is not null && typeIndex.TryGetValue(t, out int i) ? i : -1).ToArray();
+        double[] mass;
+        if (known is { } k && k.Mass.Rows == ns)
+        {
+            // the mass of type t per spot is the mapped proportion of the cells labelled t: the same sum, already computed
+            int nt = proportionTypes.Count;
+            mass = new double[ns * nt];
+            for (int t = 0; t < nt; t++)
+            {
+                int col = Array.IndexOf(k.Types, proportionTypes[t]);
+                if (col >= 0) for (int sp = 0; sp < ns; sp++) mass[sp * nt + t] = k.Mass[sp, col];
+            }
+        }
+        else mass = StemMapper.SpotTypeProportions(logits, codes, proportionTypes.Count, progress).Data;
+        var (pearson, kl, types) = ProportionScores(mass, ns, trueProportions, proportionTypes);
+
+        int[] ks = [10, 30, 50];
+        var coords = ks.Select(_ => new double[(long)nc * d]).Append(new double[(long)nc * d]).ToArray(); // top-10, 30, 50, all
+        using (var scope = torch.NewDisposeScope())
+        {
+            var c = torch.tensor(spotCoords.ToFloatArray(), [ns, d]);
+            int block = StemMapper.RowsPerBlock(ns);
+            for (int b = 0; b < nc; b += block)
+            {
+                using var s = torch.NewDisposeScope();
+                int len = Math.Min(block, nc - b);
+                var p = nn.functional.softmax(logits.CellRows(b, len), 1);
+                var parts = ks.Select(k =>
+                {
+                    if (k >= ns) return p.mm(c) / p.sum(1, keepdim: true);
+                    var (v, i) = p.topk(k, 1);
+                    var w = v / v.sum(1, keepdim: true);
+                    return (w.unsqueeze(2) * c.index_select(0, i.flatten()).view(len, k, d)).sum(1);
+                }).Append(p.mm(c) / p.sum(1, keepdim: true)).ToArray();
+                for (int q = 0; q < parts.Length; q++)
+                {
+                    var v = parts[q].contiguous().data<float>().ToArray();
+                    for (int i = 0; i < v.Length; i++) coords[q][(long)b * d + i] = v[i];
+                }
+                progress?.Report(new Progress("evaluation: predicted coordinates", b + len, nc, clock.Elapsed));
+            }
+        }
+        var all = new DenseMatrix(nc, d, coords[3]);
+        double Err(double[] p) => CellErrors(new DenseMatrix(nc, d, p), trueCellCoords).Average();
+        return new MappingScores(types, pearson, kl, MeanFinite(pearson), MeanFinite(kl),
+            HitRate(all, trueCellCoords, Math.Min(10, nc - 1)), HitRate(all, trueCellCoords, Math.Min(30, nc - 1)), HitRate(all, trueCellCoords, Math.Min(50, nc - 1)),
+            Err(coords[0]), Err(coords[1]), Err(coords[2]), Err(coords[3]));
     }
 
     private static double MeanFinite(double[] v)
@@ -127,6 +196,13 @@ public static class MappingEvaluation
             if (cellTypes[c] is not { } t || !typeIndex.TryGetValue(t, out int ti)) continue;
             for (int s = 0; s < ns; s++) mass[s * nt + ti] += mapping.SpotToCellT[(long)c * ns + s];
         }
+        return ProportionScores(mass, ns, trueProportions, proportionTypes);
+    }
+
+    /// <summary>Per-type Pearson and KL between true proportions and the mapped type mass per spot (<paramref name="mass"/>: spots × types, row-major).</summary>
+    private static (double[] Pearson, double[] Kl, string[] Types) ProportionScores(double[] mass, int ns, DenseMatrix trueProportions, IReadOnlyList<string> proportionTypes)
+    {
+        int nt = proportionTypes.Count;
         var pearson = new List<double>(); var kl = new List<double>(); var types = new List<string>();
         for (int t = 0; t < nt; t++)
         {
@@ -146,13 +222,29 @@ public static class MappingEvaluation
         return (pearson.ToArray(), kl.ToArray(), types.ToArray());
     }
 
+    private const int KdTreeMinCells = 20000;
+
+    private static KnnResult Neighbours(DenseMatrix x, int k)
+    {
+        if (x.Rows <= KdTreeMinCells) return NearestNeighbors.Exact(x.ToFloatArray(), x.Rows, x.Cols, k);
+        var tree = new Graphs.KdTree(x);
+        var idx = new int[(long)x.Rows * k]; var dst = new float[(long)x.Rows * k];
+        Parallel.For(0, x.Rows, i =>
+        {
+            var (ix, ds) = tree.Nearest(x.Data.AsSpan(i * x.Cols, x.Cols), k, i);
+            for (int j = 0; j < k; j++) { idx[(long)i * k + j] = ix[j]; dst[(long)i * k + j] = (float)ds[j]; }
+        });
+        return new KnnResult(x.Rows, k, idx, dst, false);
+    }
+
     /// <summary>Mean over cells of |kNN_pred(i) ∩ kNN_true(i)| / k (exact kNN, self excluded).</summary>
     public static double HitRate(DenseMatrix predicted, DenseMatrix truth, int k)
     {
         if (predicted.Rows != truth.Rows) throw new TesseraException($"predicted coordinates have {predicted.Rows} rows but the truth has {truth.Rows}");
-        // Tiny deterministic jitter-free tie handling: exact kNN breaks ties by lower index.
-        var a = NearestNeighbors.Exact(predicted.ToFloatArray(), predicted.Rows, predicted.Cols, k);
-        var b = NearestNeighbors.Exact(truth.ToFloatArray(), truth.Rows, truth.Cols, k);
+        // Tiny deterministic jitter-free tie handling: exact kNN breaks ties by lower index (as the k-d tree, used above
+        // KdTreeMinCells cells because the exact search is quadratic in cells).
+        var a = Neighbours(predicted, k);
+        var b = Neighbours(truth, k);
         double s = 0;
         for (int i = 0; i < predicted.Rows; i++)
         {

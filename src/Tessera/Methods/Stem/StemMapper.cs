@@ -51,6 +51,9 @@ internal static class StemMapper
 {
     private const int Block = 2048;
 
+    /// <summary>Rows per block of a matrix with <paramref name="cols"/> columns: <see cref="Block"/>, fewer so that a block holds at most 2^24 values (64 MB) when a side is large.</summary>
+    internal static int RowsPerBlock(int cols) => Math.Clamp((1 << 24) / Math.Max(1, cols), 1, Block);
+
     private static Tensor T(DenseMatrix m) => torch.tensor(m.ToFloatArray(), [m.Rows, m.Cols]);
 
     /// <summary>
@@ -72,19 +75,26 @@ internal static class StemMapper
     }
 
     /// <summary>STEM's sparse mappings, coordinates and cell–cell graph from the two embeddings.</summary>
-    public static StemMapping Map(DenseMatrix scEmbedding, DenseMatrix stEmbedding, DenseMatrix spotCoords, StemOptions options, CancellationToken cancellationToken)
+    public static StemMapping Map(DenseMatrix scEmbedding, DenseMatrix stEmbedding, DenseMatrix spotCoords, StemOptions options, CancellationToken cancellationToken,
+        IProgress<Progress>? progress = null)
     {
         using var scope = torch.NewDisposeScope();
-        return Map(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), spotCoords, options.TopK, options.CoordTopK, options.AdjacencyK, cancellationToken);
+        return Map(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), spotCoords, options.TopK, options.CoordTopK, options.AdjacencyK, cancellationToken,
+            options.IsLarge(stEmbedding.Rows, scEmbedding.Rows), progress);
     }
 
     /// <summary>
     /// Sparse mappings (each cell's <paramref name="topK"/> spots, each spot's <paramref name="topK"/> cells), predicted
     /// coordinates (all spots; each cell's top <paramref name="coordTopK"/>) and the cell–cell graph (each cell's
     /// <paramref name="adjacencyK"/> largest entries of sc2st·st2sc), computed in blocks of cells (never cells × cells dense).
+    /// With <paramref name="coordinateGraph"/> (large data: sc2st·st2sc costs cells² × spots) the cell graph is each cell's
+    /// <paramref name="adjacencyK"/> nearest cells by predicted coordinates instead (k-d tree), weight 1 / (1 + d / spacing)
+    /// with spacing the median nearest-spot distance.
     /// </summary>
-    public static StemMapping Map(MappingLogits logits, DenseMatrix spotCoords, int topK, int coordTopK, int adjacencyK, CancellationToken cancellationToken)
+    public static StemMapping Map(MappingLogits logits, DenseMatrix spotCoords, int topK, int coordTopK, int adjacencyK, CancellationToken cancellationToken,
+        bool coordinateGraph = false, IProgress<Progress>? progress = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var scope = torch.NewDisposeScope();
         int nc = logits.Cells, ns = logits.Spots, d = spotCoords.Cols;
         int k = Math.Min(topK, ns), kc = Math.Min(coordTopK, ns), kcell = Math.Min(topK, nc);
@@ -92,18 +102,19 @@ internal static class StemMapper
         var all = new double[nc * d]; var topc = new double[nc * d]; var best = new int[nc];
         var c2sR = new List<int>(); var c2sC = new List<int>(); var c2sV = new List<float>();
         // Column log-normaliser of softmax over cells for every spot (two passes over cell blocks).
+        int cellBlock = RowsPerBlock(ns), spotBlock = RowsPerBlock(nc);
         var lse = torch.full(ns, float.NegativeInfinity);
-        for (int b = 0; b < nc; b += Block)
+        for (int b = 0; !coordinateGraph && b < nc; b += cellBlock)
         {
             using var s = torch.NewDisposeScope();
-            var sb = logits.CellRows(b, Math.Min(Block, nc - b));
+            var sb = logits.CellRows(b, Math.Min(cellBlock, nc - b));
             lse = torch.logaddexp(lse, torch.logsumexp(sb, 0)).MoveToOuterDisposeScope();
         }
-        for (int b = 0; b < nc; b += Block)
+        for (int b = 0; b < nc; b += cellBlock)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var s = torch.NewDisposeScope();
-            int len = Math.Min(Block, nc - b);
+            int len = Math.Min(cellBlock, nc - b);
             var p = nn.functional.softmax(logits.CellRows(b, len), 1);
             var allF = p.mm(coords).contiguous().data<float>().ToArray();
             for (int i = 0; i < allF.Length; i++) all[b * d + i] = allF[i];
@@ -118,38 +129,44 @@ internal static class StemMapper
                 best[b + r] = (int)ix[r * k];
                 for (int j = 0; j < k; j++) { c2sR.Add(b + r); c2sC.Add((int)ix[r * k + j]); c2sV.Add(v[r * k + j]); }
             }
+            progress?.Report(new Progress("mapping: cells to spots", b + len, nc, clock.Elapsed));
         }
         var cellToSpot = CsrMatrix.FromTriplets(nc, ns, c2sR, c2sC, c2sV);
 
         var s2cR = new List<int>(); var s2cC = new List<int>(); var s2cV = new List<float>();
-        for (int b = 0; b < ns; b += Block)
+        for (int b = 0; b < ns; b += spotBlock)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var s = torch.NewDisposeScope();
-            int len = Math.Min(Block, ns - b);
+            int len = Math.Min(spotBlock, ns - b);
             var lp = nn.functional.log_softmax(logits.SpotRows(b, len), 1);
             var (vals, idx) = lp.topk(kcell, 1);
             var v = vals.exp().contiguous().data<float>().ToArray(); var ix = idx.contiguous().data<long>().ToArray();
             for (int r = 0; r < len; r++) for (int j = 0; j < kcell; j++) { s2cR.Add(b + r); s2cC.Add((int)ix[r * kcell + j]); s2cV.Add(v[r * kcell + j]); }
+            progress?.Report(new Progress("mapping: spots to cells", b + len, ns, clock.Elapsed));
         }
         var spotToCell = CsrMatrix.FromTriplets(ns, nc, s2cR, s2cC, s2cV);
 
-        var adjacency = Adjacency(logits, lse, Math.Min(adjacencyK, nc - 1), cancellationToken);
-        return new StemMapping(cellToSpot, spotToCell, new DenseMatrix(nc, d, all), new DenseMatrix(nc, d, topc), kc, adjacency, best);
+        var coordsAll = new DenseMatrix(nc, d, all);
+        var adjacency = coordinateGraph ? CoordinateAdjacency(coordsAll, spotCoords, Math.Min(adjacencyK, nc - 1))
+            : Adjacency(logits, lse, Math.Min(adjacencyK, nc - 1), cancellationToken);
+        return new StemMapping(cellToSpot, spotToCell, coordsAll, new DenseMatrix(nc, d, topc), kc, adjacency, best);
     }
 
     /// <summary>
     /// Mapped cell-type composition of each spot: Σ over cells of type t of st2sc[spot, cell] (softmax over cells), in blocks of
     /// spots; rows sum to 1 over the typed cells. <paramref name="codes"/> gives each cell's type index (−1 = untyped).
     /// </summary>
-    public static DenseMatrix SpotTypeProportions(DenseMatrix scEmbedding, DenseMatrix stEmbedding, IReadOnlyList<int> codes, int types)
+    public static DenseMatrix SpotTypeProportions(DenseMatrix scEmbedding, DenseMatrix stEmbedding, IReadOnlyList<int> codes, int types, IProgress<Progress>? progress = null)
     {
         using var scope = torch.NewDisposeScope();
-        return SpotTypeProportions(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), codes, types);
+        return SpotTypeProportions(new EmbeddingLogits(T(scEmbedding), T(stEmbedding)), codes, types, progress);
     }
 
     /// <summary>Mapped cell-type composition of each spot from any mapping's logits (softmax over cells, summed per type).</summary>
-    public static DenseMatrix SpotTypeProportions(MappingLogits logits, IReadOnlyList<int> codes, int types)
+    public static DenseMatrix SpotTypeProportions(MappingLogits logits, IReadOnlyList<int> codes, int types, IProgress<Progress>? progress = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         ArgumentNullException.ThrowIfNull(codes);
         int nc = logits.Cells, ns = logits.Spots;
         if (codes.Count != nc) throw new TesseraException($"cell types have {codes.Count} entries but the mapping has {nc} cells");
@@ -162,14 +179,37 @@ internal static class StemMapper
         }
         var onehot = torch.tensor(oh, [nc, types]);
         var result = new double[ns * types];
-        for (int b = 0; b < ns; b += Block)
+        int block = RowsPerBlock(nc);
+        for (int b = 0; b < ns; b += block)
         {
             using var s = torch.NewDisposeScope();
-            int len = Math.Min(Block, ns - b);
+            int len = Math.Min(block, ns - b);
             var v = nn.functional.softmax(logits.SpotRows(b, len), 1).mm(onehot).contiguous().data<float>().ToArray();
             for (int i = 0; i < v.Length; i++) result[b * types + i] = v[i];
+            progress?.Report(new Progress("mapping: spot type proportions", b + len, ns, clock.Elapsed));
         }
         return new DenseMatrix(ns, types, result);
+    }
+
+    /// <summary>Each cell's <paramref name="k"/> nearest other cells by predicted coordinates (k-d tree; ties to the lower index), weight 1 / (1 + d / spacing).</summary>
+    internal static CsrMatrix CoordinateAdjacency(DenseMatrix predicted, DenseMatrix spotCoords, int k)
+    {
+        int nc = predicted.Rows, d = predicted.Cols;
+        if (k < 1) return CsrMatrix.Zeros(nc, nc);
+        var spacing = spotCoords.Rows > 1 ? Analysis.Statistics.Median(new Graphs.KdTree(spotCoords).NearestNeighborDistances()) : 1;
+        if (!(spacing > 0)) spacing = 1;
+        var tree = new Graphs.KdTree(predicted);
+        var cols = new int[(long)nc * k]; var vals = new float[(long)nc * k];
+        Parallel.For(0, nc, i =>
+        {
+            var (idx, dist) = tree.Nearest(predicted.Data.AsSpan(i * d, d), k, i);
+            // CSR rows in column order; the weight keeps the distance ranking.
+            var order = Enumerable.Range(0, idx.Length).OrderBy(j => idx[j]).ToArray();
+            for (int j = 0; j < idx.Length; j++) { cols[(long)i * k + j] = idx[order[j]]; vals[(long)i * k + j] = (float)(1 / (1 + dist[order[j]] / spacing)); }
+        });
+        var ptr = new int[nc + 1];
+        for (int i = 0; i < nc; i++) ptr[i + 1] = ptr[i] + k;
+        return new CsrMatrix(nc, nc, ptr, cols, vals);
     }
 
     private static CsrMatrix Adjacency(MappingLogits logits, Tensor lse, int k, CancellationToken cancellationToken)

@@ -110,29 +110,43 @@ public sealed class StemModel : IDisposable
         DenseMatrix esc, est;
         using (torch.no_grad())
         {
-            esc = ToDense(Encoder.forward(xsc));
-            est = ToDense(Encoder.forward(xst));
+            esc = Embed(xsc);
+            est = Embed(xst);
         }
-        progress.Note("STEM", "mapping cells");
-        var map = StemMapper.Map(esc, est, spotCoords, o, cancellationToken);
+        // Above the full-batch limits nothing cells- or spots-sided is formed densely: the cell graph comes from the k-d tree
+        // on predicted coordinates, the evaluation is blocked, and the dense baselines are skipped.
+        bool large = o.IsLarge(est.Rows, esc.Rows);
+        progress.Note("STEM", large ? $"mapping cells (large data: {esc.Rows} cells, {est.Rows} spots; sparse top-k in blocks, cell graph by k-d tree on predicted coordinates)" : "mapping cells");
+        var map = StemMapper.Map(esc, est, spotCoords, o, cancellationToken, progress);
 
         string[]? types = null; DenseMatrix? proportions = null;
         CategoricalColumn? typeCat = data.CellTypeColumn != null ? CategoricalColumn.FromLabels(sc.Obs.Labels(data.CellTypeColumn)) : null;
         if (typeCat != null)
         {
             types = typeCat.Categories;
-            proportions = StemMapper.SpotTypeProportions(esc, est, typeCat.Codes, types.Length);
+            proportions = StemMapper.SpotTypeProportions(esc, est, typeCat.Codes, types.Length, progress);
         }
 
         SdgRow[]? sdg = null;
         if (data.Groups is { } groups)
         {
-            progress.Note("STEM", $"spatially dominant genes ({o.IgSteps} IG steps)");
-            sdg = SpatialGenes.Test(IntegratedGradients(xsc, est, o.IgSteps, progress, cancellationToken), inputs.Genes, sc.Obs.Labels(groups));
+            var labels = sc.Obs.Labels(groups);
+            var rows = large ? IgSample(esc.Rows, o) : null;
+            progress.Note("STEM", $"spatially dominant genes ({o.IgSteps} IG steps" + (rows is null ? ")" : $", a seeded sample of {rows.Length} of {esc.Rows} cells)"));
+            using var xig = rows is null ? xsc.alias() : xsc.index_select(0, torch.tensor(rows.Select(i => (long)i).ToArray()));
+            sdg = SpatialGenes.Test(IntegratedGradients(xig, est, o.IgSteps, progress, cancellationToken), inputs.Genes,
+                rows is null ? labels : rows.Select(i => labels[i]).ToArray());
         }
 
         MappingScores? stem = null, correlation = null, tangram = null;
-        if (MappingEvaluation.TruthScorer(data, spotCoords) is { } score)
+        if (large && MappingEvaluation.BlockedTruthScorer(data, spotCoords) is { } blocked)
+        {
+            progress.Note("STEM", "evaluating the mapping against the simulation's truth (in blocks; the correlation and Tangram-style baselines are dense and skipped above the full-batch limits)");
+            using var scope = torch.NewDisposeScope();
+            stem = blocked(progress, new EmbeddingLogits(torch.tensor(esc.ToFloatArray(), [esc.Rows, esc.Cols]), torch.tensor(est.ToFloatArray(), [est.Rows, est.Cols])),
+                types is not null && proportions is not null ? (types, proportions) : null);
+        }
+        else if (!large && MappingEvaluation.TruthScorer(data, spotCoords) is { } score)
         {
             progress.Note("STEM", "evaluating the mapping against the simulation's truth");
             stem = score(StemMapper.DenseProbabilities(esc, est));
@@ -147,6 +161,30 @@ public sealed class StemModel : IDisposable
         }
         return new StemResult(sc.ObsNames, st.ObsNames, esc, est, map, types, proportions, sdg, stem, correlation, tangram,
             inputs.Genes, Sigma, Dropout, o.Epochs, o.Seed, History.Total[^1]);
+    }
+
+    /// <summary>The cells integrated gradients are computed for on large data: null = all (at most <see cref="StemOptions.IgMaxCells"/>), else a seeded uniform sample in index order.</summary>
+    internal static int[]? IgSample(int cells, StemOptions o)
+    {
+        if (cells <= o.IgMaxCells) return null;
+        var all = Enumerable.Range(0, cells).ToArray();
+        Seeding.Rng(o.Seed, "stem.ig").Shuffle(all);
+        var rows = all[..o.IgMaxCells];
+        Array.Sort(rows);
+        return rows;
+    }
+
+    /// <summary>Embeddings of the rows of <paramref name="x"/> (no grad), in blocks of 65,536 rows above that size so the hidden layers stay small.</summary>
+    private DenseMatrix Embed(Tensor x)
+    {
+        const int block = 65536;
+        int n = (int)x.shape[0];
+        if (n <= block) return ToDense(Encoder.forward(x));
+        var parts = new List<float[]>();
+        for (int b = 0; b < n; b += block)
+            using (var e = Encoder.forward(x.narrow(0, b, Math.Min(block, n - b)))) parts.Add(e.contiguous().data<float>().ToArray());
+        var all = parts.SelectMany(p => p).ToArray();
+        return DenseMatrix.FromFloat(n, all.Length / n, all);
     }
 
     private static DenseMatrix ToDense(Tensor t)
@@ -167,7 +205,8 @@ public sealed class StemModel : IDisposable
         using var scope = torch.NewDisposeScope();
         var est = torch.tensor(stEmbedding.ToFloatArray(), [stEmbedding.Rows, stEmbedding.Cols]);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        int batch = Math.Max(1, 16384 / steps); // cells per pass: about 16k path points
+        // cells per pass: about 16k path points, fewer when path points × spots would exceed 2^25 values (128 MB)
+        int batch = Math.Max(1, Math.Min(16384, (1 << 25) / Math.Max(1, stEmbedding.Rows)) / steps);
         for (int b = 0; b < nc; b += batch)
         {
             cancellationToken.ThrowIfCancellationRequested();

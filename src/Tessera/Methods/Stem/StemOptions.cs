@@ -54,6 +54,54 @@ public sealed record StemOptions
     /// <summary>Adam steps of the Tangram-style baseline.</summary>
     public int TangramEpochs { get; init; } = new TangramOptions().Epochs;
 
+    /// <summary>
+    /// Training mode. null (default) = automatic: full batch (the reference's protocol) when the data are small
+    /// (<see cref="IsLarge"/> false), mini-batches of spatial tiles of <see cref="DefaultBatchSpots"/> spots above; 0 forces
+    /// full batch; N &gt; 0 forces mini-batches of tiles of about N spots.
+    /// </summary>
+    /// <remarks>
+    /// Mini-batch protocol: each optimiser step takes one spatial tile of spots (recursive median bisection, as Spotscape's
+    /// tiles; a fresh seeded order every round), the spots within the target's cut-off of the tile (its halo), a uniform
+    /// sample of <see cref="MmdBatch"/> spots and a uniform sample of <see cref="BatchCells"/> cells (without replacement).
+    /// The spatial loss is the cross-entropy of the tile spots' rows of the sparse target (Gaussian pairs within 6.44 σ) against
+    /// a softmax over all spots whose normaliser is the exact sum over the tile and halo plus the uniform sample's sum scaled
+    /// by spots / sample (an unbiased estimate of the rest); the MMD matches the uniform spot sample against the first
+    /// <see cref="MmdBatch"/> cells of the cell sample; the cycle term is KL(target ‖ st2sc·sc2st) on the tile's rows and the
+    /// tile-plus-halo columns, with st2sc a softmax over the sampled cells and sc2st a softmax over all spots (normalised as
+    /// the spatial loss). <see cref="Epochs"/> then counts optimiser steps, exactly as many as the full-batch protocol takes
+    /// (one per epoch), with the same StepLR schedule and cycle ramp in steps, so a run sees Epochs × tile / spots passes over
+    /// the spots and Epochs × <see cref="BatchCells"/> / cells passes over the cells.
+    /// </remarks>
+    public int? BatchSpots { get; init; }
+
+    /// <summary>Above this many spots the data count as large (<see cref="IsLarge"/>; default 5,000: the dense spots × spots target is 100 MB there).</summary>
+    public int FullBatchMaxSpots { get; init; } = 5000;
+
+    /// <summary>Above this many cells the data count as large (<see cref="IsLarge"/>; default 20,000: the full-batch epoch grows faster than linearly in cells above, see bench/Stem/RESULTS.md).</summary>
+    public int FullBatchMaxCells { get; init; } = 20000;
+
+    /// <summary>Cells sampled per optimiser step in mini-batch mode (without replacement; the cycle term's cells).</summary>
+    public int BatchCells { get; init; } = 2048;
+
+    /// <summary>Tile size of the automatic mini-batch mode (spots per tile).</summary>
+    public const int DefaultBatchSpots = 1024;
+
+    /// <summary>
+    /// Whether <paramref name="spots"/> spots and <paramref name="cells"/> cells are above the full-batch limits: then the
+    /// automatic mode trains in mini-batches and every step after training avoids dense cells- or spots-sided matrices
+    /// (k-d tree cell graph, blocked evaluation, no dense baselines).
+    /// </summary>
+    public bool IsLarge(int spots, int cells) => spots > FullBatchMaxSpots || cells > FullBatchMaxCells;
+
+    /// <summary>The tile size used for <paramref name="spots"/> spots and <paramref name="cells"/> cells: 0 = full batch.</summary>
+    public int ResolveBatchSpots(int spots, int cells) => BatchSpots ?? (IsLarge(spots, cells) ? DefaultBatchSpots : 0);
+
+    /// <summary>
+    /// Above the full-batch limits (<see cref="IsLarge"/>) the integrated gradients of the spatially dominant genes use a seeded
+    /// uniform sample of this many cells (their cost is cells × steps × spots); below, every cell.
+    /// </summary>
+    public int IgMaxCells { get; init; } = 2000;
+
     /// <summary>Throws a <see cref="TesseraException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -75,6 +123,11 @@ public sealed record StemOptions
         if (CoordTopK < 1) throw new TesseraException($"CoordTopK must be at least 1 but is {CoordTopK}");
         if (AdjacencyK < 1) throw new TesseraException($"AdjacencyK must be at least 1 but is {AdjacencyK}");
         if (IgSteps < 1) throw new TesseraException($"IgSteps must be at least 1 but is {IgSteps}");
+        if (BatchSpots is { } bs && bs < 0) throw new TesseraException($"BatchSpots must be 0 (full batch), positive or null (automatic) but is {bs}");
+        if (FullBatchMaxSpots < 1) throw new TesseraException($"FullBatchMaxSpots must be at least 1 but is {FullBatchMaxSpots}");
+        if (FullBatchMaxCells < 1) throw new TesseraException($"FullBatchMaxCells must be at least 1 but is {FullBatchMaxCells}");
+        if (BatchCells < 1) throw new TesseraException($"BatchCells must be at least 1 but is {BatchCells}");
+        if (IgMaxCells < 1) throw new TesseraException($"IgMaxCells must be at least 1 but is {IgMaxCells}");
         if (TangramEpochs < 1) throw new TesseraException($"TangramEpochs must be at least 1 but is {TangramEpochs}");
     }
 }

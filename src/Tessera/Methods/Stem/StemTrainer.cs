@@ -1,5 +1,6 @@
 using Tessera.Analysis;
 using Tessera.Data;
+using Tessera.Graphs;
 using Tessera.Nn;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -30,6 +31,44 @@ public static class StemTrainer
         var inputs = new StemInputs(sc, st, o.TargetSumSc, o.TargetSumSt, o.Normalize);
         double dropout = o.Dropout ?? inputs.DefaultDropout;
 
+        int batchSpots = o.ResolveBatchSpots(inputs.NSpots, inputs.NCells);
+        string mode = batchSpots == 0
+            ? (o.BatchSpots == 0 ? $"full batch (forced by BatchSpots = 0)" : $"full batch: {inputs.NSpots} spots <= {o.FullBatchMaxSpots} and {inputs.NCells} cells <= {o.FullBatchMaxCells} (the full-batch limits)")
+            : $"mini-batch: {(o.BatchSpots is null ? $"{inputs.NSpots} spots > {o.FullBatchMaxSpots} or {inputs.NCells} cells > {o.FullBatchMaxCells} (the full-batch limits)" : $"forced by BatchSpots = {batchSpots}")}";
+        var (encoder, history, sigma) = batchSpots == 0
+            ? FitFullBatch(inputs, coords, dropout, o, mode, progress, cancellationToken)
+            : FitMiniBatch(inputs, coords, dropout, batchSpots, o, mode, progress, cancellationToken);
+        var xsc = torch.tensor(inputs.Sc, [inputs.NCells, inputs.Genes.Length]);
+        var xst = torch.tensor(inputs.St, [inputs.NSpots, inputs.Genes.Length]);
+        var model = new StemModel(encoder, inputs.Genes, inputs.Normalized ? inputs.TargetSumSc : null, inputs.Normalized ? inputs.TargetSumSt : null,
+            inputs.Normalized, sigma, dropout, history, o, coords.Clone(), st.ObsNames);
+        try
+        {
+            model.Result = model.Compute(data, inputs, xsc, xst, coords, progress, cancellationToken);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            xsc.Dispose(); xst.Dispose();
+        }
+        return model;
+    }
+
+    private static string Describe(StemInputs inputs, StemOptions o, double sigma, double dropout) =>
+        $"{inputs.Genes.Length} shared genes (dropped {inputs.DroppedScGenes} SC-only, {inputs.DroppedStGenes} ST-only); " +
+        $"{inputs.NCells} cells, {inputs.NSpots} spots; " +
+        (inputs.Normalized ? $"targets {inputs.TargetSumSc:G6} (SC) / {inputs.TargetSumSt:G6} (ST); " : "values used as given (no normalisation); ") +
+        $"sigma = {sigma:G6}{(o.Sigma == null ? " (half the median nearest-spot distance)" : "")}; ST dropout = {dropout:G4}" +
+        (o.Dropout == null ? $" (1 - {inputs.MedianGenesSc:G6}/{inputs.MedianGenesSt:G6} detected genes)" : "");
+
+    /// <summary>The reference's full-batch training (every spot and cell each epoch; dense spots × spots target).</summary>
+    private static (StemEncoder, LossHistory, double) FitFullBatch(StemInputs inputs, DenseMatrix coords, double dropout, StemOptions o, string mode,
+        IProgress<Progress>? progress, CancellationToken cancellationToken)
+    {
         using var noGradScope = torch.NewDisposeScope();
         var coordT = torch.tensor(coords.ToFloatArray(), [coords.Rows, coords.Cols]);
         // Sigma's default and the cycle tiles' size; duplicate coordinates (median 0) only matter when sigma is not given.
@@ -41,15 +80,10 @@ public static class StemTrainer
         var xst = torch.tensor(inputs.St, [inputs.NSpots, inputs.Genes.Length]).DetachFromDisposeScope();
         noGradScope.Dispose();
 
-        progress.Note("STEM", $"{inputs.Genes.Length} shared genes (dropped {inputs.DroppedScGenes} SC-only, {inputs.DroppedStGenes} ST-only); " +
-                      $"{inputs.NCells} cells, {inputs.NSpots} spots; " +
-                      (inputs.Normalized ? $"targets {inputs.TargetSumSc:G6} (SC) / {inputs.TargetSumSt:G6} (ST); " : "values used as given (no normalisation); ") +
-                      $"sigma = {sigma:G6}{(o.Sigma == null ? " (half the median nearest-spot distance)" : "")}; ST dropout = {dropout:G4}" +
-                      (o.Dropout == null ? $" (1 - {inputs.MedianGenesSc:G6}/{inputs.MedianGenesSt:G6} detected genes)" : "") +
-                      $"; cycle term over {cycleLoss.Pairs:N0} spot pairs in {cycleLoss.Tiles} tile(s)");
+        progress.Note("STEM", mode);
+        progress.Note("STEM", Describe(inputs, o, sigma, dropout) + $"; cycle term over {cycleLoss.Pairs:N0} spot pairs in {cycleLoss.Tiles} tile(s)");
 
         var encoder = new StemEncoder(inputs.Genes.Length);
-        LossHistory history;
         try
         {
             // A private generator (not torch's global one) so that concurrent fits elsewhere in the process cannot change the result.
@@ -57,7 +91,7 @@ public static class StemTrainer
             encoder.ResetParameters(gen);
             using var optimizer = torch.optim.AdamW(encoder.parameters(), o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay);
             var scheduler = torch.optim.lr_scheduler.StepLR(optimizer, o.StepSize, o.StepGamma);
-            history = TrainingLoop.Run(encoder, optimizer, o.Epochs, ep =>
+            var history = TrainingLoop.Run(encoder, optimizer, o.Epochs, ep =>
             {
                 // StepLR steps after each finished epoch; stepping it before the next epoch's update is the same schedule.
                 if (ep > 0) scheduler.step();
@@ -81,32 +115,88 @@ public static class StemTrainer
                     new Dictionary<string, Tensor> { ["spatial"] = spatial, ["mmd"] = mmd, ["cycle"] = cycle });
             }, progress, cancellationToken, "STEM training");
             encoder.eval();
+            return (encoder, history, sigma);
         }
         catch
         {
-            encoder.Dispose(); xsc.Dispose(); xst.Dispose();
+            encoder.Dispose();
             throw;
         }
         finally
         {
-            target.Dispose(); cycleLoss.Dispose(); coordT.Dispose();
+            target.Dispose(); cycleLoss.Dispose(); coordT.Dispose(); xsc.Dispose(); xst.Dispose();
         }
-        var model = new StemModel(encoder, inputs.Genes, inputs.Normalized ? inputs.TargetSumSc : null, inputs.Normalized ? inputs.TargetSumSt : null,
-            inputs.Normalized, sigma, dropout, history, o, coords.Clone(), st.ObsNames);
+    }
+
+    /// <summary>
+    /// Mini-batch training (<see cref="StemOptions.BatchSpots"/>; protocol in its remarks): one spatial tile per optimiser step
+    /// with its halo, a uniform spot sample and a cell sample; sparse target; nothing spots × spots or cells × spots.
+    /// </summary>
+    private static (StemEncoder, LossHistory, double) FitMiniBatch(StemInputs inputs, DenseMatrix coords, double dropout, int batchSpots, StemOptions o,
+        string mode, IProgress<Progress>? progress, CancellationToken cancellationToken)
+    {
+        int ns = inputs.NSpots, nc = inputs.NCells;
+        double nearest = MedianNearestDistance(coords);
+        double sigma = o.Sigma ?? nearest / 2;
+        var batches = new StemBatches(coords, sigma, batchSpots, o.Seed);
+        progress.Note("STEM", $"{mode}; {batches.Tiles} tiles of <= {batches.MaxTile} spots, {o.MmdBatch} sampled spots (MMD and softmax normaliser), " +
+                              $"{Math.Min(o.BatchCells, nc)} sampled cells per step; {o.Epochs} optimiser steps = {o.Epochs / (double)batches.Tiles:F1} passes over the spots, " +
+                              $"{(double)o.Epochs * Math.Min(o.BatchCells, nc) / nc:F1} over the cells");
+        progress.Note("STEM", Describe(inputs, o, sigma, dropout) + $"; sparse target of {batches.Pairs:N0} spot pairs (within {CycleLoss.Cutoff(sigma):G4})");
+        var encoder = new StemEncoder(inputs.Genes.Length);
+        var xsc = torch.tensor(inputs.Sc, [nc, inputs.Genes.Length]);
+        var xst = torch.tensor(inputs.St, [ns, inputs.Genes.Length]);
+        var coordT = torch.tensor(coords.ToFloatArray(), [ns, coords.Cols]);
         try
         {
-            model.Result = model.Compute(data, inputs, xsc, xst, coords, progress, cancellationToken);
+            using var gen = new torch.Generator((ulong)Seeding.Derive(o.Seed, "stem"));
+            encoder.ResetParameters(gen);
+            using var optimizer = torch.optim.AdamW(encoder.parameters(), o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay);
+            var scheduler = torch.optim.lr_scheduler.StepLR(optimizer, o.StepSize, o.StepGamma);
+            var history = TrainingLoop.Run(encoder, optimizer, o.Epochs, step =>
+            {
+                if (step > 0) scheduler.step();
+                var (core, local, target) = batches.Batch(step);
+                int nl = local.Length;
+                var sample = torch.randint(0, ns, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
+                var isLocal = batches.SampleIsLocal(sample.data<long>().ToArray());
+                var localIdx = torch.tensor(local.Select(i => (long)i).ToArray());
+                var rows = torch.cat([localIdx, sample], 0);
+                var e = encoder.forward(Dropout(xst.index_select(0, rows), dropout, gen));
+                var eLocal = e.narrow(0, 0, nl); var eSample = e.narrow(0, nl, o.MmdBatch); var eCore = eLocal.narrow(0, 0, core);
+                var sLocal = eCore.mm(eLocal.t());
+                var logZ = StemBatches.LogNormaliser(sLocal, eCore.mm(eSample.t()), isLocal, ns);
+                var spatial = -(target * (sLocal - logZ)).sum(1).mean();
+                double ratio = CycleWeight(step, o);
+                int cells = Math.Min(ratio <= 0 ? o.MmdBatch : Math.Max(o.BatchCells, o.MmdBatch), nc);
+                var cellIdx = torch.randperm(nc, generator: gen).narrow(0, 0, cells);
+                var esc = encoder.forward(xsc.index_select(0, cellIdx));
+                var mmd = Mmd(eSample, esc.narrow(0, 0, Math.Min(o.MmdBatch, cells)));
+                if (ratio <= 0)
+                    return new StepLoss(spatial + o.Alpha * mmd, new Dictionary<string, Tensor> { ["spatial"] = spatial, ["mmd"] = mmd });
+                // st2sc over the sampled cells (tile rows); sc2st over all spots, its normaliser estimated as the spatial loss's;
+                // the round trip only on tile × halo pairs near each other (CycleLoss's sub-tiles, as in full batch).
+                var st2sc = nn.functional.softmax(eCore.mm(esc.t()), 1);
+                var cLocal = esc.mm(eLocal.t());
+                var sc2st = torch.exp(cLocal - StemBatches.LogNormaliser(cLocal, esc.mm(eSample.t()), isLocal, ns));
+                // Disposing the loss object only drops its handles: the autograd graph keeps the tensors it saved.
+                using var cycleLoss = new CycleLoss(coordT.index_select(0, localIdx), target, sigma, nearest);
+                var cycle = cycleLoss.Forward(st2sc, sc2st.t());
+                return new StepLoss(spatial + o.Alpha * mmd + ratio * cycle,
+                    new Dictionary<string, Tensor> { ["spatial"] = spatial, ["mmd"] = mmd, ["cycle"] = cycle });
+            }, progress, cancellationToken, "STEM training");
+            encoder.eval();
+            return (encoder, history, sigma);
         }
         catch
         {
-            model.Dispose();
+            encoder.Dispose();
             throw;
         }
         finally
         {
-            xsc.Dispose(); xst.Dispose();
+            xsc.Dispose(); xst.Dispose(); coordT.Dispose();
         }
-        return model;
     }
 
     /// <summary>Weight of the cycle loss at 0-based <paramref name="epoch"/>: 0 until <see cref="StemOptions.CycleStart"/>, then (epoch − start) / (epochs − start), as the reference (so the last epoch has 1 − 1/(epochs − start)).</summary>
@@ -148,6 +238,50 @@ public static class StemTrainer
             nearest.AddRange(d.min(1).values.data<float>().ToArray().Select(v => (double)v));
         }
         return Statistics.Median(nearest);
+    }
+
+    /// <summary>Median over spots of the distance to the nearest other spot, by the k-d tree (the large-data path's <see cref="MedianNearestDistance(Tensor)"/>).</summary>
+    public static double MedianNearestDistance(DenseMatrix coords)
+    {
+        ArgumentNullException.ThrowIfNull(coords);
+        var m = coords.Rows < 2 ? double.NaN : Statistics.Median(new KdTree(coords).NearestNeighborDistances());
+        if (!(m > 0) || double.IsInfinity(m)) throw new TesseraException($"cannot derive sigma: median nearest-spot distance is {m} (duplicate spot coordinates?); set Sigma");
+        return m;
+    }
+
+    /// <summary>
+    /// <see cref="SpatialTarget"/> kept sparse: the Gaussian kernel exp(−d²/(2σ²)) only over spot pairs within the cut-off
+    /// (<see cref="CycleLoss.KernelFloor"/>: 6.44 σ, found with the k-d tree; self included), each row normalised over its
+    /// pairs. The dropped kernel values are below 1e-9 of the self term, so this equals the dense target restricted to the
+    /// cut-off up to that relative mass. σ = 0 gives the identity.
+    /// </summary>
+    public static CsrMatrix SparseSpatialTarget(DenseMatrix coords, double sigma)
+    {
+        ArgumentNullException.ThrowIfNull(coords);
+        if (!(sigma >= 0) || !double.IsFinite(sigma)) throw new TesseraException($"sigma must be non-negative but is {sigma}");
+        int n = coords.Rows, d = coords.Cols;
+        if (sigma == 0)
+            return new CsrMatrix(n, n, Enumerable.Range(0, n + 1).ToArray(), Enumerable.Range(0, n).ToArray(), Enumerable.Repeat(1f, n).ToArray());
+        var tree = new KdTree(coords);
+        double cutoff = CycleLoss.Cutoff(sigma);
+        var cols = new int[n][]; var vals = new float[n][];
+        Parallel.For(0, n, i =>
+        {
+            var q = coords.Data.AsSpan(i * d, d);
+            var nb = tree.WithinRadius(q, cutoff, strict: false);
+            Array.Sort(nb);
+            var k = new double[nb.Length]; double sum = 0;
+            for (int a = 0; a < nb.Length; a++)
+            {
+                double s = 0;
+                for (int c = 0; c < d; c++) { double t = coords.Data[nb[a] * d + c] - q[c]; s += t * t; }
+                sum += k[a] = Math.Exp(-s / (2 * sigma * sigma));
+            }
+            cols[i] = nb; vals[i] = k.Select(v => (float)(v / sum)).ToArray();
+        });
+        var ptr = new int[n + 1];
+        for (int i = 0; i < n; i++) ptr[i + 1] = checked(ptr[i] + cols[i].Length);
+        return new CsrMatrix(n, n, ptr, cols.SelectMany(c => c).ToArray(), vals.SelectMany(v => v).ToArray());
     }
 
     /// <summary>
