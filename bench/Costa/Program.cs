@@ -89,7 +89,7 @@ if (mode == "step" || mode == "features")
         else f = CostaTrainer.FeaturePass(net, x, order, 1024, default);
         double wall = t0.Elapsed.TotalSeconds, cpu = (Cpu() - c0).TotalSeconds;
         Row("costa-features", $"{count} genes x 48x48, chunks of 1024, {threads} threads", wall, cpu,
-            $"mean |feature| {f.Average(v => Math.Abs(v)):F5}");
+            $"mean abs feature {f.Average(v => Math.Abs(v)):F5}");
     }
     return;
 }

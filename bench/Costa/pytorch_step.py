@@ -50,4 +50,4 @@ if what in ("features", "both"):
             idx = order[s:s + 1024]
             out[idx] = net.feat(xb[idx])
         wall, cpus = time.time() - t, cpu() - c
-    row("costa-features", f"{genes} genes x 48x48, chunks of 1024, {threads} threads", wall, cpus, f"mean |feature| {out.abs().mean().item():.5f}")
+    row("costa-features", f"{genes} genes x 48x48, chunks of 1024, {threads} threads", wall, cpus, f"mean abs feature {out.abs().mean().item():.5f}")
