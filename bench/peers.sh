@@ -50,5 +50,15 @@ run $EB row umap $n $d "$OUT"; run $PY bench/embed_python.py row umap "$OUT/emb_
 read -r n d <<<"$LEIDEN"
 run $EB row leiden $n $d "$OUT"; run $PY bench/embed_python.py row leiden "$OUT/emb_${n}x${d}.bin"
 
+# CoSTA rows (s10-costa): the training step and the feature pass of the same ConvNet in Tessera and Debian PyTorch
+# (bench/Costa/pytorch_step.py), and one whole epoch against the PyTorch + umap-learn + sklearn pipeline (pytorch_costa.py)
+# on the same exported gene images (MOB rep11 simulation, needs ../shared/data). Threads: TORCH_THREADS or 2.
+dotnet build -c Release bench/Costa 2>&1 | grep -E " error |rror\(s\)" | grep -v " 0 Error" || true
+CO="dotnet bench/Costa/bin/Release/net10.0/linux-x64/Costa.dll"; CT=${TORCH_THREADS:-2}
+if [ $QUICK = 1 ]; then CSTEPS=5; CFEAT=3000; CEPOCH=3000; else CSTEPS=20; CFEAT=10000; CEPOCH=10000; fi
+run $CO step $CSTEPS $CT; run $PY bench/Costa/pytorch_step.py $CT $CSTEPS $CFEAT step
+run $CO features $CFEAT $CT; run $PY bench/Costa/pytorch_step.py $CT $CSTEPS $CFEAT features
+run $CO epoch $CEPOCH "$OUT/costa_$CEPOCH.f32" $CT; run $PY bench/Costa/pytorch_costa.py "$OUT/costa_$CEPOCH.f32" 1 30 nocenter 3 row $CT
+
 echo
 $PY bench/Peers/table.py "$LOG" | tee "$OUT/table.md"

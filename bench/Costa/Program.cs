@@ -6,6 +6,7 @@ using Tessera.Methods.Costa;
 using Tessera.Simulate;
 
 // Usage: sim SIGMA2 GENES_PER_PATTERN EPOCHS [shuffle] [umapEpochs] | mnist N EPOCHS [umapEpochs] | timing GENES
+//        | step STEPS [THREADS] | features GENES [THREADS] | epoch GENES [THREADS] | scale GENES EPOCHS [THREADS]
 var mode = args[0];
 var data = "/work/shared/data";
 var sw = Stopwatch.StartNew();
@@ -17,6 +18,126 @@ void Log(string s)
 // Library progress: messages as log lines.
 var progress = new Progress<Tessera.Progress>(p => { if (p.Message is { } m) Log($"{p.Stage}: {m}"); });
 int? Opt(int i) => args.Length > i && int.TryParse(args[i], out var v) && v > 0 ? v : null;
+
+// bench/peers.sh rows: "ROW|task|data|side|wall s|CPU s|peak MiB|quality" (bench/Peers/table.py), the same work as
+// pytorch_step.py (costa-step, costa-features) and pytorch_costa.py (costa-epoch).
+void Row(string task, string rowData, double wall, double cpu, string quality) =>
+    Console.WriteLine($"ROW|{task}|{rowData}|Tessera|{wall:F3}|{cpu:F3}|{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|{quality}");
+TimeSpan Cpu() => Process.GetCurrentProcess().TotalProcessorTime;
+if (mode == "step" || mode == "features")
+{
+    // The CoSTA ConvNet at 48x48 (Slide-seq kernels 5/5/5, first stride 2), K 30, SGD 0.01/0.9, bi-tempered loss: one fixed
+    // batch of 128 random images (as pytorch_step.py), 3 warm-up steps, then STEPS timed steps through the library's loop.
+    int count = int.Parse(args[1]);
+    int threads = Opt(2) ?? 2;
+    using var scope = Tessera.Nn.TorchScope.Enter(threads);
+    TorchSharp.torch.manual_seed(0);
+    using var net = new CostaNet(48, 48, 30);
+    net.train();
+    if (mode == "step")
+    {
+        using var x = TorchSharp.torch.randn(128, 1, 48, 48);
+        using var y = TorchSharp.torch.nn.functional.softmax(TorchSharp.torch.randn(128, 30), 1);
+        using var opt = TorchSharp.torch.optim.SGD(net.parameters(), 0.01, 0.9);
+        Tessera.Nn.TrainingLoop.RunBatches(net, opt, 1, _ => 3, (_, _) => BiTemperedLoss.Loss(net.call(x), y));
+        // A live managed heap the size of the 10k-gene trainer's (pixels, features, targets), so a collection per step costs what it would there.
+        var ballast = Environment.GetEnvironmentVariable("COSTA_BALLAST") == "1" ? Enumerable.Range(0, 40).Select(_ => new float[(1 << 22) / 4 * 4]).ToArray() : [];
+        int g0 = GC.CollectionCount(0), g2 = GC.CollectionCount(2);
+        var c0 = Cpu(); var t0 = Stopwatch.StartNew();
+        var h = Environment.GetEnvironmentVariable("COSTA_NOGUARD") == "1" ? Unguarded() : Tessera.Nn.TrainingLoop.RunBatches(net, opt, 1, _ => count, (_, _) => BiTemperedLoss.Loss(net.call(x), y));
+        // Diagnostic only (COSTA_NOGUARD=1): the same steps without TorchGuard's no-GC region, to measure what it costs.
+        Tessera.Nn.LossHistory Unguarded()
+        {
+            double sum = 0;
+            for (int i = 0; i < count; i++)
+            {
+                using var d = TorchSharp.torch.NewDisposeScope();
+                opt.zero_grad(); var loss = BiTemperedLoss.Loss(net.call(x), y); loss.backward(); opt.step(); sum += loss.item<float>();
+            }
+            var lh = new Tessera.Nn.LossHistory(); lh.Add(sum / count, new Dictionary<string, double>(), 0); return lh;
+        }
+        double wall = t0.Elapsed.TotalSeconds, cpu = (Cpu() - c0).TotalSeconds;
+        Console.Error.WriteLine($"GCs during the timed steps: gen0 {GC.CollectionCount(0) - g0}, gen2 {GC.CollectionCount(2) - g2}; ballast {ballast.Length}");
+        double last;
+        using (TorchSharp.torch.no_grad()) { using var l = BiTemperedLoss.Loss(net.call(x), y); last = l.item<float>(); }
+        Row("costa-step", $"batch 128 x 48x48, K 30, {threads} threads (s per step, mean of {count})", wall / count, cpu / count,
+            $"bi-tempered loss {last:F4} after {count + 3} steps (mean over the timed steps {h.Total[0]:F4})");
+    }
+    else
+    {
+        // The feature pass over COUNT genes: train-mode BatchNorm, chunks of 1,024 in a fixed random order, no autograd.
+        using var x = TorchSharp.torch.randn(count, 1, 48, 48);
+        var order = CostaTrainer.ChunkOrder(count, 0);
+        CostaTrainer.FeaturePass(net, x.narrow(0, 0, 1024), order.Where(i => i < 1024).ToArray(), 1024, default); // warm-up
+        var c0 = Cpu(); var t0 = Stopwatch.StartNew();
+        float[] f;
+        if (Environment.GetEnvironmentVariable("COSTA_VARIANT") is { } v)
+        {
+            // Diagnostic variant of the pass: inference_mode instead of no_grad (TorchSharp 0.107 has no channels_last).
+            using var im = v.Contains("inf") ? TorchSharp.torch.inference_mode() : null;
+            using var ng = v.Contains("inf") ? null : TorchSharp.torch.no_grad();
+            f = new float[count * 128];
+            for (int s0 = 0; s0 < count; s0 += 1024)
+            {
+                using var sc = TorchSharp.torch.NewDisposeScope();
+                var idx = order.Skip(s0).Take(1024).ToArray();
+                var xb = x.index_select(0, TorchSharp.torch.tensor(idx.Select(i => (long)i).ToArray()));
+                var ff = net.Features(xb).contiguous().data<float>().ToArray();
+                for (int i = 0; i < idx.Length; i++) Array.Copy(ff, i * 128, f, idx[i] * 128, 128);
+            }
+        }
+        else f = CostaTrainer.FeaturePass(net, x, order, 1024, default);
+        double wall = t0.Elapsed.TotalSeconds, cpu = (Cpu() - c0).TotalSeconds;
+        Row("costa-features", $"{count} genes x 48x48, chunks of 1024, {threads} threads", wall, cpu,
+            $"mean abs feature {f.Average(v => Math.Abs(v)):F5}");
+    }
+    return;
+}
+
+if (mode == "epoch" || mode == "scale")
+{
+    // epoch GENES EXPORT [THREADS]: MOB rep11 -> 5 simulated patterns x GENES/5 (sigma2 0.4, seed 1), log-normalised
+    //   standardised 48x48 images (exported to EXPORT for pytorch_costa.py), CoSTA K 30 seed 3: the seconds of epoch 1
+    //   (training steps + feature pass + UMAP + GMM), as the costa-epoch row.
+    // scale GENES SPOTS EPOCHS [THREADS]: a Visium-HD-like tissue (16 um bins, PlatformTissue seed 0) with GENES genes on
+    //   SPOTS bins -> `tessera patterns`' library call (CostaTrainer.Fit, one model, EPOCHS epochs, log-normalised,
+    //   standardised images): seconds per epoch and peak memory (issue 17).
+    bool scaleMode = mode == "scale";
+    int genes = int.Parse(args[1]);
+    int threads = Opt(scaleMode ? 4 : 3) ?? 2;
+    var epochMarks = new List<(int Epoch, double Wall, double Cpu)>();
+    var marks = new SyncProgress(p =>
+    {
+        if (p.Message is not { } m) return;
+        Log($"{p.Stage}: {m}");
+        if (m.StartsWith("epoch ") && int.TryParse(m.AsSpan(6, m.IndexOf(':') - 6), out var ep))
+            epochMarks.Add((ep, sw.Elapsed.TotalSeconds, Cpu().TotalSeconds));
+    });
+    var o = new CostaOptions { Clusters = 30, Seed = 3, Threads = threads, LogNormalize = true, RegressOutTotal = false, Standardize = true };
+    if (!scaleMode)
+    {
+        var mob = DataReader.Read(Path.Combine(data, "mob_rep11/Rep11_MOB_counts.csv.gz"));
+        var sim = PatternSimulator.Simulate(mob, new PatternSimulatorOptions { GenesPerPattern = genes / 5, Noise = 0.4, Seed = 1 });
+        var images = GeneImages.FromSpatial(sim, o.ImageOptions);
+        var truth = ((Tessera.Data.CategoricalColumn)sim.Var["pattern"]).Codes;
+        using (var bw = new BinaryWriter(File.Create(args[2]))) foreach (var v in images.Pixels) bw.Write(v);
+        File.WriteAllLines(args[2] + ".labels", truth.Select(t => t.ToString()));
+        using var fit = CostaTrainer.FitNet(images, o with { Epochs = 1 }, marks);
+        var (e0, e1) = (epochMarks.Single(m => m.Epoch == 0), epochMarks.Single(m => m.Epoch == 1));
+        var h = fit.History[1];
+        Row("costa-epoch", $"{images.Count} genes x 48x48 (MOB sim sigma2 0.4), K 30, {threads} threads, epoch 1", e1.Wall - e0.Wall, e1.Cpu - e0.Cpu,
+            $"loss {h.Loss:F4}, NMI(GMM30 labels, truth) {Metrics.NormalizedMutualInfo(truth, fit.Labels):F4}; train {h.TrainSeconds:F1}s, features {h.FeatureSeconds:F1}s, UMAP {h.UmapSeconds:F1}s, GMM {h.GmmSeconds:F1}s");
+        return;
+    }
+    int spots = int.Parse(args[2]), epochs = int.Parse(args[3]);
+    var tissue = Tessera.Simulate.PlatformTissue.Generate(new Tessera.Simulate.PlatformTissueOptions { Spots = spots, Genes = genes, Seed = 0 });
+    Log($"simulated {tissue.NObs} bins x {tissue.NVars} genes, {tissue.X.Nnz} non-zeros");
+    using var model = CostaTrainer.Fit(tissue, o with { Models = 1, Epochs = epochs, MinSpots = 1 }, marks);
+    var perEpoch = epochMarks.Where(m => m.Epoch >= 1).Select(m => m.Wall - epochMarks.Single(x => x.Epoch == m.Epoch - 1).Wall).ToArray();
+    Log($"{model.Result!.Genes.Length} genes, {epochs} epochs: {perEpoch.Average():F1} s per epoch (min {perEpoch.Min():F1}, max {perEpoch.Max():F1}); " +
+        $"clusters {model.Result.Clusters.Distinct().Count()}; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+    return;
+}
 
 if (mode == "sim" || mode == "timing")
 {
@@ -158,4 +279,10 @@ else if (mode == "mnist-raw")
     var gmm = new GaussianMixture(new GaussianMixtureOptions { Components = 10, Seed = 1 }).Fit(emb);
     var km = new KMeans(new KMeansOptions { Clusters = 10, Restarts = 10, Seed = 0 }).Fit(emb);
     Log($"raw MNIST n={n}: NMI(GMM10(UMAP10)) = {Metrics.NormalizedMutualInfo(truth, gmm.Predict(emb)):F4}, NMI(kmeans10(UMAP10)) = {Metrics.NormalizedMutualInfo(truth, km.Labels):F4}");
+}
+
+/// <summary>Reports on the calling thread (Progress&lt;T&gt; posts to the thread pool, too late for timing marks).</summary>
+sealed class SyncProgress(Action<Tessera.Progress> report) : IProgress<Tessera.Progress>
+{
+    public void Report(Tessera.Progress value) => report(value);
 }

@@ -2,7 +2,10 @@
 code) for cross-checking Tessera on the same gene images:
 
     COSTA_EXPORT=/tmp/sim06.f32 dotnet bin/Release/net10.0/linux-x64/Costa.dll sim 0.6 2000 10 0 scale noregress rawonly
-    /usr/bin/python3 pytorch_costa.py /tmp/sim06.f32 [EPOCHS] [K] [center] [SEED]
+    /usr/bin/python3 pytorch_costa.py /tmp/sim06.f32 [EPOCHS] [K] [center] [SEED] [row [THREADS]]
+
+`row` (bench/peers.sh, after `Costa.dll epoch 10000 FILE`): stop after epoch 1 and print the costa-epoch ROW line, the
+seconds of epoch 1 (training steps + feature pass + UMAP + GMM) as Tessera's line measures them.
 
 Images: float32 genes x 48 x 48, true pattern per gene in FILE.labels. Per epoch: random 70 % of genes, batches of 128
 (last partial dropped), bi-tempered loss (t1 0.8, t2 1.2, 5 fixed-point iterations, escort-probability gradient), SGD
@@ -10,8 +13,9 @@ Images: float32 genes x 48 x 48, true pattern per gene in FILE.labels. Per epoch
 UMAP(K-d, n_neighbors 20, min_dist 0) -> GMM(K) -> soft targets p ∝ q²/f with q = softmax(1/distance to label means);
 targets re-aligned to the previous labels (Hungarian, Tessera's default). Final: UMAP 5-d + GMM(5, 10 starts) NMI.
 """
-import sys, time
+import resource, sys, time
 import numpy as np, torch, umap
+from costa_torch import ConvNet, bi_tempered
 from scipy.optimize import linear_sum_assignment
 from sklearn.mixture import GaussianMixture
 from sklearn.cluster import KMeans
@@ -22,57 +26,13 @@ epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 K = int(sys.argv[3]) if len(sys.argv) > 3 else 30
 center = len(sys.argv) > 4 and sys.argv[4] == "center"
 seed = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+row = len(sys.argv) > 6 and sys.argv[6] == "row"
+if len(sys.argv) > 7:
+    torch.set_num_threads(int(sys.argv[7]))
 torch.manual_seed(seed); rng = np.random.default_rng(seed)
 truth = np.loadtxt(path + ".labels", dtype=int)
 n = len(truth)
 x = torch.from_numpy(np.fromfile(path, dtype=np.float32).reshape(n, 1, 48, 48))
-
-
-class ConvNet(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        blk = lambda cin, k, s, act: torch.nn.Sequential(torch.nn.Conv2d(cin, 128, k, s, 1), torch.nn.BatchNorm2d(128), act, torch.nn.MaxPool2d(2))
-        self.l1, self.l2, self.l3 = blk(1, 5, 2, torch.nn.ReLU()), blk(128, 5, 1, torch.nn.ReLU()), blk(128, 5, 1, torch.nn.Tanh())
-        self.fc = torch.nn.Linear(128, K)
-        for l in (self.l1, self.l2, self.l3):
-            torch.nn.init.xavier_uniform_(l[0].weight)
-
-    def feat(self, x):
-        return torch.nn.functional.normalize(self.l3(self.l2(self.l1(x))).flatten(1), dim=1)
-
-
-def log_t(u, t):
-    return torch.log(u) if t == 1 else (u.pow(1 - t) - 1) / (1 - t)
-
-
-def exp_t(u, t):
-    return torch.exp(u) if t == 1 else torch.relu(1 + (1 - t) * u).pow(1 / (1 - t))
-
-
-class Normaliser(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, a, t, iters):
-        mu = a.max(-1, keepdim=True).values
-        a0 = a - mu
-        an = a0
-        for _ in range(iters):
-            an = a0 * exp_t(an, t).sum(-1, keepdim=True).pow(1 - t)
-        z = -log_t(1 / exp_t(an, t).sum(-1, keepdim=True), t) + mu
-        ctx.save_for_backward(a, z); ctx.t = t
-        return z
-
-    @staticmethod
-    def backward(ctx, g):
-        a, z = ctx.saved_tensors
-        p = exp_t(a - z, ctx.t)
-        esc = p.pow(ctx.t); esc = esc / esc.sum(-1, keepdim=True)
-        return esc * g, None, None
-
-
-def bi_tempered(logits, y, t1=0.8, t2=1.2):
-    p = exp_t(logits - Normaliser.apply(logits, t2, 5), t2)
-    l = y * log_t(y + 1e-10, t1) - y * log_t(p, t1) - y.pow(2 - t1) / (2 - t1) + p.pow(2 - t1) / (2 - t1)
-    return l.sum(-1).mean()
 
 
 order = rng.permutation(n)
@@ -98,13 +58,18 @@ def targets(f, ep):
     return (p / p.sum(1, keepdims=True)).astype(np.float32), lab
 
 
-net = ConvNet(); net.train()
+net = ConvNet(K); net.train()
 centers = torch.nn.Parameter(torch.randn(K, 128))
 opt = torch.optim.SGD(list(net.parameters()) + ([centers] if center else []), lr=0.01, momentum=0.9)
 t0 = time.time()
 f = features(net)
 p, lab = targets(f, 0)
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
+
+
 for ep in range(1, epochs + 1):
+    te, ce = time.time(), cpu()
     perm = rng.permutation(n)[: round(0.7 * n)]
     pt = torch.from_numpy(p)
     tot = 0.0
@@ -123,6 +88,12 @@ for ep in range(1, epochs + 1):
     new_to_old = np.empty(K, int); new_to_old[c] = r
     p = np.empty_like(pn); p[:, new_to_old] = pn; lab = new_to_old[ln]
     print(f"epoch {ep}: loss {tot / (len(perm) // 128):.4f} NMI(prev) {m:.3f} NMI(labels, truth) {nmi(truth, lab):.3f} ({time.time() - t0:.0f}s)", flush=True)
+    if row:
+        print(f"ROW|costa-epoch|{n} genes x 48x48 (MOB sim sigma2 0.4), K {K}, {torch.get_num_threads()} threads, epoch 1|"
+              f"PyTorch {torch.__version__} + umap-learn + sklearn|{time.time() - te:.3f}|{cpu() - ce:.3f}|"
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}|loss {tot / (len(perm) // 128):.4f}, "
+              f"NMI(GMM{K} labels, truth) {nmi(truth, lab):.4f}", flush=True)
+        sys.exit(0)
 
 km = KMeans(5, n_init=10, random_state=0).fit_predict(f)
 e5 = umap.UMAP(n_neighbors=20, min_dist=0.0, n_components=5, random_state=0).fit_transform(f)

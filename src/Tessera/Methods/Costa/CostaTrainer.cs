@@ -99,7 +99,7 @@ public static class CostaTrainer
     internal static int ModelSeed(CostaOptions o, int m) => Seeding.Derive(o.Seed, $"costa-model-{m}");
 
     /// <summary>Feature-pass chunk order of a model: a fixed permutation of the genes seeded by the model's seed.</summary>
-    internal static int[] ChunkOrder(int n, int modelSeed) => Permutation(n, Seeding.Rng(modelSeed, "costa-chunks"));
+    public static int[] ChunkOrder(int n, int modelSeed) => Permutation(n, Seeding.Rng(modelSeed, "costa-chunks"));
 
     private static void CheckGenes(CostaOptions o, int n)
     {
@@ -202,7 +202,7 @@ public static class CostaTrainer
     /// Embedding of every image with the net in train mode (the authors' behaviour: BatchNorm uses the batch's
     /// statistics), in chunks taken from a fixed random order so each chunk's statistics mix all genes.
     /// </summary>
-    internal static float[] FeaturePass(CostaNet net, Tensor x, int[] order, int chunk, CancellationToken ct)
+    public static float[] FeaturePass(CostaNet net, Tensor x, int[] order, int chunk, CancellationToken ct)
     {
         int n = (int)x.shape[0], d = net.FeatureDim;
         var result = new float[(long)n * d];

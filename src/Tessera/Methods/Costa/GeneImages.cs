@@ -146,27 +146,23 @@ public static class GeneImages
         var genes = SelectGenes(data, o);
         var (gh, gw, pixelOf) = Rasterise(data, o);
         int gp = gh * gw, n = genes.Length;
-        var colToGene = new int[data.NVars];
-        Array.Fill(colToGene, -1);
-        for (int i = 0; i < n; i++) colToGene[genes[i]] = i;
 
-        var grid = new float[(long)n * gp];
         var gridMask = new float[gp];
-        var x = o.LogNormalize ? LogNormalized(data.X) : data.X;
-        for (int s = 0; s < data.NObs; s++)
-        {
-            int pix = pixelOf[s];
-            gridMask[pix] = 1f;
-            for (int k = x.IndPtr[s]; k < x.IndPtr[s + 1]; k++)
-            {
-                int g = colToGene[x.Indices[k]];
-                if (g >= 0) grid[(long)g * gp + pix] += x.Data[k];
-            }
-        }
+        for (int s = 0; s < data.NObs; s++) gridMask[pixelOf[s]] = 1f;
+        // Gene by gene from the transposed counts: one native-grid image per worker instead of all genes' grids at once
+        // (a whole-transcriptome Visium HD slide has a grid of up to 512x512 bins, 20k genes x 1 MB = 20 GB). Each gene's
+        // spots are summed in spot order, as before, so the images are unchanged and do not depend on the thread count.
+        var xt = (o.LogNormalize ? LogNormalized(data.X) : data.X).Transpose();
         int h = o.Size, w = o.Size, p = h * w;
         var pixels = new float[(long)n * p];
-        for (int g = 0; g < n; g++)
-            Resize(grid.AsSpan(g * gp, gp), gh, gw, pixels.AsSpan(g * p, p), h, w);
+        Parallel.For(0, n, () => new float[gp], (g, _, grid) =>
+        {
+            Array.Clear(grid);
+            int col = genes[g];
+            for (int k = xt.IndPtr[col]; k < xt.IndPtr[col + 1]; k++) grid[pixelOf[xt.Indices[k]]] += xt.Data[k];
+            Resize(grid, gh, gw, pixels.AsSpan(g * p, p), h, w);
+            return grid;
+        }, _ => { });
         var maskF = new float[p];
         Resize(gridMask, gh, gw, maskF, h, w);
         var mask = maskF.Select(v => v >= 0.5f).ToArray();
