@@ -235,7 +235,7 @@ public static class Pca
         Tensor CMul(Tensor m) => mul(m).sub_(mu.mm(m));
         Tensor CTMul(Tensor p) => tmul(p).sub_(mu.t().mm(p.sum(0, keepdim: true)));
         // sklearn's randomized_range_finder: power iterations normalised by LU (P·L of A = P L U, a fraction of a
-        // Householder QR's cost), one QR at the end; then B = Qᵀ Xc and the small SVD of B
+        // Householder QR's cost), one QR at the end; then B = Qᵀ Xc and its SVD
         var q = tensor(omega, [g, l]);
         for (int it = 0; it < o.PowerIterations; it++)
         {
@@ -244,8 +244,11 @@ public static class Pca
             q = LuNormalise(CTMul(z)).MoveToOuterDisposeScope();
         }
         q = linalg.qr(CMul(q)).Q;
-        var (ub, sig, vt) = linalg.svd(CTMul(q).t(), fullMatrices: false);
-        return (q.mm(ub[.., ..k]), sig[..k], vt[..k, ..]);
+        // B = Qᵀ Xc through Bᵀ = Qb R: B = Rᵀ Qbᵀ = Us Σ (Vh Qbᵀ) with the l × l SVD Rᵀ = Us Σ Vh (LAPACK's SVD of the wide
+        // l × g B directly was the slowest step of the whole fit)
+        var (qb, rb) = linalg.qr(CTMul(q));
+        var (ub, sig, vh) = linalg.svd(rb.t(), fullMatrices: false);
+        return (q.mm(ub[.., ..k]), sig[..k], vh[..k, ..].mm(qb.t()));
     }
 
     /// <summary>P·L of the partially pivoted A = P L U (scipy.linalg.lu(A, permute_l=True)): a well-conditioned basis of A's columns.</summary>
