@@ -18,18 +18,21 @@ done
 PY=/usr/bin/python3
 mkdir -p "$OUT"; LOG="$OUT/rows.log"; : > "$LOG"
 if [ $QUICK = 1 ]; then
-  BLOBS="10000 30 10"; PCA="3000 500 50"; KNN="20000 64"; UMAP="3000 50"; LEIDEN="5000 50"
+  BLOBS="10000 30 10"; PCA="3000 500 50"; KNN="20000 64"; UMAP="3000 50"; LEIDEN="5000 50"; PATCHES=32
 else
-  BLOBS="50000 30 10"; PCA="10000 1000 50"; KNN="100000 64"; UMAP="10000 50"; LEIDEN="15000 50"
+  BLOBS="50000 30 10"; PCA="10000 1000 50"; KNN="100000 64"; UMAP="10000 50"; LEIDEN="15000 50"; PATCHES=128
 fi
 echo "peers $(date -u '+%F %H:%M UTC') on $(hostname), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" | tee -a "$LOG"
 echo "threads: TORCH_THREADS=${TORCH_THREADS:-default} OMP_NUM_THREADS=${OMP_NUM_THREADS:-default} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-default}; BLAS: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null)" | tee -a "$LOG"
 dotnet build -c Release bench/ClusterBench 2>&1 | grep -E " error |rror\(s\)" | grep -v " 0 Error" || true
 dotnet build -c Release bench/EmbedBench 2>&1 | grep -E " error |rror\(s\)" | grep -v " 0 Error" || true
+dotnet build -c Release bench/StNet 2>&1 | grep -E " error |rror\(s\)" | grep -v " 0 Error" || true
 CB="dotnet bench/ClusterBench/bin/Release/net10.0/linux-x64/ClusterBench.dll"
 [ -f bench/ClusterBench/bin/Release/net10.0/linux-x64/ClusterBench.dll ] || CB="dotnet bench/ClusterBench/bin/Release/net10.0/ClusterBench.dll"
 EB="dotnet bench/EmbedBench/bin/Release/net10.0/linux-x64/EmbedBench.dll"
 [ -f bench/EmbedBench/bin/Release/net10.0/linux-x64/EmbedBench.dll ] || EB="dotnet bench/EmbedBench/bin/Release/net10.0/EmbedBench.dll"
+SB="dotnet bench/StNet/bin/Release/net10.0/linux-x64/StNetBench.dll"
+[ -f bench/StNet/bin/Release/net10.0/linux-x64/StNetBench.dll ] || SB="dotnet bench/StNet/bin/Release/net10.0/StNetBench.dll"
 
 run() { echo "+ $*" >&2; "$@" 2>&1 | tee -a "$LOG" | grep -v '^ROW|' >&2 || true; }
 
@@ -49,6 +52,16 @@ read -r n d <<<"$UMAP"
 run $EB row umap $n $d "$OUT"; run $PY bench/embed_python.py row umap "$OUT/emb_${n}x${d}.bin"
 read -r n d <<<"$LEIDEN"
 run $EB row leiden $n $d "$OUT"; run $PY bench/embed_python.py row leiden "$OUT/emb_${n}x${d}.bin"
+
+# method rows (s10-peers)
+# ST-Net backbone features: the same torchvision DenseNet-121 weights and patches on both sides (bench/StNet/stnet_torch.py
+# makes them), batch 32, no_grad, the same torch thread count; ResNet-18 compares time only (Tessera ships its own weights).
+# Spotscape and STEM epochs have no PyTorch peer in the repository yet (the authors' code is not vendored): no rows.
+ST="$OUT/stnet"
+$PY bench/StNet/stnet_torch.py make "$ST" $PATCHES
+for t in stnet-densenet121 stnet-resnet18; do
+  run $SB row $t "$ST" $PATCHES; run $PY bench/StNet/stnet_torch.py row $t "$ST" $PATCHES
+done
 
 # CoSTA rows (s10-costa): the training step and the feature pass of the same ConvNet in Tessera and Debian PyTorch
 # (bench/Costa/pytorch_step.py), and one whole epoch against the PyTorch + umap-learn + sklearn pipeline (pytorch_costa.py)

@@ -97,6 +97,10 @@ public sealed class GaussianMixture
             foreach (var v in resp0.Data) if (v < 0) throw new TesseraException("initial responsibilities must be non-negative");
         }
 
+        // Torch runs single-threaded here and the row blocks run on .NET workers instead (GmmMath.ForBlocks): the
+        // blocks are thin (a few thousand rows × K·D), where torch's own pool mostly spins, worst on a busy machine.
+        int threads = torch.get_num_threads();
+        using var torchScope = TorchScope.Enter(1);
         using var scope = NewDisposeScope();
         var X = torch.tensor(x.Data, new long[] { n, d }, dtype: ScalarType.Float64);
         GmmManaged? best = null;
@@ -108,20 +112,15 @@ public sealed class GaussianMixture
             using var runScope = NewDisposeScope();
             Tensor resp = resp0 != null
                 ? torch.tensor(resp0.Data, new long[] { n, k }, dtype: ScalarType.Float64)
-                : InitialResp(x, X, run);
-            var p = GmmMath.Estimate(X, resp, _o.Covariance, _o.RegCovar);
-            p.Weights = p.Weights / p.Weights.sum();
-            p.ComputePrecisionCholesky();
+                : InitialResp(x, run);
+            var p = GmmMath.EstimateFromResp(X, resp, _o.Covariance, _o.RegCovar, threads, BlockRows);
             double lb = double.NegativeInfinity;
             bool converged = false; int iter = 0;
             for (iter = 1; iter <= _o.MaxIter; iter++)
             {
                 using var itScope = NewDisposeScope();
                 double prev = lb;
-                var (lpn, logResp) = GmmMath.EStep(X, p);
-                var np = GmmMath.Estimate(X, logResp.exp(), _o.Covariance, _o.RegCovar);
-                np.Weights = np.Weights / np.Weights.sum();
-                np.ComputePrecisionCholesky();
+                var (lpn, np) = GmmMath.EmStep(X, p, _o.RegCovar, threads, BlockRows);
                 np.MoveToOuter();
                 p = np;
                 lb = lpn;
@@ -136,7 +135,10 @@ public sealed class GaussianMixture
         return new GaussianMixtureModel(_o.Covariance, best!, bestLb, bestConverged, bestIter);
     }
 
-    private Tensor InitialResp(DenseMatrix x, Tensor X, int run)
+    /// <summary>Rows per block of the E- and M-step (tests set it to check that the blocking does not change results).</summary>
+    internal int BlockRows { get; init; } = GmmMath.DefaultBlockRows;
+
+    private Tensor InitialResp(DenseMatrix x, int run)
     {
         int n = x.Rows, k = _o.Components;
         int seed = Seeding.Derive(_o.Seed, "gmm-init-" + run);
@@ -207,43 +209,47 @@ public sealed class GaussianMixtureModel
         return m;
     }
 
-    private Tensor LogProbNorm(DenseMatrix x, out Tensor logResp)
+    // log p(x) per row and the N × K log responsibilities, over row blocks as in the fit.
+    private (double[] LogProbNorm, double[] LogResp) Score(DenseMatrix x)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Cols != Dim) throw new TesseraException($"x has {x.Cols} columns but the model was fitted on {Dim}");
         KMeansCore.CheckFinite(x, "x");
+        int threads = torch.get_num_threads();
+        using var torchScope = TorchScope.Enter(1);
+        using var scope = NewDisposeScope();
         var X = torch.tensor(x.Data, new long[] { x.Rows, x.Cols }, dtype: ScalarType.Float64);
-        var wlp = GmmMath.WeightedLogProb(X, _p.ToTensors());
-        var lpn = wlp.logsumexp(1);
-        logResp = wlp - lpn.unsqueeze(1);
-        return lpn;
+        return GmmMath.EStep(X, _p.ToTensors(), threads, GmmMath.DefaultBlockRows);
     }
 
     /// <summary>N × K posterior component probabilities.</summary>
     public DenseMatrix PredictProba(DenseMatrix x)
     {
-        using var scope = NewDisposeScope();
-        LogProbNorm(x, out var lr);
-        return new DenseMatrix(x.Rows, K, lr.exp().data<double>().ToArray());
+        var lr = Score(x).LogResp;
+        for (int i = 0; i < lr.Length; i++) lr[i] = Math.Exp(lr[i]);
+        return new DenseMatrix(x.Rows, K, lr);
     }
 
     /// <summary>Most probable component per row of a float32 row-major array.</summary>
     public int[] Predict(ReadOnlySpan<float> data, int rows, int cols) => Predict(KMeansCore.FromFloat(data, rows, cols));
 
-    /// <summary>Most probable component per row.</summary>
+    /// <summary>Most probable component per row (the first of equals, as numpy's argmax).</summary>
     public int[] Predict(DenseMatrix x)
     {
-        using var scope = NewDisposeScope();
-        LogProbNorm(x, out var lr);
-        return lr.argmax(1).data<long>().ToArray().Select(v => (int)v).ToArray();
+        var lr = Score(x).LogResp;
+        int k = K;
+        var labels = new int[x.Rows];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            int arg = 0;
+            for (int c = 1; c < k; c++) if (lr[(long)i * k + c] > lr[(long)i * k + arg]) arg = c;
+            labels[i] = arg;
+        }
+        return labels;
     }
 
     /// <summary>Per-row log-likelihood log p(x) (sklearn score_samples).</summary>
-    public double[] ScoreSamples(DenseMatrix x)
-    {
-        using var scope = NewDisposeScope();
-        return LogProbNorm(x, out _).data<double>().ToArray();
-    }
+    public double[] ScoreSamples(DenseMatrix x) => Score(x).LogProbNorm;
 
     /// <summary>Mean per-row log-likelihood (sklearn score).</summary>
     public double LogLikelihood(DenseMatrix x)
@@ -352,44 +358,219 @@ internal sealed class GmmParams
 
 internal static class GmmMath
 {
-    /// <summary>sklearn _estimate_gaussian_parameters (weights unnormalised: nk).</summary>
-    public static GmmParams Estimate(Tensor X, Tensor resp, CovarianceType cov, double reg)
+    public const int DefaultBlockRows = 2048;
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(block, first row, rows) for fixed blocks of <paramref name="blockRows"/> rows on up to
+    /// <paramref name="threads"/> workers. Every sum over rows is kept per block and added up in block order afterwards,
+    /// so the results do not depend on the thread count or on which worker ran which block.
+    /// </summary>
+    public static void ForBlocks(long n, int threads, int blockRows, Action<int, long, long> body)
     {
-        long n = X.shape[0], d = X.shape[1];
-        int k = (int)resp.shape[1];
-        var nk = resp.sum(dim: 0) + 10 * Eps;
-        var respTX = resp.t().mm(X);
-        var means = respTX / nk.unsqueeze(1);
-        Tensor covs;
-        var eye = torch.eye(d, dtype: ScalarType.Float64);
+        int blocks = (int)((n + blockRows - 1) / blockRows);
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, blk =>
+        {
+            using var scope = NewDisposeScope();
+            long s = (long)blk * blockRows;
+            body(blk, s, Math.Min(blockRows, n - s));
+        });
+    }
+
+    /// <summary>Per-parameter tensors of the likelihood, computed once per E-step and shared read-only by the blocks.</summary>
+    private sealed class Prepared
+    {
+        public Tensor A = null!, B = null!, Const = null!;
+    }
+
+    private static Prepared Prepare(GmmParams p)
+    {
+        long d = p.D; int k = p.K;
+        Tensor logDet;
+        var q = new Prepared();
+        switch (p.Cov)
+        {
+            case CovarianceType.Full:
+                // y = x·P_c − μ_c·P_c for all components at once: one (b × D)·(D × K·D) matmul per block
+                q.A = p.PrecChol.permute(1, 0, 2).reshape(d, k * d);
+                q.B = p.Means.unsqueeze(1).bmm(p.PrecChol).reshape(1, k * d);
+                logDet = p.PrecChol.diagonal(0, 1, 2).log().sum(1);
+                break;
+            case CovarianceType.Tied:
+                // y = x·P once, then ‖y − μ_c·P‖² per component: D·D + K·D work per row instead of K·D·D
+                q.A = p.PrecChol;
+                q.B = p.Means.mm(p.PrecChol);
+                logDet = p.PrecChol.diagonal().log().sum().expand(k);
+                break;
+            case CovarianceType.Diag:
+                {
+                    var prec = p.PrecChol.square();
+                    q.A = prec.t().contiguous();                                          // D × K
+                    q.B = (p.Means * prec).t().mul(-2).contiguous();                      // D × K
+                    logDet = p.PrecChol.log().sum(1) - 0.5 * (p.Means.square() * prec).sum(1);
+                    break;
+                }
+            default:
+                {
+                    var prec = p.PrecChol.square();
+                    q.A = prec.unsqueeze(0);                                              // 1 × K
+                    q.B = p.Means.t().mul(prec.unsqueeze(0)).mul(-2).contiguous();        // D × K
+                    logDet = d * p.PrecChol.log() - 0.5 * p.Means.square().sum(1) * prec;
+                    break;
+                }
+        }
+        // the row-independent part of log N + log w; for Diag/Spherical it also holds −½ μᵀΛμ of the expansion
+        q.Const = (logDet + p.Weights.log() - 0.5 * d * Math.Log(2 * Math.PI)).unsqueeze(0);
+        return q;
+    }
+
+    /// <summary>log N(x | μ_k, Σ_k) + log w_k for the rows of one block (sklearn _estimate_weighted_log_prob).</summary>
+    private static Tensor BlockWeightedLogProb(Tensor xb, Prepared q, CovarianceType cov, int k)
+    {
+        long b = xb.shape[0], d = xb.shape[1];
+        Tensor logProb;
         switch (cov)
         {
             case CovarianceType.Full:
                 {
-                    // Σ_i r_ic (x_i − μ_c)(x_i − μ_c)ᵀ as sklearn, over row blocks with one batched matmul per block
-                    covs = torch.zeros(k, d, d, dtype: ScalarType.Float64);
-                    long block = BlockRows(k, d);
-                    for (long s = 0; s < n; s += block)
-                    {
-                        using var bs = NewDisposeScope();
-                        long b = Math.Min(block, n - s);
-                        var diff = X.narrow(0, s, b).unsqueeze(0) - means.unsqueeze(1);        // K × b × D, contiguous
-                        var weighted = diff * resp.narrow(0, s, b).t().unsqueeze(2);
-                        covs.add_(weighted.transpose(1, 2).bmm(diff));                         // K × D × D
-                    }
-                    covs.div_(nk.view(k, 1, 1)).add_(eye.unsqueeze(0), alpha: reg);
+                    var y = xb.mm(q.A).sub_(q.B);
+                    logProb = y.mul_(y).view(b, k, d).sum(2);
                     break;
                 }
             case CovarianceType.Tied:
                 {
-                    var avgX2 = X.t().mm(X);
+                    var y = xb.mm(q.A).unsqueeze(1) - q.B.unsqueeze(0);                  // b × K × D
+                    logProb = y.mul_(y).sum(2);
+                    break;
+                }
+            case CovarianceType.Diag:
+                logProb = xb.mm(q.B).add_(xb.square().mm(q.A));
+                break;
+            default:
+                logProb = xb.mm(q.B).add_(xb.square().sum(1, keepdim: true).mul(q.A));
+                break;
+        }
+        return logProb.mul_(-0.5).add_(q.Const);
+    }
+
+    /// <summary>E-step over all rows: log p(x) per row and the row-major N × K log responsibilities.</summary>
+    public static (double[] LogProbNorm, double[] LogResp) EStep(Tensor X, GmmParams p, int threads, int blockRows)
+    {
+        long n = X.shape[0]; int k = p.K;
+        var q = Prepare(p);
+        var lpn = new double[n];
+        var lr = new double[n * k];
+        ForBlocks(n, threads, blockRows, (_, s, b) =>
+        {
+            var wlp = BlockWeightedLogProb(X.narrow(0, s, b), q, p.Cov, k);
+            var norm = wlp.logsumexp(1);
+            norm.data<double>().CopyTo(lpn.AsSpan((int)s, (int)b));
+            wlp.sub_(norm.unsqueeze(1)).data<double>().CopyTo(lr.AsSpan((int)(s * k), (int)(b * k)));
+        });
+        return (lpn, lr);
+    }
+
+    // Per-block M-step sums: nk (K), respᵀX (K × D) and the second moments: Full Σ r (x − s_c)(x − s_c)ᵀ around the
+    // shift s_c (K × D × D), Tied XᵀX (D × D), Diag/Spherical respᵀ(X²) (K × D).
+    private sealed class Sums(int blocks)
+    {
+        public readonly double[] LogProbNorm = new double[blocks];
+        public readonly double[][] Nk = new double[blocks][], RespX = new double[blocks][], Second = new double[blocks][];
+
+        public static double[] Total(double[][] parts)
+        {
+            var t = new double[parts[0].Length];
+            foreach (var part in parts) for (int i = 0; i < t.Length; i++) t[i] += part[i];
+            return t;
+        }
+    }
+
+    private static void Accumulate(Sums sums, int blk, Tensor xb, Tensor rb, CovarianceType cov, Tensor? shift)
+    {
+        sums.Nk[blk] = rb.sum(dim: 0).data<double>().ToArray();
+        sums.RespX[blk] = rb.t().mm(xb).data<double>().ToArray();
+        if (shift is null) return;
+        Tensor second;
+        switch (cov)
+        {
+            case CovarianceType.Full:
+                {
+                    var diff = xb.unsqueeze(0) - shift.unsqueeze(1);                          // K × b × D
+                    second = (diff * rb.t().unsqueeze(2)).transpose(1, 2).bmm(diff);       // K × D × D
+                    break;
+                }
+            case CovarianceType.Tied: second = xb.t().mm(xb); break;
+            default: second = rb.t().mm(xb.square()); break;
+        }
+        sums.Second[blk] = second.contiguous().data<double>().ToArray();
+    }
+
+    /// <summary>sklearn _estimate_gaussian_parameters from given N × K responsibilities (the initialisation), then the precisions.</summary>
+    public static GmmParams EstimateFromResp(Tensor X, Tensor resp, CovarianceType cov, double reg, int threads, int blockRows)
+    {
+        long n = X.shape[0];
+        int k = (int)resp.shape[1], blocks = (int)((n + blockRows - 1) / blockRows);
+        // first pass the means, so that the full covariances are summed around them (as sklearn's centred sum)
+        var sums = new Sums(blocks);
+        ForBlocks(n, threads, blockRows, (blk, s, b) => Accumulate(sums, blk, X.narrow(0, s, b), resp.narrow(0, s, b), cov, null));
+        var nk = Sums.Total(sums.Nk);
+        var rx = Sums.Total(sums.RespX);
+        var means = torch.tensor(rx, new long[] { k, X.shape[1] }, dtype: ScalarType.Float64) / (torch.tensor(nk, dtype: ScalarType.Float64) + 10 * Eps).unsqueeze(1);
+        ForBlocks(n, threads, blockRows, (blk, s, b) => Accumulate(sums, blk, X.narrow(0, s, b), resp.narrow(0, s, b), cov, means));
+        return Finish(sums, k, (int)X.shape[1], cov, reg, means);
+    }
+
+    /// <summary>
+    /// One EM iteration in one pass over the rows: the E-step of <paramref name="p"/> per block feeds that block's M-step
+    /// sums at once (the full covariances are summed around p's means and corrected to the new means exactly:
+    /// Σ r(x−μ)(x−μ)ᵀ = Σ r(x−s)(x−s)ᵀ − n_k(μ−s)(μ−s)ᵀ). Returns the mean log-likelihood under p and the new parameters.
+    /// </summary>
+    public static (double LowerBound, GmmParams Next) EmStep(Tensor X, GmmParams p, double reg, int threads, int blockRows)
+    {
+        long n = X.shape[0]; int k = p.K;
+        var q = Prepare(p);
+        var sums = new Sums((int)((n + blockRows - 1) / blockRows));
+        ForBlocks(n, threads, blockRows, (blk, s, b) =>
+        {
+            var xb = X.narrow(0, s, b);
+            var wlp = BlockWeightedLogProb(xb, q, p.Cov, k);
+            var norm = wlp.logsumexp(1);
+            sums.LogProbNorm[blk] = norm.sum().item<double>();
+            Accumulate(sums, blk, xb, wlp.sub_(norm.unsqueeze(1)).exp_(), p.Cov, p.Means);
+        });
+        double total = 0;
+        foreach (var v in sums.LogProbNorm) total += v;
+        return (total / n, Finish(sums, k, p.D, p.Cov, reg, p.Means));
+    }
+
+    private static GmmParams Finish(Sums sums, int k, int d, CovarianceType cov, double reg, Tensor shift)
+    {
+        var nkRaw = torch.tensor(Sums.Total(sums.Nk), dtype: ScalarType.Float64);
+        var nk = nkRaw + 10 * Eps;
+        var respTX = torch.tensor(Sums.Total(sums.RespX), new long[] { k, d }, dtype: ScalarType.Float64);
+        var means = respTX / nk.unsqueeze(1);
+        var second = Sums.Total(sums.Second);
+        var eye = torch.eye(d, dtype: ScalarType.Float64);
+        Tensor covs;
+        switch (cov)
+        {
+            case CovarianceType.Full:
+                {
+                    var delta = (means - shift).unsqueeze(2);                                   // K × D × 1
+                    covs = torch.tensor(second, new long[] { k, d, d }, dtype: ScalarType.Float64)
+                        - nkRaw.view(k, 1, 1) * delta.bmm(delta.transpose(1, 2));
+                    covs = covs.div_(nk.view(k, 1, 1)).add_(eye.unsqueeze(0), alpha: reg);
+                    break;
+                }
+            case CovarianceType.Tied:
+                {
+                    var avgX2 = torch.tensor(second, new long[] { d, d }, dtype: ScalarType.Float64);
                     var avgMeans2 = (nk.unsqueeze(0) * means.t()).mm(means);
                     covs = (avgX2 - avgMeans2) / nk.sum() + reg * eye;
                     break;
                 }
             default:
                 {
-                    var avgX2 = resp.t().mm(X * X) / nk.unsqueeze(1);
+                    var avgX2 = torch.tensor(second, new long[] { k, d }, dtype: ScalarType.Float64) / nk.unsqueeze(1);
                     var avgMeans2 = means * means;
                     var avgXMeans = means * respTX / nk.unsqueeze(1);
                     covs = avgX2 - 2 * avgXMeans + avgMeans2 + reg;
@@ -397,11 +578,10 @@ internal static class GmmMath
                     break;
                 }
         }
-        return new GmmParams { K = k, D = (int)d, Cov = cov, Weights = nk, Means = means, Covariances = covs };
+        var p = new GmmParams { K = k, D = d, Cov = cov, Weights = nk / nk.sum(), Means = means, Covariances = covs };
+        p.ComputePrecisionCholesky();
+        return p;
     }
-
-    /// <summary>Rows per block so that a b × K × D temporary stays near 8 MB.</summary>
-    private static long BlockRows(long k, long d) => Math.Max(256, (1L << 20) / (k * d));
 
     // numpy float64 eps: sklearn adds 10·eps to nk so empty components do not divide by zero.
     private const double Eps = 2.220446049250313e-16;
@@ -438,59 +618,4 @@ internal static class GmmMath
         for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) outPc[off + i * d + j] = inv[j * d + i];
     }
 
-    /// <summary>log N(x | μ_k, Σ_k) + log w_k for every row and component (sklearn _estimate_weighted_log_prob).</summary>
-    public static Tensor WeightedLogProb(Tensor X, GmmParams p)
-    {
-        long n = X.shape[0], d = X.shape[1];
-        int k = p.K;
-        Tensor logProb, logDet;
-        switch (p.Cov)
-        {
-            case CovarianceType.Full:
-            case CovarianceType.Tied:
-                {
-                    // y = x·P_c − μ_c·P_c for all components at once: one (b × D)·(D × K·D) matmul per row block
-                    var pcs = p.Cov == CovarianceType.Full ? p.PrecChol : p.PrecChol.unsqueeze(0).expand(k, d, d);
-                    var pcat = pcs.permute(1, 0, 2).reshape(d, k * d);
-                    var mup = p.Means.unsqueeze(1).bmm(pcs).reshape(1, k * d);
-                    logProb = torch.empty(n, k, dtype: ScalarType.Float64);
-                    long block = BlockRows(k, d);
-                    for (long s = 0; s < n; s += block)
-                    {
-                        using var bs = NewDisposeScope();
-                        long b = Math.Min(block, n - s);
-                        var y = X.narrow(0, s, b).mm(pcat).sub_(mup);
-                        logProb.narrow(0, s, b).copy_(y.mul_(y).view(b, k, d).sum(2));
-                    }
-                    var diag = p.Cov == CovarianceType.Full ? p.PrecChol.diagonal(0, 1, 2) : p.PrecChol.diagonal().unsqueeze(0);
-                    logDet = diag.log().sum(1);
-                    if (p.Cov == CovarianceType.Tied) logDet = logDet.expand(k);
-                    break;
-                }
-            case CovarianceType.Diag:
-                {
-                    var prec = p.PrecChol.square();
-                    logProb = (p.Means.square() * prec).sum(1).unsqueeze(0) - 2 * X.mm((p.Means * prec).t()) + (X * X).mm(prec.t());
-                    logDet = p.PrecChol.log().sum(1);
-                    break;
-                }
-            default:
-                {
-                    var prec = p.PrecChol.square();
-                    logProb = (p.Means.square().sum(1) * prec).unsqueeze(0) - 2 * X.mm(p.Means.t()) * prec.unsqueeze(0)
-                        + X.square().sum(1).unsqueeze(1) * prec.unsqueeze(0);
-                    logDet = d * p.PrecChol.log();
-                    break;
-                }
-        }
-        return -0.5 * (d * Math.Log(2 * Math.PI) + logProb) + logDet.unsqueeze(0) + p.Weights.log().unsqueeze(0);
-    }
-
-    /// <summary>E-step: mean log-likelihood and log responsibilities.</summary>
-    public static (double meanLogProbNorm, Tensor logResp) EStep(Tensor X, GmmParams p)
-    {
-        var wlp = WeightedLogProb(X, p);
-        var lpn = wlp.logsumexp(1);
-        return (lpn.mean().item<double>(), wlp - lpn.unsqueeze(1));
-    }
 }

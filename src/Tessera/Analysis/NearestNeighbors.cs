@@ -262,19 +262,7 @@ public static class NearestNeighbors
         private void Push(int row, float d, int j)
         {
             long off = (long)row * K;
-            int i = 0;
-            while (true)
-            {
-                int l = 2 * i + 1, r = l + 1, sw;
-                if (l >= K) break;
-                if (r >= K) sw = _dist[off + l] > d ? l : -1;
-                else if (_dist[off + l] >= _dist[off + r]) sw = _dist[off + l] > d ? l : -1;
-                else sw = _dist[off + r] > d ? r : -1;
-                if (sw < 0) break;
-                _dist[off + i] = _dist[off + sw]; Idx[off + i] = Idx[off + sw];
-                i = sw;
-            }
-            _dist[off + i] = d; Idx[off + i] = j;
+            KnnHeap.ReplaceRoot(_dist.AsSpan((int)off, K), Idx.AsSpan((int)off, K), Span<bool>.Empty, d, j, false);
             _root[row] = _dist[off];
         }
     }
@@ -348,5 +336,34 @@ public static class NearestNeighbors
             for (int j = skip; j < k; j++) if (set.Contains(approx.Index(i, j))) hits++;
         }
         return hits / (double)((long)exact.N * (k - skip));
+    }
+}
+
+/// <summary>Bounded max-heaps of neighbour candidates (root = current worst kept), shared by the exact and NN-descent searches.</summary>
+internal static class KnnHeap
+{
+    /// <summary>
+    /// Replaces the root of the max-heap held in <paramref name="dist"/> / <paramref name="idx"/> (and <paramref name="flag"/>
+    /// when it is not empty) by (<paramref name="d"/>, <paramref name="j"/>, <paramref name="f"/>) and sifts it down; the
+    /// caller has checked that d is below the root.
+    /// </summary>
+    public static void ReplaceRoot(Span<float> dist, Span<int> idx, Span<bool> flag, float d, int j, bool f)
+    {
+        int k = dist.Length, i = 0;
+        bool flags = !flag.IsEmpty;
+        while (true)
+        {
+            int l = 2 * i + 1, r = l + 1, sw;
+            if (l >= k) break;
+            if (r >= k) sw = dist[l] > d ? l : -1;
+            else if (dist[l] >= dist[r]) sw = dist[l] > d ? l : -1;
+            else sw = dist[r] > d ? r : -1;
+            if (sw < 0) break;
+            dist[i] = dist[sw]; idx[i] = idx[sw];
+            if (flags) flag[i] = flag[sw];
+            i = sw;
+        }
+        dist[i] = d; idx[i] = j;
+        if (flags) flag[i] = f;
     }
 }

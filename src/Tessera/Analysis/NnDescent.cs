@@ -280,20 +280,7 @@ internal static class NnDescent
             long off = (long)row * K;
             if (!(d < Dist[off])) return false;
             for (int j = 0; j < K; j++) if (Idx[off + j] == idx) return false;
-            // replace root and sift down
-            int i = 0;
-            while (true)
-            {
-                int l = 2 * i + 1, r = l + 1, sw;
-                if (l >= K) break;
-                if (r >= K) sw = Dist[off + l] > d ? l : -1;
-                else if (Dist[off + l] >= Dist[off + r]) sw = Dist[off + l] > d ? l : -1;
-                else sw = Dist[off + r] > d ? r : -1;
-                if (sw < 0) break;
-                Dist[off + i] = Dist[off + sw]; Idx[off + i] = Idx[off + sw]; Flag[off + i] = Flag[off + sw];
-                i = sw;
-            }
-            Dist[off + i] = d; Idx[off + i] = idx; Flag[off + i] = flag;
+            KnnHeap.ReplaceRoot(Dist.AsSpan((int)off, K), Idx.AsSpan((int)off, K), Flag.AsSpan((int)off, K), d, idx, flag);
             return true;
         }
     }

@@ -12,7 +12,7 @@ public enum PcaSolver
     Auto,
     /// <summary>Exact thin SVD of the dense centred matrix (torch.linalg.svd); memory spots × genes × 8 bytes.</summary>
     Full,
-    /// <summary>Randomized SVD (Halko et al. 2011) with QR-normalised power iterations; centring is implicit (sparse input stays sparse).</summary>
+    /// <summary>Randomized SVD (Halko et al. 2011) with LU-normalised power iterations as sklearn; centring is implicit (sparse input stays sparse).</summary>
     Randomized,
 }
 
@@ -111,8 +111,8 @@ public static class Pca
         var (mean, var) = GeneStats.MeanVar(x);
         return FitCore(x.Rows, x.Cols, mean, var, options,
             full: () => x.ToDenseArray(),
-            mul: (m, l) => SparseMulArray(x, m, l),
-            tmul: (p, l) => SparseMulArray(TransposeCache.GetValue(x, xx => xx.Transpose()), p, l));
+            mul: m => SparseMulTensor(x, m),
+            tmul: p => SparseMulTensor(TransposeCache.GetValue(x, xx => xx.Transpose()), p));
     }
 
     /// <summary>Fits PCA on a dense (e.g. scaled) matrix.</summary>
@@ -126,10 +126,19 @@ public static class Pca
         for (int j = 0; j < g; j++) mean[j] /= n;
         for (int r = 0; r < n; r++) for (int j = 0; j < g; j++) { double d = x.Data[(long)r * g + j] - mean[j]; ss[j] += d * d; }
         var var = ss.Select(s => s / (n - 1)).ToArray();
-        return FitCore(n, g, mean, var, options,
-            full: () => x.Data,
-            mul: (m, l) => DenseMul(x, m, l, transpose: false),
-            tmul: (p, l) => DenseMul(x, p, l, transpose: true));
+        // The products of the randomized solver run on the float32 data as stored (no float64 copy; sklearn given float32
+        // data does the same), with float32 inputs and results widened to float64 for the LU/QR/SVD. The tensor is made on
+        // first use and kept out of the solver's per-iteration dispose scopes.
+        Tensor? x32 = null;
+        Tensor X32() => x32 ??= tensor(x.Data, [n, g]).DetachFromDisposeScope();
+        try
+        {
+            return FitCore(n, g, mean, var, options,
+                full: () => x.Data,
+                mul: m => X32().mm(m.to(float32)).to(float64),
+                tmul: p => X32().t().mm(p.to(float32)).to(float64));
+        }
+        finally { x32?.Dispose(); }
     }
 
     /// <summary>
@@ -160,7 +169,7 @@ public static class Pca
     }
 
     private static PcaModel FitCore(int n, int g, double[] mean, double[] var, PcaOptions o,
-        Func<float[]> full, Func<double[], int, double[]> mul, Func<double[], int, double[]> tmul)
+        Func<float[]> full, Func<Tensor, Tensor> mul, Func<Tensor, Tensor> tmul)
     {
         if (n < 2 || g < 1) throw new TesseraException($"PCA needs at least 2 spots and 1 gene, the data has {n} spots and {g} genes");
         if (o.Components < 1) throw new TesseraException($"the number of principal components must be positive, got {o.Components}");
@@ -182,8 +191,7 @@ public static class Pca
         }
         else
         {
-            var (ua, sa, va) = Randomized(n, g, k, mean, o, mul, tmul);
-            u = tensor(ua, [n, k]); s = tensor(sa, [k]); vt = tensor(va, [k, g]);
+            (u, s, vt) = Randomized(n, g, k, mean, o, mul, tmul);
         }
         // sklearn svd_flip (u-based): make the largest-|u| entry of each component positive
         var maxIdx = u.abs().argmax(0);
@@ -204,12 +212,13 @@ public static class Pca
 
     /// <summary>
     /// Randomized SVD (Halko, Martinsson &amp; Tropp 2011, Alg. 4.4 with QR re-orthonormalisation as sklearn's
-    /// randomized_svd) of the implicitly centred matrix. All small dense algebra (QR, the final SVD) is managed code
-    /// so that the same seed gives bit-identical output whatever BLAS threading or memory alignment does.
-    /// Returns U (n × k), S (k), Vt (k × g) as row-major arrays.
+    /// randomized_svd, LU-normalised power iterations) of the implicitly centred matrix: the products go through
+    /// <paramref name="mul"/> / <paramref name="tmul"/>, the LU, QR and small SVD through LAPACK (torch.linalg).
+    /// Deterministic for a given seed and thread count (the test sample is drawn in managed code from the seed).
+    /// Returns U (n × k), S (k), Vt (k × g).
     /// </summary>
-    private static (double[] U, double[] S, double[] Vt) Randomized(int n, int g, int k, double[] mean, PcaOptions o,
-        Func<double[], int, double[]> mul, Func<double[], int, double[]> tmul)
+    private static (Tensor U, Tensor S, Tensor Vt) Randomized(int n, int g, int k, double[] mean, PcaOptions o,
+        Func<Tensor, Tensor> mul, Func<Tensor, Tensor> tmul)
     {
         int l = Math.Min(k + o.Oversamples, Math.Min(n, g));
         var rng = Seeding.Rng(o.Seed, "pca-randomized");
@@ -221,52 +230,40 @@ public static class Pca
             omega[i] = rad * Math.Cos(2 * Math.PI * u2);
             if (i + 1 < omega.Length) omega[i + 1] = rad * Math.Sin(2 * Math.PI * u2);
         }
+        var mu = tensor(mean, [1, g]);
         // (X − 1μᵀ) M = X M − 1 (μᵀ M);  (X − 1μᵀ)ᵀ P = Xᵀ P − μ (1ᵀ P)
-        double[] CMul(double[] m)
-        {
-            var y = mul(m, l);
-            var shift = new double[l];
-            for (int j = 0; j < g; j++) for (int c = 0; c < l; c++) shift[c] += mean[j] * m[(long)j * l + c];
-            for (int r = 0; r < n; r++) for (int c = 0; c < l; c++) y[(long)r * l + c] -= shift[c];
-            return y;
-        }
-        double[] CTMul(double[] p)
-        {
-            var z = tmul(p, l);
-            var colSum = new double[l];
-            for (int r = 0; r < n; r++) for (int c = 0; c < l; c++) colSum[c] += p[(long)r * l + c];
-            for (int j = 0; j < g; j++) for (int c = 0; c < l; c++) z[(long)j * l + c] -= mean[j] * colSum[c];
-            return z;
-        }
-        var q = ThinQr(CMul(omega), n, l).Q;
+        Tensor CMul(Tensor m) => mul(m).sub_(mu.mm(m));
+        Tensor CTMul(Tensor p) => tmul(p).sub_(mu.t().mm(p.sum(0, keepdim: true)));
+        // sklearn's randomized_range_finder: power iterations normalised by LU (P·L of A = P L U, a fraction of a
+        // Householder QR's cost), one QR at the end; then B = Qᵀ Xc and its SVD
+        var q = tensor(omega, [g, l]);
         for (int it = 0; it < o.PowerIterations; it++)
         {
-            var z = ThinQr(CTMul(q), g, l).Q;
-            q = ThinQr(CMul(z), n, l).Q;
+            using var itScope = NewDisposeScope();
+            var z = LuNormalise(CMul(q));
+            q = LuNormalise(CTMul(z)).MoveToOuterDisposeScope();
         }
-        // Bᵀ = Xcᵀ Q = Qb R, so B = Rᵀ Qbᵀ = U Σ (Qb V)ᵀ with Rᵀ = U Σ Vᵀ
-        var (qb, rr) = ThinQr(CTMul(q), g, l);
-        var rt = new double[l * l];
-        for (int i = 0; i < l; i++) for (int j = 0; j < l; j++) rt[i * l + j] = rr[j * l + i];
-        var (us, sig, vs) = JacobiSvd(rt, l);
-        var order = Enumerable.Range(0, l).OrderByDescending(c => sig[c]).ThenBy(c => c).Take(k).ToArray();
-        var uOut = new double[(long)n * k];
-        for (int r = 0; r < n; r++)
-            for (int t = 0; t < k; t++)
-            {
-                double acc = 0;
-                for (int c = 0; c < l; c++) acc += q[(long)r * l + c] * us[c * l + order[t]];
-                uOut[(long)r * k + t] = acc;
-            }
-        var vtOut = new double[(long)k * g];
-        for (int j = 0; j < g; j++)
-            for (int t = 0; t < k; t++)
-            {
-                double acc = 0;
-                for (int c = 0; c < l; c++) acc += qb[(long)j * l + c] * vs[c * l + order[t]];
-                vtOut[(long)t * g + j] = acc;
-            }
-        return (uOut, order.Select(c => sig[c]).ToArray(), vtOut);
+        q = linalg.qr(CMul(q)).Q;
+        // B = Qᵀ Xc through Bᵀ = Qb R: B = Rᵀ Qbᵀ = Us Σ (Vh Qbᵀ) with the l × l SVD Rᵀ = Us Σ Vh (LAPACK's SVD of the wide
+        // l × g B directly was the slowest step of the whole fit)
+        var (qb, rb) = linalg.qr(CTMul(q));
+        var (ub, sig, vh) = linalg.svd(rb.t(), fullMatrices: false);
+        return (q.mm(ub[.., ..k]), sig[..k], vh[..k, ..].mm(qb.t()));
+    }
+
+    /// <summary>P·L of the partially pivoted A = P L U (scipy.linalg.lu(A, permute_l=True)): a well-conditioned basis of A's columns.</summary>
+    private static Tensor LuNormalise(Tensor a)
+    {
+        long m = a.shape[0], l = a.shape[1];
+        // with infos, so that a rank-deficient A (a constant gene: a zero pivot in U, harmless here) does not throw
+        var (lu, pivots, _) = torch.lu(a, get_infos: true);
+        var lower = lu.tril(-1).add_(eye(m, l, float64));
+        // LAPACK's pivots are row swaps applied in order: row r of L U is row perm[r] of A
+        var piv = pivots!.to(int64).data<long>().ToArray();
+        var perm = new long[m];
+        for (long r = 0; r < m; r++) perm[r] = r;
+        for (int i = 0; i < piv.Length; i++) (perm[i], perm[piv[i] - 1]) = (perm[piv[i] - 1], perm[i]);
+        return zeros_like(lower).index_copy_(0, tensor(perm), lower);
     }
 
     /// <summary>y += a·x with SIMD (fixed evaluation order, so results are reproducible).</summary>
@@ -277,110 +274,6 @@ public static class Pca
         for (; c <= x.Length - w; c += w)
             (new System.Numerics.Vector<double>(y[c..]) + va * new System.Numerics.Vector<double>(x[c..])).CopyTo(y[c..]);
         for (; c < x.Length; c++) y[c] += a * x[c];
-    }
-
-    /// <summary>x·y with SIMD partial sums (fixed evaluation order).</summary>
-    private static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
-    {
-        int c = 0, w = System.Numerics.Vector<double>.Count;
-        var acc = System.Numerics.Vector<double>.Zero;
-        for (; c <= x.Length - w; c += w) acc += new System.Numerics.Vector<double>(x[c..]) * new System.Numerics.Vector<double>(y[c..]);
-        double s = System.Numerics.Vector.Sum(acc);
-        for (; c < x.Length; c++) s += x[c] * y[c];
-        return s;
-    }
-
-    /// <summary>Thin Householder QR of a row-major m × l matrix (m ≥ l): Q (m × l, row-major) and R (l × l, row-major).</summary>
-    internal static (double[] Q, double[] R) ThinQr(double[] a, int m, int l)
-    {
-        // column-major working copy: reflectors are applied column by column
-        var c = new double[(long)m * l];
-        for (int i = 0; i < m; i++) for (int j = 0; j < l; j++) c[(long)j * m + i] = a[(long)i * l + j];
-        var beta = new double[l];
-        var rdiag = new double[l];
-        for (int j = 0; j < l; j++)
-        {
-            var col = c.AsSpan((int)((long)j * m), m);
-            double norm = Math.Sqrt(Dot(col[j..], col[j..]));
-            if (norm == 0) { beta[j] = 0; rdiag[j] = 0; continue; }
-            double alpha = col[j] > 0 ? -norm : norm;
-            col[j] -= alpha;
-            double vtv = Dot(col[j..], col[j..]);
-            beta[j] = 2 / vtv;
-            rdiag[j] = alpha;
-            int jj = j;
-            Parallel.For(j + 1, l, cc =>
-            {
-                var v = c.AsSpan((int)((long)jj * m), m);
-                var other = c.AsSpan((int)((long)cc * m), m);
-                double f = beta[jj] * Dot(v[jj..], other[jj..]);
-                Axpy(-f, v[jj..], other[jj..]);
-            });
-        }
-        var r = new double[l * l];
-        for (int j = 0; j < l; j++)
-        {
-            for (int i = 0; i < j; i++) r[i * l + j] = c[(long)j * m + i];
-            r[j * l + j] = rdiag[j];
-        }
-        // Q = H0 H1 ... H(l-1) applied to the first l identity columns
-        var qc = new double[(long)m * l];
-        Parallel.For(0, l, t =>
-        {
-            var e = qc.AsSpan((int)((long)t * m), m);
-            e[t] = 1;
-            for (int j = l - 1; j >= 0; j--)
-            {
-                if (beta[j] == 0) continue;
-                var v = c.AsSpan((int)((long)j * m), m);
-                double f = beta[j] * Dot(v[j..], e[j..]);
-                Axpy(-f, v[j..], e[j..]);
-            }
-        });
-        var q = new double[(long)m * l];
-        for (int i = 0; i < m; i++) for (int j = 0; j < l; j++) q[(long)i * l + j] = qc[(long)j * m + i];
-        return (q, r);
-    }
-
-    /// <summary>One-sided Jacobi SVD of a square row-major matrix A = U diag(S) Vᵀ (unsorted); U and V row-major.</summary>
-    internal static (double[] U, double[] S, double[] V) JacobiSvd(double[] a, int l)
-    {
-        var w = (double[])a.Clone();
-        var v = new double[l * l];
-        for (int i = 0; i < l; i++) v[i * l + i] = 1;
-        for (int sweep = 0; sweep < 100; sweep++)
-        {
-            bool rotated = false;
-            for (int p = 0; p < l - 1; p++)
-                for (int q = p + 1; q < l; q++)
-                {
-                    double alpha = 0, beta = 0, gamma = 0;
-                    for (int i = 0; i < l; i++) { alpha += w[i * l + p] * w[i * l + p]; beta += w[i * l + q] * w[i * l + q]; gamma += w[i * l + p] * w[i * l + q]; }
-                    if (gamma == 0 || Math.Abs(gamma) <= 1e-15 * Math.Sqrt(alpha * beta)) continue;
-                    rotated = true;
-                    double zeta = (beta - alpha) / (2 * gamma);
-                    double t = zeta == 0 ? 1 : Math.Sign(zeta) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
-                    double cs = 1 / Math.Sqrt(1 + t * t), sn = cs * t;
-                    for (int i = 0; i < l; i++)
-                    {
-                        double wp = w[i * l + p], wq = w[i * l + q];
-                        w[i * l + p] = cs * wp - sn * wq; w[i * l + q] = sn * wp + cs * wq;
-                        double vp = v[i * l + p], vq = v[i * l + q];
-                        v[i * l + p] = cs * vp - sn * vq; v[i * l + q] = sn * vp + cs * vq;
-                    }
-                }
-            if (!rotated) break;
-        }
-        var s = new double[l];
-        var u = new double[l * l];
-        for (int j = 0; j < l; j++)
-        {
-            double nrm = 0;
-            for (int i = 0; i < l; i++) nrm += w[i * l + j] * w[i * l + j];
-            s[j] = Math.Sqrt(nrm);
-            for (int i = 0; i < l; i++) u[i * l + j] = s[j] > 0 ? w[i * l + j] / s[j] : 0;
-        }
-        return (u, s, v);
     }
 
     /// <summary>x · b (b: g × k tensor) or x · bᵀ (b: k × g DenseMatrix) as a managed loop over stored values.</summary>
@@ -412,13 +305,10 @@ public static class Pca
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<CsrMatrix, CsrMatrix> TransposeCache = new();
 
-    /// <summary>Dense x · m (m: g × l) or xᵀ · m (m: n × l) via torch; row-major arrays in and out.</summary>
-    private static double[] DenseMul(ScaledMatrix x, double[] m, int l, bool transpose)
+    /// <summary>Sparse x · m for an m × l float64 tensor (the randomized solver's products).</summary>
+    private static Tensor SparseMulTensor(CsrMatrix x, Tensor m)
     {
-        using var scope = NewDisposeScope();
-        var xt = tensor(x.Data, [x.Rows, x.Cols]).to(float64);
-        var mt = tensor(m, [transpose ? x.Rows : x.Cols, l]);
-        var y = transpose ? xt.t().matmul(mt) : xt.matmul(mt);
-        return y.contiguous().data<double>().ToArray();
+        int l = (int)m.shape[1];
+        return tensor(SparseMulArray(x, m.contiguous().data<double>().ToArray(), l), [x.Rows, l]);
     }
 }

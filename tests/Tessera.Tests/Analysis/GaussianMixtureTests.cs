@@ -127,4 +127,35 @@ public class GaussianMixtureTests
         Assert.Equal("data has 2000 values but rows × cols = 400 × 6 = 2400",
             Assert.Throws<TesseraException>(() => new KMeans(new KMeansOptions { Clusters = 5 }).Fit(f, 400, 6)).Message);
     }
+
+    // The E- and M-steps run over fixed row blocks on parallel workers with per-block sums added in block order: 43 blocks
+    // of 7 rows (the last one short) give the one-block fit's numbers, and the thread count changes no bit.
+    [Theory]
+    [InlineData(CovarianceType.Full)]
+    [InlineData(CovarianceType.Diag)]
+    [InlineData(CovarianceType.Tied)]
+    [InlineData(CovarianceType.Spherical)]
+    public void RowBlocksAndThreadsDoNotChangeTheFit(CovarianceType ct)
+    {
+        var (x, resp) = Fixture();
+        var o = new GaussianMixtureOptions { Components = 3, Covariance = ct, Tol = 1e-10, MaxIter = 5 };
+        var one = new GaussianMixture(o) { BlockRows = 300 }.Fit(x, resp);
+        var blocked = new GaussianMixture(o) { BlockRows = 7 }.Fit(x, resp);
+        ClusterTestData.Rel(one.LowerBound, blocked.LowerBound, 1e-12);
+        for (int i = 0; i < one.Covariances.Length; i++) ClusterTestData.Rel(one.Covariances[i], blocked.Covariances[i], 1e-10);
+        for (int i = 0; i < one.Means.Data.Length; i++) Assert.Equal(one.Means.Data[i], blocked.Means.Data[i], 10);
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            TorchSharp.torch.set_num_threads(1);
+            var single = new GaussianMixture(o) { BlockRows = 7 }.Fit(x, resp);
+            TorchSharp.torch.set_num_threads(2);
+            var two = new GaussianMixture(o) { BlockRows = 7 }.Fit(x, resp);
+            Assert.Equal(single.LowerBound, two.LowerBound);
+            Assert.Equal(single.Covariances, two.Covariances);
+            Assert.Equal(single.Means.Data, two.Means.Data);
+            Assert.Equal(single.Predict(x), blocked.Predict(x));
+        }
+        finally { TorchSharp.torch.set_num_threads(before); }
+    }
 }
