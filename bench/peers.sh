@@ -56,12 +56,19 @@ run $EB row leiden $n $d "$OUT"; run $PY bench/embed_python.py row leiden "$OUT/
 # method rows (s10-peers)
 # ST-Net backbone features: the same torchvision DenseNet-121 weights and patches on both sides (bench/StNet/stnet_torch.py
 # makes them), batch 32, no_grad, the same torch thread count; ResNet-18 compares time only (Tessera ships its own weights).
-# Spotscape and STEM epochs have no PyTorch peer in the repository yet (the authors' code is not vendored): no rows.
+# Spotscape's epoch has no PyTorch peer in the repository (the authors' code is not vendored): no row.
 ST="$OUT/stnet"
 $PY bench/StNet/stnet_torch.py make "$ST" $PATCHES
 for t in stnet-densenet121 stnet-resnet18; do
   run $SB row $t "$ST" $PATCHES; run $PY bench/StNet/stnet_torch.py row $t "$ST" $PATCHES
 done
+# STEM epoch: StemBench trains on the MERFISH Bregma 0.26 pseudo-spots (needs ../shared/data) and exports those inputs;
+# bench/Stem/crosscheck.py (the same encoder and losses in PyTorch, written from methods-reference §3) then trains as many
+# epochs on the same files. One torch thread on both sides (STEM_THREADS); seconds per training epoch, wall and CPU.
+dotnet build -c Release bench/Stem 2>&1 | grep -E " error |rror\(s\)" | grep -v " 0 Error" || true
+SE=$([ $QUICK = 1 ] && echo 20 || echo 100); SX="$OUT/stem"; mkdir -p "$SX"
+run env STEM_ROW=1 STEM_THREADS=1 STEM_EXPORT="$SX" dotnet bench/Stem/bin/Release/net10.0/linux-x64/StemBench.dll merfish $SE 0.26 0
+run env STEM_ROW=1 STEM_THREADS=1 $PY bench/Stem/crosscheck.py "$SX" $SE 0
 
 # CoSTA rows (s10-costa): the training step and the feature pass of the same ConvNet in Tessera and Debian PyTorch
 # (bench/Costa/pytorch_step.py), and one whole epoch against the PyTorch + umap-learn + sklearn pipeline (pytorch_costa.py)

@@ -75,6 +75,7 @@ var printer = new Printer(10);
 var stemOptions = new StemOptions { Epochs = epochs, Sigma = sigma, TargetSumSc = target, TargetSumSt = target };
 if (Environment.GetEnvironmentVariable("STEM_SEED") is { } seedText) stemOptions = stemOptions with { Seed = int.Parse(seedText) };
 if (Environment.GetEnvironmentVariable("STEM_BATCH_SPOTS") is { } batchText) stemOptions = stemOptions with { BatchSpots = int.Parse(batchText) };
+var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
 using var model = StemTrainer.Fit(stemData, stemOptions, printer);
 double fit = printer.Training.TotalSeconds;
 Process.GetCurrentProcess().Refresh();
@@ -83,12 +84,19 @@ var truth = sim.Sc.Obsm[PseudoSpots.TrueCoordsKey];
 var types = sim.Sc.Obs.Labels(typeCol);
 var props = sim.St.Obsm[PseudoSpots.ProportionsKey];
 var spotXy = sim.St.Spatial;
-void Show(string name, CellSpotProbabilities p)
+MappingScores Show(string name, CellSpotProbabilities p)
 {
     var s = MappingEvaluation.Evaluate(p, spotXy, truth, types, props, sim.Types);
     Console.WriteLine($"{name,-12} pearson {s.PearsonMean:F4} kl {s.KlMean:F4} hit10 {s.Hit10:F4} hit30 {s.Hit30:F4} hit50 {s.Hit50:F4} err10 {s.CoordError10:F2} err30 {s.CoordError30:F2} err50 {s.CoordError50:F2} errAll {s.CoordErrorAll:F2}");
+    return s;
 }
-Show("stem", model.Result!.DenseProbabilities());
+var stemScores = Show("stem", model.Result!.DenseProbabilities());
+// STEM_ROW=1: the bench/peers.sh row (ROW|task|data|side|wall s|CPU s|peak MiB|quality): seconds per training epoch, wall
+// and process CPU, against bench/Stem/crosscheck.py (the same net and losses in PyTorch) on the exported inputs.
+if (Environment.GetEnvironmentVariable("STEM_ROW") is not null)
+    Console.WriteLine($"ROW|stem-epoch|MERFISH 0.26 pseudo-spots {sim.Sc.NObs} cells x {sim.St.NObs} spots, {epochs} epochs, {torch.get_num_threads()} thread(s)|Tessera|" +
+        $"{fit / epochs:F4}|{(printer.TrainingCpu - cpuStart).TotalSeconds / epochs:F4}|{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|" +
+        $"hit10 {stemScores.Hit10:F4}, error (all) {stemScores.CoordErrorAll:F1}, pearson {stemScores.PearsonMean:F3}");
 Console.WriteLine($"adjacency nnz {model.Result.Adjacency.Nnz}");
 if (tangramEpochs == 0) return;
 var stemInputs = model.Prepare(stemData);
@@ -227,11 +235,13 @@ static class Protocol
 sealed class Printer(int every) : IProgress<Tessera.Progress>
 {
     public TimeSpan Training { get; private set; }
+    /// <summary>Process CPU time at the last training step (for the peers row's CPU seconds per epoch).</summary>
+    public TimeSpan TrainingCpu { get; private set; }
 
     public void Report(Tessera.Progress p)
     {
         if (p.Message is { } m) { Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {p.Stage}: {m}"); return; }
-        if (p.Stage == "STEM training") Training = p.Elapsed;
+        if (p.Stage == "STEM training") { Training = p.Elapsed; TrainingCpu = Process.GetCurrentProcess().TotalProcessorTime; }
         if ((p.Done - 1) % every != 0 && p.Done != p.Total) return;
         var parts = p.Values is { } v ? " (" + string.Join(", ", v.Select(kv => $"{kv.Key} {kv.Value:F4}")) + ")" : "";
         Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {p.Stage} {p.Done}/{p.Total}: loss {p.Loss:F4}{parts} {p.Elapsed.TotalSeconds:F1} s");

@@ -7,7 +7,7 @@ code) and of its evaluation, run on the pseudo-spots the C# bench exports (STEM_
 Prints the same metrics as the bench for STEM and for a Tangram-style mapping, so Tessera's numbers can be told apart
 from the method's own behaviour on this task. Needs Debian's python3-torch, python3-anndata, python3-scipy.
 """
-import sys, time
+import os, sys, time
 import numpy as np, scipy.spatial, scipy.special, torch, anndata as ad
 
 d = sys.argv[1]
@@ -15,6 +15,7 @@ tangram = len(sys.argv) > 2 and sys.argv[2] == "tangram"
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 and not tangram else 400
 seed = int(sys.argv[3]) if len(sys.argv) > 3 and not tangram else 0
 torch.manual_seed(seed); np.random.seed(seed)
+torch.set_num_threads(int(os.environ.get("STEM_THREADS", "2")))  # as StemBench: the same thread count on both sides
 sc = ad.read_h5ad(f"{d}/sc.h5ad"); st = ad.read_h5ad(f"{d}/st.h5ad")
 
 
@@ -99,6 +100,7 @@ def evaluate(name, mapping, type_mapping):
     errs.append(np.linalg.norm(pred - truth, axis=1).mean())
     print(f"{name:<10} pearson {np.nanmean(pr):.4f} kl {np.mean(kl):.4f} hit10 {hits[0]:.4f} hit30 {hits[1]:.4f} hit50 {hits[2]:.4f} "
           f"err10 {errs[0]:.2f} err30 {errs[1]:.2f} err50 {errs[2]:.2f} errAll {errs[3]:.2f}", flush=True)
+    return dict(pearson=np.nanmean(pr), hit10=hits[0], err_all=errs[3])
 
 
 if tangram:
@@ -122,7 +124,7 @@ net = Encoder()
 opt = torch.optim.AdamW(net.parameters(), lr=0.002)
 sched = torch.optim.lr_scheduler.StepLR(opt, 200, 0.5)
 ts, tt, tgt = torch.tensor(xs, dtype=torch.float32), torch.tensor(xt, dtype=torch.float32), torch.tensor(target, dtype=torch.float32)
-t0 = time.time()
+t0, c0 = time.time(), time.process_time()
 for ep in range(epochs):
     net.train()
     est, esc = net(tt, drop=True), net(ts)
@@ -138,10 +140,18 @@ for ep in range(epochs):
     if ep % 50 == 0 or ep == epochs - 1:
         print(f"epoch {ep} loss {loss.item():.4f} pred {lpred.item():.4f} mmd {lmmd.item():.4f} cyc {lcyc.item():.4f} ({time.time() - t0:.0f}s)", flush=True)
 
+train_wall, train_cpu = time.time() - t0, time.process_time() - c0
 net.eval()
 with torch.no_grad():
     est, esc = net(tt), net(ts)
     sc2st = torch.softmax(esc @ est.T, 1).double().numpy()
     st2sc = torch.softmax(est @ esc.T, 1).double().numpy()
 
-evaluate("stem-py", sc2st, st2sc.T)
+q = evaluate("stem-py", sc2st, st2sc.T)
+if os.environ.get("STEM_ROW"):
+    # bench/peers.sh row: seconds per training epoch (wall, process CPU), same inputs and epochs as StemBench's row
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"ROW|stem-epoch|MERFISH 0.26 pseudo-spots {xs.shape[0]} cells x {xt.shape[0]} spots, {epochs} epochs, {torch.get_num_threads()} thread(s)|"
+          f"PyTorch {torch.__version__} (crosscheck.py)|{train_wall / epochs:.4f}|{train_cpu / epochs:.4f}|{peak:.0f}|"
+          f"hit10 {q['hit10']:.4f}, error (all) {q['err_all']:.1f}, pearson {q['pearson']:.3f}", flush=True)
