@@ -72,12 +72,11 @@ public static class SampledUmap
         const int Block = 2048;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var outer = torch.NewDisposeScope();
-        var (reference, refSq) = Nn.TorchGuard.Run(() =>
+        var (referenceT, refSq) = Nn.TorchGuard.Run(() =>
         {
-            var t = Rows(sample, Enumerable.Range(0, sample.Rows).ToArray(), metric);
-            return (t, t.mul(t).sum(1).unsqueeze(0));
+            var t = ToTensor(sample, metric);
+            return (t.t().contiguous(), t.mul(t).sum(1).unsqueeze(0));
         });
-        var referenceT = reference.t().contiguous();
         int blocks = (rest.Length + Block - 1) / Block;
         for (int b = 0; b < blocks; b++)
         {
@@ -86,7 +85,7 @@ public static class SampledUmap
             var (dist, nb) = Nn.TorchGuard.Run(() =>
             {
                 using var scope = torch.NewDisposeScope();
-                var q = Rows(x, rest.AsSpan(start, len).ToArray(), metric);
+                var q = ToTensor(x.SubsetRows(rest.AsSpan(start, len).ToArray()), metric);
                 // ‖r‖² − 2 q·r in one fused product; the row constant ‖q‖² does not change the ranking, so it is added to the k kept only
                 var partial = torch.addmm(refSq, q, referenceT, beta: 1, alpha: -2);
                 var (top, idx) = partial.topk(k, dim: 1, largest: false, sorted: true);
@@ -109,9 +108,9 @@ public static class SampledUmap
         }
     }
 
-    private static Tensor Rows(DenseMatrix m, int[] rows, NeighborMetric metric)
+    private static Tensor ToTensor(DenseMatrix m, NeighborMetric metric)
     {
-        var t = torch.tensor(m.SubsetRows(rows).ToFloatArray(), new long[] { rows.Length, m.Cols });
+        var t = torch.tensor(m.ToFloatArray(), new long[] { m.Rows, m.Cols });
         return metric == NeighborMetric.Cosine ? t.div(t.norm(1, keepdim: true).clamp_min(1e-12)) : t;
     }
 
