@@ -137,5 +137,13 @@ public class CliCommandTests
         Assert.Equal(2, missingRep.Code);
         Assert.Contains("error: obsm 'X_umap' not found; available: X_pca", missingRep.Err);
         Assert.False(Directory.Exists(dir.File("cl2")));
+        // tessera umap --sample: a negative size and one not above --neighbors are one-line errors, nothing written
+        var negative = CliRunner.Run("umap", h5, "--sample", "-1", "--out", dir.File("u1"));
+        Assert.Equal(2, negative.Code);
+        Assert.Contains("error: --sample must be 0 (all rows) or a row count, got -1", negative.Err);
+        var small = CliRunner.Run("umap", h5, "--sample", "10", "--neighbors", "15", "--out", dir.File("u2"));
+        Assert.Equal(2, small.Code);
+        Assert.Contains("error: --sample (10) must exceed --neighbors (15)", small.Err);
+        Assert.False(Directory.Exists(dir.File("u1")) || Directory.Exists(dir.File("u2")));
     }
 }
