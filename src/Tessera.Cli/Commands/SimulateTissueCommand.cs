@@ -14,6 +14,7 @@ public static class SimulateTissueCommand
     {
         ["Spots"] = "--spots", ["Genes"] = "--genes", ["MedianUmis"] = "--median-umis", ["Domains"] = "--domains",
         ["MarkersPerDomain"] = "--markers", ["Seed"] = "--seed", ["Platform"] = "--platform",
+        ["Section"] = "--section", ["BatchEffect"] = "--batch-effect",
     };
 
     public static Command Create()
@@ -27,8 +28,10 @@ public static class SimulateTissueCommand
         var domains = new Option<int>("--domains") { Description = "Layer-shaped domains", DefaultValueFactory = _ => Defaults.Domains };
         var markers = new Option<int?>("--markers") { Description = "Marker genes per domain (default 20 visium-hd, 10 xenium)" };
         var seed = new Option<int>("--seed") { Description = "Seed", DefaultValueFactory = _ => Defaults.Seed };
+        var section = new Option<int>("--section") { Description = "Serial section of the tissue of --seed: same layout and gene programmes, its own reads (0 = the tissue itself)", DefaultValueFactory = _ => Defaults.Section };
+        var batch = new Option<double>("--batch-effect") { Description = "Gene-wise batch effect of this section: levels times exp(σ·N(0,1)), e.g. 0.5 (0 = none)", DefaultValueFactory = _ => Defaults.BatchEffect };
         var cmd = new Command("tissue", "Simulate a layered tissue at any size with Visium HD (16 µm bins) or Xenium-like sparsity")
-            { outOpt, spots, genes, platform, umis, domains, markers, seed };
+            { outOpt, spots, genes, platform, umis, domains, markers, seed, section, batch };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var outPath = p.GetValue(outOpt)!;
@@ -36,7 +39,7 @@ public static class SimulateTissueCommand
             var o = new PlatformTissueOptions
             {
                 Spots = p.GetValue(spots), Genes = p.GetValue(genes), MedianUmis = p.GetValue(umis), Domains = p.GetValue(domains),
-                MarkersPerDomain = p.GetValue(markers), Seed = p.GetValue(seed),
+                MarkersPerDomain = p.GetValue(markers), Seed = p.GetValue(seed), Section = p.GetValue(section), BatchEffect = p.GetValue(batch),
                 Platform = p.GetValue(platform) == "xenium" ? TissuePlatform.Xenium : TissuePlatform.VisiumHd,
             };
             o.Validate();

@@ -34,6 +34,17 @@ public sealed record PlatformTissueOptions
     public double MaxMixing { get; init; } = 0.3;
     /// <summary>Seed for every random choice.</summary>
     public int Seed { get; init; }
+    /// <summary>
+    /// Serial section of the same tissue: every section of one <see cref="Seed"/> shares the layout and the domains' gene
+    /// programmes; section 0 is the tissue itself, section k &gt; 0 draws its reads (and its <see cref="BatchEffect"/>) from
+    /// its own stream, so two sections are two measurements of one tissue (what slice integration expects).
+    /// </summary>
+    public int Section { get; init; }
+    /// <summary>
+    /// Gene-wise batch effect of the section: every gene's level is multiplied by exp(σ·N(0, 1)) drawn once per section
+    /// (0 = none). Lets integration benchmarks give two sections different capture efficiencies.
+    /// </summary>
+    public double BatchEffect { get; init; }
 
     /// <summary>Resolved gene count.</summary>
     public int ResolvedGenes => Genes ?? (Platform == TissuePlatform.VisiumHd ? 18000 : 400);
@@ -57,6 +68,8 @@ public sealed record PlatformTissueOptions
         if (!(MarkerFold >= 1) || double.IsInfinity(MarkerFold)) throw new TesseraException($"MarkerFold must be at least 1 but is {MarkerFold}");
         if (!(ResolvedVariableFraction >= 0 && ResolvedVariableFraction <= 1)) throw new TesseraException($"VariableFraction must be in [0, 1] but is {ResolvedVariableFraction}");
         if (!(MaxMixing >= 0 && MaxMixing < 1)) throw new TesseraException($"MaxMixing must be in [0, 1) but is {MaxMixing}");
+        if (Section < 0) throw new TesseraException($"Section must be at least 0 but is {Section}");
+        if (!(BatchEffect >= 0 && BatchEffect <= 3)) throw new TesseraException($"BatchEffect must be in [0, 3] but is {BatchEffect}");
     }
 }
 
@@ -131,11 +144,16 @@ public static class PlatformTissue
                 if (d > 0) effect[d - 1][g] = Math.Max(effect[d - 1][g], Math.Sqrt(fold));
                 if (d < nDomains - 1) effect[d + 1][g] = Math.Max(effect[d + 1][g], Math.Sqrt(fold));
             }
+        // a later section keeps the layout and the programmes above but draws its batch effect and reads from its own stream
+        // (section 0 goes on with the tissue's stream, so it is the tissue as generated before sections existed)
+        if (o.Section > 0) rng = Nn.Seeding.Rng(o.Seed, $"platform-tissue.section{o.Section}");
+        var capture = new double[nGenes];
+        for (int g = 0; g < nGenes; g++) capture[g] = o.BatchEffect > 0 ? Math.Exp(o.BatchEffect * Distributions.Normal(rng)) : 1.0;
         var profile = new AliasTable[nDomains];
         var weights = new double[nGenes];
         for (int d = 0; d < nDomains; d++)
         {
-            for (int g = 0; g < nGenes; g++) weights[g] = baseMean[g] * effect[d][g];
+            for (int g = 0; g < nGenes; g++) weights[g] = baseMean[g] * effect[d][g] * capture[g];
             profile[d] = new AliasTable(weights);
         }
 
@@ -184,7 +202,7 @@ public static class PlatformTissue
         data.SetObsm(SpatialData.SpatialKey, new DenseMatrix(n, 2, xy));
         data.Uns["synthetic"] = new Dictionary<string, object>
         {
-            ["seed"] = (long)o.Seed, ["domains"] = (long)nDomains, ["platform"] = hd ? "visium-hd" : "xenium",
+            ["seed"] = (long)o.Seed, ["section"] = (long)o.Section, ["batch_effect"] = o.BatchEffect, ["domains"] = (long)nDomains, ["platform"] = hd ? "visium-hd" : "xenium",
             ["pitch_um"] = pitch, ["median_umis"] = o.ResolvedMedianUmis,
         };
         return data;

@@ -73,10 +73,76 @@ public class PlatformTissueTests
     }
 
     [Fact]
+    public void SectionsShareLayoutAndProgrammes_AndTheBatchEffectScalesGenesByItsSigma()
+    {
+        var o = new PlatformTissueOptions { Spots = 3000, Genes = 500, Seed = 5 };
+        var s0 = PlatformTissue.Generate(o);
+        var s1 = PlatformTissue.Generate(o with { Section = 1 });
+        var s1b = PlatformTissue.Generate(o with { Section = 1, BatchEffect = 0.5 });
+        var other = PlatformTissue.Generate(o with { Seed = 6 });
+        // same layout and truth, other reads
+        Assert.Equal(s0.Obs.Labels("layer"), s1.Obs.Labels("layer"));
+        Assert.Equal(s0.Spatial.ToFloatArray(), s1b.Spatial.ToFloatArray());
+        Assert.NotEqual(s0.X.Data, s1.X.Data);
+        // the domains' programmes: mean log profile per layer correlates across sections, not across seeds
+        double same = ProfileCorrelation(s0, s1), batch = ProfileCorrelation(s0, s1b), seeds = ProfileCorrelation(s0, other);
+        // measured: sections 0.994, with batch effect σ 0.5 0.951, other seed 0.601 (the marker genes are the same indices)
+        var msg = $"profile correlation: sections {same:F3}, with batch effect {batch:F3}, seeds {seeds:F3}";
+        Assert.True(same > 0.98, msg);
+        Assert.True(batch > 0.85 && batch < same, msg);
+        Assert.True(seeds < 0.75, msg);
+        // gene-wise log ratio of the section totals: sd ≈ σ = 0.5 with the batch effect (plus counting noise), ≈ 0 without
+        Assert.InRange(LogRatioSd(s0, s1b), 0.4, 0.6);
+        Assert.InRange(LogRatioSd(s0, s1), 0.0, 0.08);
+    }
+
+    [Fact]
     public void BadOptionsAreRejected()
     {
+        Assert.Contains("Section", Assert.Throws<TesseraException>(() => PlatformTissue.Generate(new PlatformTissueOptions { Section = -1 })).Message);
+        Assert.Contains("BatchEffect", Assert.Throws<TesseraException>(() => PlatformTissue.Generate(new PlatformTissueOptions { BatchEffect = double.NaN })).Message);
         Assert.Contains("Genes", Assert.Throws<TesseraException>(() => PlatformTissue.Generate(new PlatformTissueOptions { Genes = 50 })).Message);
         Assert.Contains("Spots", Assert.Throws<TesseraException>(() => PlatformTissue.Generate(new PlatformTissueOptions { Spots = 3 })).Message);
+    }
+
+    // mean over layers of the Pearson correlation of that layer's mean log1p(CP10k) profile in a and in b
+    private static double ProfileCorrelation(SpatialData a, SpatialData b)
+    {
+        var pa = LayerProfiles(a); var pb = LayerProfiles(b);
+        return pa.Keys.Average(l => Pearson(pa[l], pb[l]));
+    }
+
+    private static Dictionary<string, double[]> LayerProfiles(SpatialData d)
+    {
+        var layers = d.Obs.Labels("layer");
+        var sums = new Dictionary<string, double[]>(); var counts = new Dictionary<string, int>();
+        for (int r = 0; r < d.NObs; r++)
+        {
+            var l = layers[r]!;
+            if (!sums.TryGetValue(l, out var v)) { v = sums[l] = new double[d.NVars]; counts[l] = 0; }
+            counts[l]++;
+            double lib = RowSum(d.X, r);
+            for (int p = d.X.IndPtr[r]; p < d.X.IndPtr[r + 1]; p++) v[d.X.Indices[p]] += d.X.Data[p] / lib * 1e4;
+        }
+        return sums.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => Math.Log(1 + x / counts[kv.Key])).ToArray());
+    }
+
+    private static double LogRatioSd(SpatialData a, SpatialData b)
+    {
+        var ta = new double[a.NVars]; var tb = new double[b.NVars];
+        for (int p = 0; p < a.X.Nnz; p++) ta[a.X.Indices[p]] += a.X.Data[p];
+        for (int p = 0; p < b.X.Nnz; p++) tb[b.X.Indices[p]] += b.X.Data[p];
+        var r = Enumerable.Range(0, a.NVars).Where(g => ta[g] >= 400 && tb[g] >= 400).Select(g => Math.Log(tb[g] / ta[g])).ToArray();
+        Assert.True(r.Length >= 50, $"{r.Length} genes with enough counts");
+        double m = r.Average();
+        return Math.Sqrt(r.Sum(v => (v - m) * (v - m)) / (r.Length - 1));
+    }
+
+    private static double Pearson(double[] x, double[] y)
+    {
+        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
+        for (int i = 0; i < x.Length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) * (x[i] - mx); syy += (y[i] - my) * (y[i] - my); }
+        return sxy / Math.Sqrt(sxx * syy);
     }
 
     private static double RowSum(CsrMatrix x, int r)
