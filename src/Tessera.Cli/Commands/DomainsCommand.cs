@@ -17,7 +17,7 @@ public static class DomainsCommand
     {
         ["Clusters"] = "--clusters", ["Method"] = "--method", ["ClusterMethod"] = "--cluster-method", ["TruthColumn"] = "--truth-column",
         ["Epochs"] = "--epochs", ["LearningRate"] = "--lr", ["Hvg"] = "--hvg", ["Radius"] = "--radius", ["RadiusMicrons"] = "--radius", ["Seed"] = "--seed",
-        ["BatchSpots"] = "--batch-spots",
+        ["BatchSpots"] = "--batch-spots", ["Sampling"] = "--batch-sampling",
     };
 
     private sealed class Opts
@@ -34,14 +34,15 @@ public static class DomainsCommand
         public readonly Option<string?> Radius = new("--radius") { Description = "Graph radius: a number in coordinate units (Visium full-res px: 150) or a length in µm (e.g. 50um; needs the input's µm scale, which the platform readers record); default automatic" };
         public readonly Option<int> Seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => Defaults.Seed };
         public readonly Option<string?> Seeds = new("--seeds") { Description = "Run several seeds, e.g. 0-9: metrics as mean ± sd (outputs of the first seed)" };
-        public readonly Option<int?> BatchSpots = new("--batch-spots") { Description = $"Training mode: 0 = full batch, N = mini-batches of spatial tiles of about N spots; default full batch up to {Defaults.FullBatchMaxSpots} spots, tiles of {SpotscapeOptions.DefaultBatchSpots} above" };
+        public readonly Option<int?> BatchSpots = new("--batch-spots") { Description = $"Training mode: 0 = full batch, N = mini-batches of spatial tiles of about N spots; default full batch up to {Defaults.FullBatchMaxSpots} spots, tiles of {SpotscapeOptions.DefaultBatchSpots} above (one slice) or {SpotscapeOptions.DefaultRandomSpotsPerSlice} random spots per slice (several)" };
+        public readonly Option<string?> Sampling = new("--batch-sampling") { Description = "Mini-batch sampling: tiles (compact spatial tiles) or random (random spots of every slice with their neighbourhoods); default tiles for one slice, random for several" };
         public readonly Option<bool> NoUmap = new("--no-umap") { Description = "Skip the UMAP figures" };
 
         public void AddTo(Command c)
         {
             Method.AcceptOnlyFromAmong("spotscape", "pca-kmeans");
             ClusterMethod.AcceptOnlyFromAmong("kmeans", "gmm");
-            foreach (var o in new Option[] { Out, Overwrite, Clusters, Method, ClusterMethod, Truth, Epochs, Lr, Hvg, Radius, Seed, Seeds, BatchSpots, NoUmap }) c.Options.Add(o);
+            foreach (var o in new Option[] { Out, Overwrite, Clusters, Method, ClusterMethod, Truth, Epochs, Lr, Hvg, Radius, Seed, Seeds, BatchSpots, Sampling, NoUmap }) c.Options.Add(o);
         }
 
         public int[] SeedList(ParseResult p)
@@ -62,6 +63,11 @@ public static class DomainsCommand
             ClusterMethod = p.GetValue(ClusterMethod) == "gmm" ? Analysis.ClusterMethod.Gmm : Analysis.ClusterMethod.KMeans,
             Hvg = p.GetValue(Hvg), Radius = RadiusValue(p.GetValue(Radius)).Units, RadiusMicrons = RadiusValue(p.GetValue(Radius)).Microns, Epochs = p.GetValue(Epochs), LearningRate = p.GetValue(Lr),
             TruthColumn = p.GetValue(Truth), Seed = p.GetValue(Seed), BatchSpots = p.GetValue(BatchSpots),
+            Sampling = p.GetValue(Sampling) switch
+            {
+                null => null, "tiles" => BatchSampling.Tiles, "random" => BatchSampling.RandomSpots,
+                var v => throw new TesseraException($"--batch-sampling must be tiles or random but is '{v}'"),
+            },
         };
 
         private static string MethodName(DomainMethod m) => m == DomainMethod.PcaKMeans ? "pca-kmeans" : "spotscape";

@@ -96,5 +96,28 @@ public class DomainsCommandTests
         r = CliRunner.Run("domains", input, "--clusters", "4", "--hvg", "-1", "--out", dir.File("dom"));
         Assert.Contains("error: --hvg must be non-negative but is -1", r.Err);
         Assert.False(Directory.Exists(dir.File("dom")));
+        r = CliRunner.Run("integrate", input, Tissue(dir, "other", 6), "--clusters", "4", "--batch-sampling", "spots", "--out", dir.File("dom"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--batch-sampling", r.Err);
+        Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.False(Directory.Exists(dir.File("dom")));
+    }
+
+    [Fact]
+    public void SimulateTissueWritesSectionsOfOneTissue_AndRejectsANegativeSection()
+    {
+        using var dir = new TempDir();
+        var a = CliRunner.Run("simulate", "tissue", "--spots", "300", "--genes", "200", "--seed", "3", "-o", dir.File("s0.h5ad"));
+        var b = CliRunner.Run("simulate", "tissue", "--spots", "300", "--genes", "200", "--seed", "3", "--section", "1", "--batch-effect", "0.4", "-o", dir.File("s1.h5ad"));
+        Assert.Equal(0, a.Code);
+        Assert.Equal(0, b.Code);
+        var s0 = H5ad.Read(dir.File("s0.h5ad"));
+        var s1 = H5ad.Read(dir.File("s1.h5ad"));
+        Assert.Equal(s0.Obs.Labels("layer"), s1.Obs.Labels("layer"));
+        Assert.NotEqual(s0.X.Data, s1.X.Data);
+        var bad = CliRunner.Run("simulate", "tissue", "--spots", "300", "--section", "-1", "-o", dir.File("bad.h5ad"));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("error: --section must be at least 0 but is -1", bad.Err);
+        Assert.False(File.Exists(dir.File("bad.h5ad")));
     }
 }

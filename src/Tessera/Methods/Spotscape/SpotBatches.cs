@@ -3,11 +3,13 @@ using Tessera.Data;
 namespace Tessera.Methods.Spotscape;
 
 /// <summary>
-/// Spatial tiles of a Spotscape input and the subgraphs a mini-batch step trains on. Each slice is cut into compact tiles
-/// of at most a target size by recursive median bisection of its coordinates along the wider axis (without coordinates:
-/// breadth-first regions of the graph); a batch takes one tile of every slice (a single slice: one tile), and its
-/// subgraph adds the spots within a few hops of the tile (the halo) with every edge among them, so the GCN sees whole
-/// neighbourhoods. Memory is O(N + edges): only the current batch is materialised.
+/// The batches a mini-batch step trains on and the subgraphs around them. Each slice is cut into compact tiles of at most
+/// a target size by recursive median bisection of its coordinates along the wider axis (without coordinates: breadth-first
+/// regions of the graph); the tiles serve the embedding of all spots and, with <see cref="BatchSampling.Tiles"/>, the
+/// training batches (one tile of every slice). With <see cref="BatchSampling.RandomSpots"/> a training batch is instead a
+/// uniform random sample of every slice's spots, drawn without replacement round by round. Either way the subgraph adds
+/// the spots within a few hops of the batch (the halo) with every edge among them, so the GCN sees whole neighbourhoods.
+/// Memory is O(N + edges): only the current batch is materialised.
 /// </summary>
 internal sealed class SpotBatches
 {
@@ -19,18 +21,29 @@ internal sealed class SpotBatches
     private int stamp;
     private readonly Random rng;
     private int[][]? order;
+    private readonly BatchSampling sampling;
+    private readonly int[][] spotsBySlice;
+    private readonly int perSlice;
+    private readonly int[] cursor;
 
     /// <summary>Tiles per slice.</summary>
     public IReadOnlyList<int> TilesPerSlice => tilesBySlice.Select(t => t.Length).ToArray();
 
-    /// <summary>Batches per round (the largest tile count of a slice): after that many steps every tile was trained on.</summary>
+    /// <summary>
+    /// Batches per round: after that many steps every tile (tiles) or every spot (random spots) of the largest slice was
+    /// trained on once.
+    /// </summary>
     public int BatchesPerRound { get; }
+
+    /// <summary>Spots per slice in a random-spot batch (the largest tile size with tiles).</summary>
+    public int SpotsPerSlice => perSlice;
 
     /// <summary>Every tile of every slice, in a fixed order (for embedding all spots).</summary>
     public IEnumerable<int[]> AllTiles => tilesBySlice.SelectMany(t => t);
 
-    public SpotBatches(SpotscapeInput input, int batchSpots, int seed)
+    public SpotBatches(SpotscapeInput input, int batchSpots, int seed, BatchSampling sampling = BatchSampling.Tiles)
     {
+        this.sampling = sampling;
         int n = input.NSpots;
         (adjPtr, adjNbr) = Adjacency(input.EdgeSrc, input.EdgeDst, n);
         mark = new int[n];
@@ -44,8 +57,30 @@ internal sealed class SpotBatches
         tilesBySlice = members.Where(m => m.Count > 0)
             .Select(m => input.Coordinates is { } c ? Bisect(m.ToArray(), c, target) : GraphRegions(m.ToArray(), target))
             .ToArray();
-        BatchesPerRound = tilesBySlice.Max(t => t.Length);
-        rng = Nn.Seeding.Rng(seed, "spotscape.tiles");
+        spotsBySlice = members.Where(m => m.Count > 0).Select(m => m.ToArray()).ToArray();
+        perSlice = target;
+        cursor = new int[spotsBySlice.Length];
+        BatchesPerRound = sampling == BatchSampling.RandomSpots
+            ? spotsBySlice.Max(m => (m.Length + target - 1) / target)
+            : tilesBySlice.Max(t => t.Length);
+        rng = Nn.Seeding.Rng(seed, sampling == BatchSampling.RandomSpots ? "spotscape.spots" : "spotscape.tiles");
+    }
+
+    /// <summary>
+    /// The batches BatchNorm statistics are re-estimated on after training, matching what training normalised over: the
+    /// tiles, one at a time (tiles), or one round of random-spot batches holding every slice (random spots; a seeded
+    /// partition of each slice, smaller slices cycled), which visits every spot once.
+    /// </summary>
+    public IEnumerable<int[]> RecalibrationBatches(int seed)
+    {
+        if (sampling == BatchSampling.Tiles) return AllTiles;
+        var r = Nn.Seeding.Rng(seed, "spotscape.recalibration");
+        var shuffled = spotsBySlice.Select(m => { var p = (int[])m.Clone(); r.Shuffle(p); return p; }).ToArray();
+        return Enumerable.Range(0, BatchesPerRound).Select(b => shuffled.SelectMany(p =>
+        {
+            int chunks = (p.Length + perSlice - 1) / perSlice, start = b % chunks * perSlice;
+            return p[start..Math.Min(p.Length, start + perSlice)];
+        }).ToArray());
     }
 
     /// <summary>
@@ -55,6 +90,7 @@ internal sealed class SpotBatches
     /// </summary>
     public int[] Core(int step)
     {
+        if (sampling == BatchSampling.RandomSpots) return NextSample();
         int pos = step % BatchesPerRound;
         if (pos == 0 || order is null)
             order = tilesBySlice.Select(t =>
@@ -65,6 +101,36 @@ internal sealed class SpotBatches
             }).ToArray();
         if (tilesBySlice.Length == 1) return tilesBySlice[0][order[0][pos % order[0].Length]];
         return tilesBySlice.SelectMany((t, s) => t[order[s][pos % order[s].Length]]).ToArray();
+    }
+
+    /// <summary>
+    /// The next <see cref="SpotsPerSlice"/> spots of every slice from that slice's current seeded permutation; a permutation
+    /// used up is redrawn (a batch straddling two rounds takes the rest of one and the start of the next, never one spot
+    /// twice within a round), so every spot is trained on equally often.
+    /// </summary>
+    private int[] NextSample()
+    {
+        order ??= spotsBySlice.Select(m => Shuffled(m)).ToArray();
+        var batch = new List<int>(perSlice * spotsBySlice.Length);
+        for (int s = 0; s < spotsBySlice.Length; s++)
+        {
+            int need = Math.Min(perSlice, spotsBySlice[s].Length);
+            var seen = new HashSet<int>();
+            while (need > 0)
+            {
+                if (cursor[s] == order[s].Length) { order[s] = Shuffled(spotsBySlice[s]); cursor[s] = 0; }
+                int v = order[s][cursor[s]++];
+                if (seen.Add(v)) { batch.Add(v); need--; }
+            }
+        }
+        return [.. batch];
+    }
+
+    private int[] Shuffled(int[] spots)
+    {
+        var p = (int[])spots.Clone();
+        rng.Shuffle(p);
+        return p;
     }
 
     /// <summary>

@@ -103,7 +103,7 @@ public sealed class SpotscapeModel : IDisposable
     }
 
     /// <summary>
-    /// The embedding of every spot: on the full graph below the mini-batch size (<see cref="SpotscapeOptions.ResolveBatchSpots"/>),
+    /// The embedding of every spot: on the full graph below the mini-batch size (<see cref="SpotscapeOptions.ResolveBatchSpots(int)"/>),
     /// else tile by tile with a halo one hop wider than the encoder's depth, so that every tile spot's embedding, the GCN
     /// normalisation of its receptive field included, equals the full-graph one while memory stays ∝ the tile.
     /// </summary>

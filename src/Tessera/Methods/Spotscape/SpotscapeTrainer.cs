@@ -31,11 +31,14 @@ public sealed class SpotscapeFitReport
     /// <summary>Whether the similarity losses were computed on a random subset of spots in some step (spots of the step &gt; LossSampleSize).</summary>
     public required bool SampledLosses { get; init; }
 
-    /// <summary>Tile size of mini-batch training; 0 = full batch.</summary>
+    /// <summary>Spots per mini-batch (all slices together); 0 = full batch.</summary>
     public int BatchSpots { get; init; }
 
-    /// <summary>Spatial tiles trained on (1 for full batch).</summary>
+    /// <summary>Spatial tiles of the data (1 for full batch; with random-spot batches the tiles the spots are embedded in).</summary>
     public int Tiles { get; init; } = 1;
+
+    /// <summary>How mini-batches were sampled; null = full batch.</summary>
+    public BatchSampling? Sampling { get; init; }
 
     /// <summary>Whole training wall time.</summary>
     public required TimeSpan Elapsed { get; init; }
@@ -143,7 +146,8 @@ public static partial class SpotscapeTrainer
         double lr = o.LearningRate ?? (multi ? 5e-4 : 1e-4);
         var ks = o.PrototypeCounts();
         var sw = Stopwatch.StartNew();
-        int batchSpots = o.ResolveBatchSpots(n);
+        var sampling = o.ResolveSampling(input.NSlices);
+        int batchSpots = o.ResolveBatchSpots(n, input.NSlices);
 
         Seeding.SeedTorch(o.Seed);
         var net = new SpotscapeNet(input.NGenes, o.EncoderDims, o.BatchNormMomentum);
@@ -152,18 +156,20 @@ public static partial class SpotscapeTrainer
         using var data = new SpotscapeTensors(input);
         // PyTorch Adam defaults (TorchSharp's beta2 default is 0.99, PyTorch's 0.999); L2 weight decay as torch.optim.Adam.
         using var opt = optim.Adam(net.parameters(), lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: o.WeightDecay);
-        var batches = batchSpots > 0 ? new SpotBatches(input, batchSpots, o.Seed) : null;
+        var batches = batchSpots > 0 ? new SpotBatches(input, batchSpots, o.Seed, sampling) : null;
         if (batches is null)
             progress.Note("training", o.BatchSpots == 0 ? $"full batch ({n} spots; forced by BatchSpots = 0)"
                 : $"full batch: {n} spots <= {o.FullBatchMaxSpots} (the full-batch limit)");
         else
             progress.Note("training", $"mini-batch: {(o.BatchSpots is null ? $"{n} spots > {o.FullBatchMaxSpots} (the full-batch limit)" : $"forced by BatchSpots = {batchSpots}")}; "
-                + $"tiles of <= {batchSpots / Math.Max(1, input.NSlices)} spots per slice ({string.Join(" + ", batches.TilesPerSlice)} tiles) with a {net.Depth}-hop halo; "
-                + $"{o.Epochs} optimiser steps ≈ {o.Epochs / (double)batches.BatchesPerRound:F1} passes over the data");
-        // measured (README "Large data"): part-slice batches lose the layers when slices are integrated; say so where it runs
-        if (batches is not null && multi)
-            progress.Note("training", "warning: integration in mini-batches does not yet reproduce full-batch quality (two 2,500-spot synthetic slices: ARI 0.035 vs 0.384); "
-                + "use BatchSpots = 0 (--batch-spots 0) for full batch, or subsample the slices");
+                + (sampling == BatchSampling.RandomSpots
+                    ? $"random samples of {batches.SpotsPerSlice} spots per slice{(o.Sampling is null && multi ? " (several slices: every batch must hold every slice's domains)" : "")}"
+                    : $"tiles of <= {batches.SpotsPerSlice} spots per slice ({string.Join(" + ", batches.TilesPerSlice)} tiles)")
+                + $" with a {net.Depth}-hop halo; {o.Epochs} optimiser steps ≈ {o.Epochs / (double)batches.BatchesPerRound:F1} passes over the data");
+        // measured (README "Large data"): part-slice tiles lose the domains when slices are integrated; say so where it runs
+        if (batches is not null && multi && sampling == BatchSampling.Tiles)
+            progress.Note("training", "warning: integration on spatial tiles loses the domains (two 2,500-spot sections: ARI 0.085 vs 0.60 with random spots); "
+                + "use Sampling = RandomSpots (--batch-sampling random), the default for several slices");
         bool anySampled = false;
 
         // the losses of one step on the embeddings (z1, z2) of the spots whose expression is `target`
@@ -242,13 +248,13 @@ public static partial class SpotscapeTrainer
         try
         {
             var history = TrainingLoop.Run(net, opt, o.Epochs, batches is null ? FullStep : BatchStep, progress, cancellationToken);
-            if (batches is not null) RecalibrateBatchNorm(net, data.X, batches, progress, cancellationToken);
+            if (batches is not null) RecalibrateBatchNorm(net, data.X, batches, o.Seed, progress, cancellationToken);
             net.eval();
             var report = new SpotscapeFitReport
             {
                 History = history, LearningRate = lr, PrototypeCounts = ks, NSpots = n, NGenes = input.NGenes,
                 NSlices = input.NSlices, SampledLosses = anySampled, Elapsed = sw.Elapsed, BatchSpots = batchSpots,
-                Tiles = batches?.TilesPerSlice.Sum() ?? 1,
+                Tiles = batches?.TilesPerSlice.Sum() ?? 1, Sampling = batches is null ? null : sampling,
             };
             return (net, report);
         }
@@ -260,14 +266,15 @@ public static partial class SpotscapeTrainer
     }
 
     /// <summary>
-    /// Re-estimates the encoder's BatchNorm running statistics as the average of the per-tile batch statistics over every
-    /// tile (un-augmented, no gradient): momentum 1/(t+1) for tile t makes the running value the plain mean.
+    /// Re-estimates the encoder's BatchNorm running statistics as the average of the batch statistics over one round of
+    /// batches like the training ones (<see cref="SpotBatches.RecalibrationBatches"/>; un-augmented, no gradient): momentum
+    /// 1/(t+1) for batch t makes the running value the plain mean.
     /// </summary>
-    private static void RecalibrateBatchNorm(SpotscapeNet net, CsrOperand x, SpotBatches batches, IProgress<Progress>? progress, CancellationToken ct)
+    private static void RecalibrateBatchNorm(SpotscapeNet net, CsrOperand x, SpotBatches batches, int seed, IProgress<Progress>? progress, CancellationToken ct)
     {
         var bns = net.EncoderBatchNorms;
         var saved = bns.Select(b => b.momentum).ToArray();
-        var tiles = batches.AllTiles.ToArray();
+        var tiles = batches.RecalibrationBatches(seed).ToArray();
         var sw = Stopwatch.StartNew();
         try
         {
