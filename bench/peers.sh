@@ -56,7 +56,6 @@ run $EB row leiden $n $d "$OUT"; run $PY bench/embed_python.py row leiden "$OUT/
 # method rows (s10-peers)
 # ST-Net backbone features: the same torchvision DenseNet-121 weights and patches on both sides (bench/StNet/stnet_torch.py
 # makes them), batch 32, no_grad, the same torch thread count; ResNet-18 compares time only (Tessera ships its own weights).
-# Spotscape's epoch has no PyTorch peer in the repository (the authors' code is not vendored): no row.
 ST="$OUT/stnet"
 $PY bench/StNet/stnet_torch.py make "$ST" $PATCHES
 for t in stnet-densenet121 stnet-resnet18; do
@@ -69,6 +68,19 @@ dotnet build -c Release bench/Stem 2>&1 | grep -E " error |rror\(s\)" | grep -v 
 SE=$([ $QUICK = 1 ] && echo 20 || echo 100); SX="$OUT/stem"; mkdir -p "$SX"
 run env STEM_ROW=1 STEM_THREADS=1 STEM_EXPORT="$SX" dotnet bench/Stem/bin/Release/net10.0/linux-x64/StemBench.dll merfish $SE 0.26 0
 run env STEM_ROW=1 STEM_THREADS=1 $PY bench/Stem/crosscheck.py "$SX" $SE 0
+# Spotscape epoch: DLPFC 151673 prepared once by bench/Spotscape/prep_dlpfc.py (needs ../shared/data); Tessera's bench
+# (SPOTSCAPE_ROW=1) and bench/Spotscape/spotscape_torch.py (the authors' single-slice step in plain PyTorch, written from
+# methods-reference §4: dense expression, N x N similarity) train as many epochs on the same files, same thread count.
+DL=../shared/data/dlpfc/151673
+if [ -d "$DL" ]; then
+  dotnet build -c Release bench/Spotscape 2>&1 | grep -E " error |rror\(s\)" | grep -v " 0 Error" || true
+  SPX="$OUT/spotscape_151673"; [ -f "$SPX/meta.txt" ] || $PY bench/Spotscape/prep_dlpfc.py "$DL" "$SPX" > /dev/null
+  SPE=$([ $QUICK = 1 ] && echo 10 || echo 100); SPT=${TORCH_THREADS:-2}
+  run env SPOTSCAPE_ROW=1 dotnet bench/Spotscape/bin/Release/net10.0/linux-x64/Spotscape.Bench.dll "$SPX" 0 $SPE $SPT "$OUT/spotscape.f32"
+  run $PY bench/Spotscape/spotscape_torch.py "$SPX" 0 $SPE $SPT row
+else
+  echo "ROW|spotscape-epoch|DLPFC 151673|Tessera||||skipped: $DL absent" | tee -a "$LOG"
+fi
 
 # CoSTA rows (s10-costa): the training step and the feature pass of the same ConvNet in Tessera and Debian PyTorch
 # (bench/Costa/pytorch_step.py), and one whole epoch against the PyTorch + umap-learn + sklearn pipeline (pytorch_costa.py)

@@ -38,9 +38,13 @@ float[] x = ReadArray<float>(Path.Combine(dir, "x.f32"));
 int[] src = ReadArray<int>(Path.Combine(dir, "src.i32")), dst = ReadArray<int>(Path.Combine(dir, "dst.i32"));
 var input = new SpotscapeInput(x, n, g, src, dst);
 var opts = new SpotscapeOptions { Seed = seed, Epochs = epochs, Threads = threads };
-var progress = new Progress<Tessera.Progress>(p =>
+TimeSpan? trainingCpu = null;
+var progress = new SyncProgress(p =>
 {
-    if (p.Done % 50 == 0 || p.Done <= 3)
+    // process CPU when the last epoch is reported (synchronously, on the training thread): training only, as the peer times
+    if (p.Values is not null && p.Done == p.Total) trainingCpu = Process.GetCurrentProcess().TotalProcessorTime;
+    if (p.Message is { } note) Console.WriteLine(note);
+    else if (p.Values is not null && (p.Done % 50 == 0 || p.Done <= 3))
         Console.WriteLine($"epoch {p.Done}/{p.Total} loss {p.Loss:F5} re {p.Values!["reconstruction"]:F5} sc {p.Values!["telescope"]:F6} elapsed {p.Elapsed.TotalSeconds:F1}s");
 });
 var proc = Process.GetCurrentProcess();
@@ -54,6 +58,21 @@ var emb = model.Result!.Embedding.ToFloatArray();
 var secs = model.Result.Training!.History.EpochSeconds;
 var median = secs.OrderBy(s => s).ElementAt(secs.Count / 2);
 Console.WriteLine($"fit {fit:F1}s, mean {model.Result.Training.SecondsPerEpoch:F3} s/epoch, median {median:F3} s/epoch, threads {threads}, process CPU {cpuPerEpoch:F3} s/epoch (≈ wall on {threads} idle cores: {cpuPerEpoch / threads:F3} s), peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+// SPOTSCAPE_ROW=1: the bench/peers.sh row (ROW|task|data|side|wall s|CPU s|peak MiB|quality) against
+// spotscape_torch.py (the same net and single-slice losses in PyTorch) on the same prepared files: seconds per epoch,
+// final loss, k-means ARI (7 clusters, 10 restarts) of the labelled spots, as the peer computes them.
+if (Environment.GetEnvironmentVariable("SPOTSCAPE_ROW") is not null)
+{
+    var labels = File.ReadAllLines(Path.Combine(dir, "labels.txt")).Where(l => l.Length > 0).ToArray();
+    var keep = Enumerable.Range(0, n).Where(i => labels[i] != "NA").ToArray();
+    var sub = new Tessera.Data.DenseMatrix(keep.Length, model.EmbeddingDim, keep.SelectMany(i => Enumerable.Range(0, model.EmbeddingDim).Select(j => (double)emb[(long)i * model.EmbeddingDim + j])).ToArray());
+    var pred = SpotscapeTrainer.Cluster(sub, Tessera.Analysis.ClusterMethod.KMeans, 7, seed);
+    var ari = Tessera.Analysis.Metrics.AdjustedRandIndex(keep.Select(i => labels[i]).ToArray(), pred.Select(p => (string?)p.ToString()).ToArray());
+    var h = model.Result.Training.History;
+    double trainWall = secs.Sum() / Math.Max(1, epochs), trainCpu = ((trainingCpu ?? proc.TotalProcessorTime) - cpu0).TotalSeconds / Math.Max(1, epochs);
+    Console.WriteLine($"ROW|spotscape-epoch|DLPFC {n} spots x {g} genes, {epochs} epochs, {threads} thread(s)|Tessera|{trainWall:F4}|{trainCpu:F4}|"
+        + $"{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}|loss {h.Total[^1]:F5}, ARI {ari:F4}");
+}
 using (var fs = File.Create(outPath))
     fs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(emb.AsSpan()));
 return 0;
@@ -62,4 +81,9 @@ static T[] ReadArray<T>(string path) where T : struct
 {
     var bytes = File.ReadAllBytes(path);
     return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(bytes).ToArray();
+}
+
+sealed class SyncProgress(Action<Tessera.Progress> report) : IProgress<Tessera.Progress>
+{
+    public void Report(Tessera.Progress value) => report(value);
 }
