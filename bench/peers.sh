@@ -48,6 +48,8 @@ run $CB row pca "$P"; run $PY bench/cluster_sklearn.py row pca "$P"
 read -r n d <<<"$KNN"
 run $EB row knn-exact $n $d "$OUT"; run $PY bench/embed_python.py row knn-exact "$OUT/emb_${n}x${d}.bin"
 run $EB row knn-approx $n $d "$OUT"; run $PY bench/embed_python.py row knn-approx "$OUT/emb_${n}x${d}.bin"
+# Tessera's other approximate search (NN-descent, the default before IVF): no separate peer, compare with the IVF row
+run $EB row knn-nndescent $n $d "$OUT"
 read -r n d <<<"$UMAP"
 run $EB row umap $n $d "$OUT"; run $PY bench/embed_python.py row umap "$OUT/emb_${n}x${d}.bin"
 read -r n d <<<"$LEIDEN"

@@ -28,7 +28,7 @@ static void Write(string path, float[] x, int n, int d)
 
 static string Mem() => $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):F0} MiB, process CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s";
 
-// One bench/peers.sh row: EmbedBench row knn-exact|knn-approx|umap|leiden N D dir, printed as
+// One bench/peers.sh row: EmbedBench row knn-exact|knn-approx (IVF)|knn-nndescent|umap|leiden N D dir, printed as
 // "ROW|task|data|side|wall s|CPU s|peak MiB|quality" (bench/Peers/table.py joins it with the peer's line).
 if (args.Length > 0 && args[0] == "row") return Row(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4]);
 
@@ -139,12 +139,25 @@ static int Row(string task, int n, int d, string dir)
             data += " k=15";
             break;
         }
-        case "knn-approx":
+        case "knn-nndescent":
         {
             var approx = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.NnDescent, Seed = 0 });
             sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
             quality = $"recall@15 {RecallVs(approx.Indices, gtFile, n):F4}";
-            data += " k=15";
+            data += " k=15, NN-descent";
+            break;
+        }
+        case "knn-approx":
+        {
+            // the library's approximate search (IVF); IVF_PROBES (default: the library's) and IVF_LISTS (default round(√N))
+            // give a recall–time curve
+            var o = new NearestNeighborsOptions { Neighbors = 15, Method = NeighborMethod.Ivf, Seed = 0 };
+            if (Environment.GetEnvironmentVariable("IVF_PROBES") is { } pr) o = o with { IvfProbes = int.Parse(pr) };
+            if (Environment.GetEnvironmentVariable("IVF_LISTS") is { } li) o = o with { IvfLists = int.Parse(li) };
+            var approx = NearestNeighbors.Compute(x, n, d, o);
+            sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+            quality = $"recall@15 {RecallVs(approx.Indices, gtFile, n):F4}";
+            data += $" k=15, IVF {o.IvfLists ?? (int)Math.Round(Math.Sqrt(n))} lists, {o.IvfProbes} probes";
             break;
         }
         case "umap":

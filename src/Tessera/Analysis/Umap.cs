@@ -35,11 +35,11 @@ public sealed record UmapOptions
     public double RepulsionStrength { get; init; } = 1.0;
     /// <summary>Input-space distance.</summary>
     public NeighborMetric Metric { get; init; } = NeighborMetric.Euclidean;
-    /// <summary>Seed for kNN (NN-descent), initialisation noise and negative sampling.</summary>
+    /// <summary>Seed for the approximate kNN (IVF or NN-descent), initialisation noise and negative sampling.</summary>
     public int Seed { get; init; }
     /// <summary>Layout initialisation.</summary>
     public UmapInit Init { get; init; } = UmapInit.Spectral;
-    /// <summary>kNN method (exact below 20,000 points by default).</summary>
+    /// <summary>kNN method (exact below 20,000 points by default, IVF above).</summary>
     public NeighborMethod KnnMethod { get; init; } = NeighborMethod.Auto;
     /// <summary>Curve parameter a; null = fitted from <see cref="MinDist"/> and <see cref="Spread"/>.</summary>
     public double? A { get; init; }

@@ -186,6 +186,53 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void IvfRecall_AllCellsProbedIsTheExactSearch_AndSameSeedSameResult()
+    {
+        int n = 4000, d = 24, k = 15;
+        var x = RandomData(n, d, 8, clusters: 10, spread: 1.0);
+        var exact = NearestNeighbors.Exact(x, n, d, k);
+        var o = new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.Ivf, Seed = 3 };
+        var ivf = NearestNeighbors.Compute(x, n, d, o);
+        double recall = NearestNeighbors.Recall(ivf, exact);
+        Assert.True(recall >= 0.95, $"recall {recall}");
+        Assert.Equal(ivf.Indices, NearestNeighbors.Compute(x, n, d, o).Indices);
+        // fewer probes, lower (or equal) recall; every cell probed = a brute-force search: exactly Exact's answer
+        double one = NearestNeighbors.Recall(NearestNeighbors.Compute(x, n, d, o with { IvfProbes = 1 }), exact);
+        Assert.True(one <= recall, $"1 probe {one}, 8 probes {recall}");
+        var all = NearestNeighbors.Compute(x, n, d, o with { IvfLists = 20, IvfProbes = 20 });
+        Assert.Equal(exact.Indices, all.Indices);
+        Assert.Equal(exact.Distances, all.Distances);
+        // rows sorted, no self, true distances
+        for (int i = 0; i < n; i += 113)
+            for (int j = 0; j < k; j++)
+            {
+                Assert.NotEqual(i, ivf.Index(i, j));
+                if (j > 0) Assert.True(ivf.Distance(i, j) >= ivf.Distance(i, j - 1));
+                double s = 0;
+                for (int c = 0; c < d; c++) { double t = x[i * d + c] - x[ivf.Index(i, j) * d + c]; s += t * t; }
+                Assert.Equal(Math.Sqrt(s), ivf.Distance(i, j), 1e-4);
+            }
+    }
+
+    [Fact]
+    public void IvfCosineWithSelf_TinyCellsStillFindKNeighbours_AndBadOptions()
+    {
+        int n = 1500, d = 16, k = 10;
+        var x = RandomData(n, d, 4, clusters: 5, spread: 1.0);
+        var exact = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Metric = NeighborMetric.Cosine, Method = NeighborMethod.Exact, IncludeSelf = true });
+        var ivf = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Metric = NeighborMetric.Cosine, Method = NeighborMethod.Ivf, IncludeSelf = true, Seed = 1 });
+        Assert.True(NearestNeighbors.Recall(ivf, exact) >= 0.95, $"recall {NearestNeighbors.Recall(ivf, exact)}");
+        for (int i = 0; i < n; i++) Assert.Equal(i, ivf.Index(i, 0));
+        // 500 cells of ~3 points, one probe: too few candidates in a cell, so nearer cells are added until k are found
+        var tiny = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.Ivf, IvfLists = 500, IvfProbes = 1 });
+        Assert.All(tiny.Indices, j => Assert.InRange(j, 0, n - 1));
+        Assert.Equal("IVF lists must be between 1 and the number of points (1500) but is 2000",
+            Assert.Throws<TesseraException>(() => NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.Ivf, IvfLists = 2000 })).Message);
+        Assert.Equal("IVF probes must be at least 1 but is 0",
+            Assert.Throws<TesseraException>(() => NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.Ivf, IvfProbes = 0 })).Message);
+    }
+
+    [Fact]
     public void AutoUsesExactBelowThreshold()
     {
         int n = 400, d = 6;
