@@ -236,19 +236,40 @@ public static class Pca
         Tensor CTMul(Tensor p) => tmul(p).sub_(mu.t().mm(p.sum(0, keepdim: true)));
         // sklearn's randomized_range_finder: power iterations normalised by LU (P·L of A = P L U, a fraction of a
         // Householder QR's cost), one QR at the end; then B = Qᵀ Xc and its SVD
+        // The n × l side is normalised by Cholesky QR instead (Q = Z R⁻¹ with R = chol(ZᵀZ): one l × l Gram product and a
+        // triangular solve, several times cheaper than LAPACK's LU or QR of a tall n × l matrix); it spans the same
+        // subspace, which is all a range finder keeps. Where ZᵀZ is not positive definite (rank-deficient data) the LU /
+        // Householder QR path is used.
         var q = tensor(omega, [g, l]);
         for (int it = 0; it < o.PowerIterations; it++)
         {
             using var itScope = NewDisposeScope();
-            var z = LuNormalise(CMul(q));
+            var z = CMul(q);
+            z = CholQr(z, twice: false) ?? LuNormalise(z);
             q = LuNormalise(CTMul(z)).MoveToOuterDisposeScope();
         }
-        q = linalg.qr(CMul(q)).Q;
+        var y = CMul(q);
+        q = CholQr(y, twice: true) ?? linalg.qr(y).Q;
         // B = Qᵀ Xc through Bᵀ = Qb R: B = Rᵀ Qbᵀ = Us Σ (Vh Qbᵀ) with the l × l SVD Rᵀ = Us Σ Vh (LAPACK's SVD of the wide
         // l × g B directly was the slowest step of the whole fit)
         var (qb, rb) = linalg.qr(CTMul(q));
         var (ub, sig, vh) = linalg.svd(rb.t(), fullMatrices: false);
         return (q.mm(ub[.., ..k]), sig[..k], vh[..k, ..].mm(qb.t()));
+    }
+
+    /// <summary>
+    /// Cholesky QR of a tall float64 <paramref name="a"/>: A R⁻¹ with R the upper Cholesky factor of AᵀA (twice: CholQR2,
+    /// orthonormal to rounding while cond(A) is below about 1e8); null when AᵀA is not numerically positive definite.
+    /// </summary>
+    private static Tensor? CholQr(Tensor a, bool twice)
+    {
+        for (int pass = 0; pass < (twice ? 2 : 1); pass++)
+        {
+            var (lower, info) = linalg.cholesky_ex(a.t().mm(a));
+            if (info.item<int>() != 0 || lower.isnan().any().item<bool>()) return null;
+            a = linalg.solve_triangular(lower.t(), a, upper: true, left: false);
+        }
+        return a;
     }
 
     /// <summary>P·L of the partially pivoted A = P L U (scipy.linalg.lu(A, permute_l=True)): a well-conditioned basis of A's columns.</summary>
