@@ -259,14 +259,19 @@ public static class Pca
 
     /// <summary>
     /// Cholesky QR of a tall float64 <paramref name="a"/>: A R⁻¹ with R the upper Cholesky factor of AᵀA (twice: CholQR2,
-    /// orthonormal to rounding while cond(A) is below about 1e8); null when AᵀA is not numerically positive definite.
+    /// orthonormal to rounding); null when AᵀA is not positive definite or A's condition (by the Cholesky diagonal) exceeds
+    /// about 1e5, where the caller's LU / Householder path is used instead.
     /// </summary>
     private static Tensor? CholQr(Tensor a, bool twice)
     {
         for (int pass = 0; pass < (twice ? 2 : 1); pass++)
         {
             var (lower, info) = linalg.cholesky_ex(a.t().mm(a));
-            if (info.item<int>() != 0 || lower.isnan().any().item<bool>()) return null;
+            if (info.item<int>() != 0) return null;
+            // the orthogonality error of Cholesky QR grows like cond(A)² × rounding: give way to LU / QR above cond(A) ≈ 1e5
+            var diag = lower.diagonal();
+            double lo = diag.min().item<double>(), hi = diag.max().item<double>();
+            if (!(lo > 1e-5 * hi)) return null;
             a = linalg.solve_triangular(lower.t(), a, upper: true, left: false);
         }
         return a;

@@ -76,6 +76,32 @@ public class PcaScaleTests
     }
 
     [Fact]
+    public void RandomizedOnExactlyRankThreeData_FallsBackFromCholeskyAndStillMatchesExact()
+    {
+        // rank 3 (after centring) with 12 random directions: the range basis is rank-deficient, so ZᵀZ is singular and
+        // the Cholesky QR gives way to LU / Householder QR; the three real components must still be exact
+        int n = 200, g = 30;
+        var rng = new Random(11);
+        var basis = Enumerable.Range(0, 3 * g).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var f = new float[n * g];
+        for (int r = 0; r < n; r++)
+        {
+            double w0 = rng.NextDouble() * 6 - 3, w1 = rng.NextDouble() * 4 - 2, w2 = rng.NextDouble() * 2 - 1;
+            for (int c = 0; c < g; c++) f[r * g + c] = (float)(w0 * basis[c] + w1 * basis[g + c] + w2 * basis[2 * g + c]);
+        }
+        var s = new ScaledMatrix(n, g, f, new double[g], Enumerable.Repeat(1.0, g).ToArray());
+        var exact = Pca.Fit(s, new PcaOptions { Components = 3, Solver = PcaSolver.Full });
+        var a = Pca.Fit(s, new PcaOptions { Components = 3, Solver = PcaSolver.Randomized, Seed = 4, Oversamples = 9, PowerIterations = 4 });
+        Assert.True(a.SingularValues.All(double.IsFinite));
+        for (int c = 0; c < 3; c++)
+        {
+            Assert.Equal(exact.ExplainedVarianceRatio[c], a.ExplainedVarianceRatio[c], 1e-5);
+            Assert.True(Math.Abs(Correlation(exact.Scores.Column(c), a.Scores.Column(c))) > 0.9999, $"component {c}");
+        }
+        Assert.Equal(1.0, a.ExplainedVarianceRatio.Sum(), 1e-5);
+    }
+
+    [Fact]
     public void ScaleMatchesNumpyAndClipsBothSides()
     {
         var s = Scale.Apply(LogFixture(), maxValue: 2.5);
