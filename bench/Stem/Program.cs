@@ -1,5 +1,6 @@
 // Usage: StemBench merfish [epochs] [plane] [tangramEpochs] [sigma] | scale CELLS EPOCHS | protocol merfish|seqfish tiled|authors [epochs] [tangramEpochs]
-// Environment: STEM_SEED (training seed), STEM_BATCH_SPOTS (0 full batch, N mini-batch tiles; merfish mode only).
+// Environment: STEM_SEED (training seed), STEM_BATCH_SPOTS (0 full batch, N mini-batch tiles; merfish mode only),
+// STEM_BATCH_CELLS (cells per mini-batch step).
 // Prints seconds/epoch, peak working set, and STEM / correlation / Tangram-style metrics side by side.
 using System.Diagnostics;
 using Tessera.Data;
@@ -75,6 +76,8 @@ var printer = new Printer(10);
 var stemOptions = new StemOptions { Epochs = epochs, Sigma = sigma, TargetSumSc = target, TargetSumSt = target };
 if (Environment.GetEnvironmentVariable("STEM_SEED") is { } seedText) stemOptions = stemOptions with { Seed = int.Parse(seedText) };
 if (Environment.GetEnvironmentVariable("STEM_BATCH_SPOTS") is { } batchText) stemOptions = stemOptions with { BatchSpots = int.Parse(batchText) };
+// STEM_BATCH_CELLS: cells per mini-batch step (default the library's 2,048)
+if (Environment.GetEnvironmentVariable("STEM_BATCH_CELLS") is { } cellsText) stemOptions = stemOptions with { BatchCells = int.Parse(cellsText) };
 var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
 using var model = StemTrainer.Fit(stemData, stemOptions, printer);
 double fit = printer.Training.TotalSeconds;
