@@ -113,19 +113,22 @@ public sealed record SpotscapeOptions
 
     /// <summary>
     /// Training mode. null (default) = automatic: full batch (the authors' protocol) up to <see cref="FullBatchMaxSpots"/>
-    /// spots, mini-batches of <see cref="DefaultBatchSpots"/> spots above; 0 forces full batch; N &gt; 0 forces mini-batches
-    /// of spatial tiles of about N spots (with several slices: one tile of N / slices spots per slice).
+    /// spots, mini-batches above (<see cref="DefaultBatchSpots"/> spots of tiles for one slice,
+    /// <see cref="DefaultRandomSpotsPerSlice"/> random spots per slice for several); 0 forces full batch; N &gt; 0 forces
+    /// mini-batches of about N spots (with several slices: N / slices spots per slice), sampled as <see cref="Sampling"/> says.
     /// </summary>
     /// <remarks>
-    /// Mini-batch protocol: each optimiser step trains on one batch of tiles plus every spot within as many hops as the
-    /// encoder has GCN layers (the halo: each tile spot's receptive field is whole); all losses (reconstruction, similarity
-    /// telescope, scale matching, prototypes) are computed on the tile spots of the batch. <see cref="Epochs"/> then counts
-    /// optimiser steps, exactly as many as the full-batch protocol takes (one per epoch), with the same constant learning
-    /// rate (Adam, no schedule) and the prototype warm-up in steps, so a run takes Epochs × batch / N passes over the data.
-    /// The tiles are visited in a fresh seeded random order every round. After training, BatchNorm running statistics are
-    /// re-estimated as the average over all tiles (un-augmented), because the authors' momentum 0.99 would otherwise keep
-    /// only the last tile's statistics; then every spot is embedded tile by tile with a halo one hop wider than the
-    /// encoder's depth, which reproduces the full-graph embedding exactly, and clustered.
+    /// Mini-batch protocol: each optimiser step trains on one batch (a compact spatial tile of every slice, or a uniform
+    /// random sample of every slice's spots) plus every spot within as many hops as the encoder has GCN layers (the halo:
+    /// each batch spot's receptive field is whole); all losses (reconstruction, similarity telescope, scale matching,
+    /// prototypes) are computed on the batch spots. <see cref="Epochs"/> then counts optimiser steps, exactly as many as the
+    /// full-batch protocol takes (one per epoch), with the same constant learning rate (Adam, no schedule) and the
+    /// prototype warm-up in steps, so a run takes Epochs × batch / N passes over the data. Tiles are visited in a fresh
+    /// seeded random order every round; random spots are drawn without replacement round by round. After training,
+    /// BatchNorm running statistics are re-estimated as the average over one round of batches like the training ones
+    /// (un-augmented), because the authors' momentum 0.99 would otherwise keep only the last batch's statistics; then
+    /// every spot is embedded tile by tile with a halo one hop wider than the encoder's depth, which reproduces the
+    /// full-graph embedding exactly, and clustered.
     /// </remarks>
     public int? BatchSpots { get; init; }
 
