@@ -198,6 +198,19 @@ public class SpotscapeMiniBatchTests
     }
 
     [Fact]
+    public void MiniBatchIntegration_RandomSpots_SameSeedIdenticalDomains_OtherSeedDiffers()
+    {
+        var o = Options() with { FullBatchMaxSpots = 100, BatchSpots = 128, Epochs = 6 };
+        using var a = SpotscapeTrainer.Fit([Tissue(1), Tissue(2)], ["A", "B"], o);
+        using var b = SpotscapeTrainer.Fit([Tissue(1), Tissue(2)], ["A", "B"], o);
+        using var c = SpotscapeTrainer.Fit([Tissue(1), Tissue(2)], ["A", "B"], o with { Seed = 1 });
+        Assert.Equal(BatchSampling.RandomSpots, a.Result!.Training!.Sampling);
+        Assert.Equal(a.Result.Embedding.ToFloatArray(), b.Result!.Embedding.ToFloatArray());
+        Assert.Equal(a.Result.Labels, b.Result.Labels);
+        Assert.NotEqual(a.Result.Embedding.ToFloatArray(), c.Result!.Embedding.ToFloatArray());
+    }
+
+    [Fact]
     public void MiniBatchIntegration_TrainsWithAllFourLosses()
     {
         using var model = SpotscapeTrainer.Fit([Tissue(1), Tissue(2)], ["A", "B"], Options() with { BatchSpots = 200, Epochs = 6, PrototypeWarmupEpochs = 3 });
