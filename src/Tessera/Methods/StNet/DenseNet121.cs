@@ -46,7 +46,7 @@ public sealed class DenseNet121 : Module<Tensor, Tensor>
         {
             ("conv0", Conv2d(3, NumInitFeatures, 7, stride: 2, padding: 3, bias: false)),
             ("norm0", BatchNorm2d(NumInitFeatures)),
-            ("relu0", ReLU()),
+            ("relu0", ReLU(inplace: true)),
             ("pool0", MaxPool2d(3, stride: 2, padding: 1)),
         };
         long channels = NumInitFeatures;
@@ -82,7 +82,7 @@ public sealed class DenseNet121 : Module<Tensor, Tensor>
     // torchvision's _Transition is an nn.Sequential of norm, relu, conv, pool.
     private static Sequential Transition(long inChannels, long outChannels) => Sequential(
         ("norm", BatchNorm2d(inChannels)),
-        ("relu", ReLU()),
+        ("relu", ReLU(inplace: true)),
         ("conv", Conv2d(inChannels, outChannels, 1, stride: 1, bias: false)),
         ("pool", AvgPool2d(2, stride: 2)));
 
@@ -90,7 +90,7 @@ public sealed class DenseNet121 : Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         using var f = features.call(x);
-        using var r = functional.relu(f);
+        using var r = functional.relu(f, inplace: true);
         using var p = functional.adaptive_avg_pool2d(r, [1, 1]);
         return p.flatten(1);
     }
@@ -240,10 +240,10 @@ public sealed class DenseNet121 : Module<Tensor, Tensor>
         public DenseLayer(long inChannels, int growthRate, int bnSize) : base("_DenseLayer")
         {
             norm1 = BatchNorm2d(inChannels);
-            relu1 = ReLU();
+            relu1 = ReLU(inplace: true);
             conv1 = Conv2d(inChannels, bnSize * growthRate, 1, stride: 1, bias: false);
             norm2 = BatchNorm2d(bnSize * growthRate);
-            relu2 = ReLU();
+            relu2 = ReLU(inplace: true);
             conv2 = Conv2d(bnSize * growthRate, growthRate, 3, stride: 1, padding: 1, bias: false);
             RegisterComponents();
         }
