@@ -26,10 +26,10 @@ public sealed class CostaNet : Module<Tensor, Tensor>
         var (fh, fw) = (OutSize(height, k, s1), OutSize(width, k, s1));
         if (fh < 1 || fw < 1) throw new TesseraException($"images of {height}x{width} are too small for the CoSTA ConvNet (need at least 22x22)");
         FeatureDim = channels * fh * fw;
-        layer1 = Sequential(("0", Conv2d(1, channels, k[0], stride: s1, padding: 1)), ("1", BatchNorm2d(channels)), ("2", ReLU()), ("3", MaxPool2d(2)));
-        layer2 = Sequential(("0", Conv2d(channels, channels, k[1], stride: 1, padding: 1)), ("1", BatchNorm2d(channels)), ("2", ReLU()), ("3", MaxPool2d(2)));
+        layer1 = Sequential(("0", Conv2d(1, channels, k[0], stride: s1, padding: 1)), ("1", BatchNorm2d(channels)), ("2", ReLU(inplace: true)), ("3", MaxPool2d(2)));
+        layer2 = Sequential(("0", Conv2d(channels, channels, k[1], stride: 1, padding: 1)), ("1", BatchNorm2d(channels)), ("2", ReLU(inplace: true)), ("3", MaxPool2d(2)));
         layer3 = Sequential(("0", Conv2d(channels, channels, k[2], stride: 1, padding: 1)), ("1", BatchNorm2d(channels)),
-            ("2", tanhLast ? Tanh() : ReLU()), ("3", MaxPool2d(2)));
+            ("2", tanhLast ? Tanh() : ReLU(inplace: true)), ("3", MaxPool2d(2)));
         fc = Linear(FeatureDim, outDim);
         RegisterComponents();
         using (no_grad())
