@@ -69,6 +69,8 @@ public static partial class NearestNeighbors
             using var perm = tensor(members.Select(m => (long)m).ToArray());
             var leftP = left.index_select(0, perm).contiguous();
             var rightP = right.index_select(0, perm).contiguous();
+            // only the permuted copies are read from here on
+            all.Dispose(); left.Dispose(); right.Dispose();
             Parallel.For(0, lists, c => SearchCell(c, start, members, near, probes, centers, cols, kc, leftP, rightP, heaps));
         }
         Parallel.For(0, rows, r => RefineRow(data, cols, options.Metric, r, heaps.Idx.AsSpan(r * kc, kc), k, options.IncludeSelf, idx, dst));
@@ -101,13 +103,19 @@ public static partial class NearestNeighbors
             for (int p = start[l]; p < start[l + 1]; p++) cand[q++] = members[p];
         using var scope = NewDisposeScope();
         var right = cat(probed.Where(l => start[l + 1] > start[l]).Select(l => rightP.narrow(0, start[l], start[l + 1] - start[l])).ToArray(), 0);
-        // at most 1024 query rows per product (a tile of 1024 × candidates float32 values)
+        // tiles of at most 1024 query rows × 16M / rows candidates (64 MB of float32 distances), so a cell that holds most
+        // of the points (very uneven data) does not need a cell × N product at once
         for (int r0 = cs; r0 < ce; r0 += 1024)
         {
             int nr = Math.Min(1024, ce - r0);
-            using var inner = NewDisposeScope();
-            var tile = leftP.narrow(0, r0, nr).matmul(right.t()).contiguous();
-            heaps.ScanGathered(TilePointer(tile), members.AsSpan(r0, nr), cand, cand.Length);
+            int colBlock = Math.Max(1, (16 << 20) / nr);
+            for (int c0 = 0; c0 < cand.Length; c0 += colBlock)
+            {
+                int nc = Math.Min(colBlock, cand.Length - c0);
+                using var inner = NewDisposeScope();
+                var tile = leftP.narrow(0, r0, nr).matmul(right.narrow(0, c0, nc).t()).contiguous();
+                heaps.ScanGathered(TilePointer(tile), members.AsSpan(r0, nr), nc == cand.Length ? cand : cand[c0..(c0 + nc)], nc);
+            }
         }
     }
 

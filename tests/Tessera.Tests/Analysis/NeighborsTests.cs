@@ -215,6 +215,18 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void IvfOneCellOfTwentyThousandPoints_IsSearchedInColumnBlocks_AndEqualsExact()
+    {
+        // one cell: each 1024-row tile would be 1024 × 20,000 distances, above the 16M-value block, so it is cut in two
+        int n = 20000, d = 4, k = 5;
+        var x = RandomData(n, d, 12);
+        var ivf = NearestNeighbors.Compute(x, n, d, new NearestNeighborsOptions { Neighbors = k, Method = NeighborMethod.Ivf, IvfLists = 1, IvfProbes = 1 });
+        var exact = NearestNeighbors.Exact(x, n, d, k);
+        Assert.Equal(exact.Indices, ivf.Indices);
+        Assert.Equal(exact.Distances, ivf.Distances);
+    }
+
+    [Fact]
     public void IvfCosineWithSelf_TinyCellsStillFindKNeighbours_AndBadOptions()
     {
         int n = 1500, d = 16, k = 10;
