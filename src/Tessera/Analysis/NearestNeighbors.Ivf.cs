@@ -39,7 +39,8 @@ public static partial class NearestNeighbors
         }
 
         var centers = Centroids(data, rows, cols, lists, options.Seed);
-        var near = NearestCentroids(data, rows, cols, centers, lists, probes);
+        int[] near;
+        using (var all = tensor(data, [rows, cols])) near = NearestCentroids(all, centers, lists, probes);
         // cells: points grouped by their nearest centroid (counting sort: index order within a cell)
         var start = new int[lists + 1];
         for (int r = 0; r < rows; r++) start[near[(long)r * probes] + 1]++;
@@ -129,25 +130,19 @@ public static partial class NearestNeighbors
         Array.Sort(pick, 0, n);
         var sample = new float[(long)n * cols];
         for (int i = 0; i < n; i++) Array.Copy(data, (long)pick[i] * cols, sample, (long)i * cols, cols);
-        // initial centroids: distinct random sample points, as faiss does; then Lloyd iterations with the assignment as one
-        // matrix product (the sums in managed float64, in index order: deterministic)
+        // initial centroids: distinct random sample points, as faiss does; then Lloyd iterations with the assignment as
+        // matrix products (NearestCentroids; the sums in managed float64, in index order: deterministic). Measured against
+        // KMeans with these initial centres (its managed distance loops) on 100,000 × 64: 3.0–3.1 s vs 3.5–3.7 s, same recall.
         var cen = new float[(long)lists * cols];
         var order = Enumerable.Range(0, n).ToArray();
         for (int i = 0; i < lists; i++) { int j = i + rng.Next(n - i); (order[i], order[j]) = (order[j], order[i]); }
         for (int i = 0; i < lists; i++) Array.Copy(sample, (long)order[i] * cols, cen, (long)i * cols, cols);
-        using var scope = NewDisposeScope();
-        var xs = tensor(sample, [n, cols]);
+        using var xs = tensor(sample, [n, cols]);
         var sums = new double[(long)lists * cols];
         var counts = new int[lists];
         for (int it = 0; it < 20; it++)
         {
-            int[] assign;
-            using (var inner = NewDisposeScope())
-            {
-                var c = tensor(cen, [lists, cols]);
-                var d = c.mul(c).sum(1).unsqueeze(0) - xs.matmul(c.t()).mul(2);
-                assign = d.argmin(1).to(ScalarType.Int32).data<int>().ToArray();
-            }
+            var assign = NearestCentroids(xs, cen, lists, 1);
             Array.Clear(sums); Array.Clear(counts);
             for (int i = 0; i < n; i++)
             {
@@ -162,9 +157,13 @@ public static partial class NearestNeighbors
         return cen;
     }
 
-    /// <summary>Every point's <paramref name="probes"/> nearest centroids, nearest first (row-major rows × probes).</summary>
-    private static int[] NearestCentroids(float[] data, int rows, int cols, float[] centers, int lists, int probes)
+    /// <summary>
+    /// Every row's <paramref name="probes"/> nearest centroids, nearest first (row-major rows × probes), in blocks of rows:
+    /// the probes of the search and, with one probe, the assignment step of the centroids' Lloyd iterations.
+    /// </summary>
+    private static int[] NearestCentroids(Tensor x, float[] centers, int lists, int probes)
     {
+        int rows = (int)x.shape[0], cols = (int)x.shape[1];
         var near = new int[(long)rows * probes];
         using var scope = NewDisposeScope();
         var cen = tensor(centers, [lists, cols]);
@@ -174,7 +173,7 @@ public static partial class NearestNeighbors
         {
             using var inner = NewDisposeScope();
             int nr = Math.Min(Block, rows - r0);
-            var xb = tensor(data.AsSpan((int)((long)r0 * cols), nr * cols).ToArray(), [nr, cols]);
+            var xb = x.narrow(0, r0, nr);
             // ‖x‖² is the same for every centroid of a row: ranking by ‖c‖² − 2 x·c is ranking by distance
             var d = cn - xb.matmul(cen.t()).mul(2);
             var top = d.topk(probes, 1, largest: false, sorted: true).indexes.to(ScalarType.Int32).contiguous();
