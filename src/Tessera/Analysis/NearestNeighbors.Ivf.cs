@@ -52,26 +52,13 @@ public static partial class NearestNeighbors
         var heaps = new TileHeaps(rows, kc);
         using (var outer = NewDisposeScope())
         {
-            // augmented rows, permuted so that every cell is a contiguous range: [x, ‖x‖², 1] · [−2y, 1, ‖y‖²] = ‖x − y‖²
-            var all = tensor(data, [rows, cols]);
-            var one = ones(rows, 1);
-            Tensor left, right;
-            if (options.Metric == NeighborMetric.Euclidean)
-            {
-                var sq = all.mul(all).sum(1, keepdim: true);
-                left = cat([all, sq, one], 1);
-                right = cat([all.mul(-2), one, sq], 1);
-            }
-            else
-            {
-                left = cat([all, one], 1);
-                right = cat([all.neg(), one], 1);
-            }
+            // the exact search's augmented rows, permuted so that every cell is a contiguous range
+            var (left, right) = AugmentedRows(data, rows, cols, options.Metric);
             using var perm = tensor(members.Select(m => (long)m).ToArray());
             var leftP = left.index_select(0, perm).contiguous();
             var rightP = right.index_select(0, perm).contiguous();
             // only the permuted copies are read from here on
-            all.Dispose(); left.Dispose(); right.Dispose();
+            left.Dispose(); right.Dispose();
             Parallel.For(0, lists, c => SearchCell(c, start, members, near, probes, centers, cols, kc, leftP, rightP, heaps));
         }
         Parallel.For(0, rows, r => RefineRow(data, cols, options.Metric, r, heaps.Idx.AsSpan(r * kc, kc), k, options.IncludeSelf, idx, dst));

@@ -173,21 +173,7 @@ public static partial class NearestNeighbors
             // A tile is block × block float32 distances (16 MB at the default 2048, at most 64 MB).
             int block = Math.Min(blockSize, 4096);
             using var outer = torch.NewDisposeScope();
-            var all = torch.tensor(data, new long[] { rows, cols });
-            var one = torch.ones(rows, 1);
-            Tensor left, right;
-            if (metric == NeighborMetric.Euclidean)
-            {
-                var sq = all.mul(all).sum(1, keepdim: true);
-                left = torch.cat(new[] { all, sq, one }, 1);
-                right = torch.cat(new[] { all.mul(-2), one, sq }, 1);
-            }
-            else
-            {
-                // unit rows: 1 − x·y
-                left = torch.cat(new[] { all, one }, 1);
-                right = torch.cat(new[] { all.neg(), one }, 1);
-            }
+            var (left, right) = AugmentedRows(data, rows, cols, metric);
             for (int si = 0; si < rows; si += block)
             {
                 int bi = Math.Min(block, rows - si);
@@ -206,6 +192,30 @@ public static partial class NearestNeighbors
         var dst = new float[(long)rows * k];
         Parallel.For(0, rows, r => RefineRow(data, cols, metric, r, heaps.Idx.AsSpan(r * kc, kc), k, includeSelf, idx, dst));
         return new KnnResult(rows, k, idx, dst, includeSelf);
+    }
+
+    /// <summary>
+    /// Rows augmented so that one matrix product gives distances: Euclidean [x, ‖x‖², 1] · [−2y, 1, ‖y‖²]ᵀ = ‖x − y‖²;
+    /// cosine (unit rows) [x, 1] · [−y, 1]ᵀ = 1 − x·y. Tensors in the caller's dispose scope.
+    /// </summary>
+    internal static (Tensor Left, Tensor Right) AugmentedRows(float[] data, int rows, int cols, NeighborMetric metric)
+    {
+        using var scope = torch.NewDisposeScope();
+        var all = torch.tensor(data, new long[] { rows, cols });
+        var one = torch.ones(rows, 1);
+        Tensor left, right;
+        if (metric == NeighborMetric.Euclidean)
+        {
+            var sq = all.mul(all).sum(1, keepdim: true);
+            left = torch.cat(new[] { all, sq, one }, 1);
+            right = torch.cat(new[] { all.mul(-2), one, sq }, 1);
+        }
+        else
+        {
+            left = torch.cat(new[] { all, one }, 1);
+            right = torch.cat(new[] { all.neg(), one }, 1);
+        }
+        return (left.MoveToOuterDisposeScope(), right.MoveToOuterDisposeScope());
     }
 
     internal static nint TilePointer(Tensor t) => t.storage<float>().data_ptr() + (nint)(t.storage_offset() * sizeof(float));
@@ -230,25 +240,33 @@ public static partial class NearestNeighbors
         }
 
         /// <summary>Rows of the tile (points si..si+bi) against its columns (points sj..sj+bj); one task per row.</summary>
-        public unsafe void ScanRows(nint ptr, int bi, int bj, int si, int sj)
+        public unsafe void ScanRows(nint ptr, int bi, int bj, int si, int sj) =>
+            Parallel.For(0, bi, r => ScanRow((float*)ptr + (long)r * bj, bj, si + r, sj, null));
+
+        /// <summary>
+        /// One tile row of point <paramref name="i"/> into its heap: column t is point <paramref name="colIdx"/>[t], or
+        /// <paramref name="colStart"/> + t without an index; the point itself is skipped. Vectors of distances that hold
+        /// none below the heap's root are passed over whole.
+        /// </summary>
+        private unsafe void ScanRow(float* p, int nc, int i, int colStart, int[]? colIdx)
         {
-            Parallel.For(0, bi, r =>
+            int w = System.Numerics.Vector<float>.Count, c = 0;
+            var thr = new System.Numerics.Vector<float>(_root[i]);
+            for (; c <= nc - w; c += w)
             {
-                float* p = (float*)ptr + (long)r * bj;
-                int i = si + r;
-                int w = System.Numerics.Vector<float>.Count, c = 0;
-                var thr = new System.Numerics.Vector<float>(_root[i]);
-                for (; c <= bj - w; c += w)
-                {
-                    var v = System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(p + c);
-                    if (!System.Numerics.Vector.LessThanAny(v, thr)) continue;
-                    for (int t = c; t < c + w; t++)
-                        if (p[t] < _root[i] && sj + t != i) Push(i, p[t], sj + t);
-                    thr = new System.Numerics.Vector<float>(_root[i]);
-                }
-                for (; c < bj; c++)
-                    if (p[c] < _root[i] && sj + c != i) Push(i, p[c], sj + c);
-            });
+                var v = System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(p + c);
+                if (!System.Numerics.Vector.LessThanAny(v, thr)) continue;
+                for (int t = c; t < c + w; t++)
+                    if (p[t] < _root[i]) PushOther(i, p[t], colIdx?[t] ?? colStart + t);
+                thr = new System.Numerics.Vector<float>(_root[i]);
+            }
+            for (; c < nc; c++)
+                if (p[c] < _root[i]) PushOther(i, p[c], colIdx?[c] ?? colStart + c);
+        }
+
+        private void PushOther(int row, float d, int j)
+        {
+            if (j != row) Push(row, d, j);
         }
 
         /// <summary>Columns of an off-diagonal tile (points sj..) against its rows (points si..); one task per column chunk, rows in order.</summary>
@@ -284,23 +302,7 @@ public static partial class NearestNeighbors
         /// </summary>
         public unsafe void ScanGathered(nint ptr, ReadOnlySpan<int> rowIdx, int[] colIdx, int nc)
         {
-            int w = System.Numerics.Vector<float>.Count;
-            for (int r = 0; r < rowIdx.Length; r++)
-            {
-                float* p = (float*)ptr + (long)r * nc;
-                int i = rowIdx[r], c = 0;
-                var thr = new System.Numerics.Vector<float>(_root[i]);
-                for (; c <= nc - w; c += w)
-                {
-                    var v = System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(p + c);
-                    if (!System.Numerics.Vector.LessThanAny(v, thr)) continue;
-                    for (int t = c; t < c + w; t++)
-                        if (p[t] < _root[i] && colIdx[t] != i) Push(i, p[t], colIdx[t]);
-                    thr = new System.Numerics.Vector<float>(_root[i]);
-                }
-                for (; c < nc; c++)
-                    if (p[c] < _root[i] && colIdx[c] != i) Push(i, p[c], colIdx[c]);
-            }
+            for (int r = 0; r < rowIdx.Length; r++) ScanRow((float*)ptr + (long)r * nc, nc, rowIdx[r], 0, colIdx);
         }
 
         private void Push(int row, float d, int j)
