@@ -138,6 +138,7 @@ public class SpotscapeMiniBatchTests
         using var two = SpotscapeTrainer.Fit([Tissue(1), Tissue(2)], ["A", "B"], o, progress);
         Assert.Equal(BatchSampling.RandomSpots, two.Result!.Training!.Sampling);
         Assert.Equal(2 * SpotscapeOptions.DefaultRandomSpotsPerSlice, two.Result.Training.BatchSpots);
+        Assert.Equal(1, two.Result.Training.Tiles);
         Assert.Contains(notes, m => m.Contains("random samples of 512 spots per slice (several slices"));
         Assert.DoesNotContain(notes, m => m.StartsWith("warning"));
         notes.Clear();

@@ -26,7 +26,7 @@ internal sealed class SpotBatches
     private readonly int perSlice;
     private readonly int[] cursor;
 
-    /// <summary>Tiles per slice.</summary>
+    /// <summary>Tiles per slice (none with random-spot batches).</summary>
     public IReadOnlyList<int> TilesPerSlice => tilesBySlice.Select(t => t.Length).ToArray();
 
     /// <summary>
@@ -54,10 +54,10 @@ internal sealed class SpotBatches
         for (int i = 0; i < n; i++) members[input.SliceIds[i]].Add(i);
         // a batch holds one tile per slice, so each slice's tiles get an equal share of the batch
         int target = Math.Max(1, batchSpots / Math.Max(1, members.Count(m => m.Count > 0)));
-        tilesBySlice = members.Where(m => m.Count > 0)
-            .Select(m => input.Coordinates is { } c ? Bisect(m.ToArray(), c, target) : GraphRegions(m.ToArray(), target))
-            .ToArray();
         spotsBySlice = members.Where(m => m.Count > 0).Select(m => m.ToArray()).ToArray();
+        // random-spot batches need no tiles (the embedding cuts its own)
+        tilesBySlice = sampling == BatchSampling.RandomSpots ? []
+            : spotsBySlice.Select(m => input.Coordinates is { } c ? Bisect(m, c, target) : GraphRegions(m, target)).ToArray();
         perSlice = target;
         cursor = new int[spotsBySlice.Length];
         BatchesPerRound = sampling == BatchSampling.RandomSpots

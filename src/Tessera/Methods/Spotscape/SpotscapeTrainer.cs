@@ -34,7 +34,7 @@ public sealed class SpotscapeFitReport
     /// <summary>Spots per mini-batch (all slices together); 0 = full batch.</summary>
     public int BatchSpots { get; init; }
 
-    /// <summary>Spatial tiles of the data (1 for full batch; with random-spot batches the tiles the spots are embedded in).</summary>
+    /// <summary>Spatial tiles trained on (1 for full batch and for random-spot batches).</summary>
     public int Tiles { get; init; } = 1;
 
     /// <summary>How mini-batches were sampled; null = full batch.</summary>
@@ -254,7 +254,7 @@ public static partial class SpotscapeTrainer
             {
                 History = history, LearningRate = lr, PrototypeCounts = ks, NSpots = n, NGenes = input.NGenes,
                 NSlices = input.NSlices, SampledLosses = anySampled, Elapsed = sw.Elapsed, BatchSpots = batchSpots,
-                Tiles = batches?.TilesPerSlice.Sum() ?? 1, Sampling = batches is null ? null : sampling,
+                Tiles = sampling == BatchSampling.Tiles ? batches?.TilesPerSlice.Sum() ?? 1 : 1, Sampling = batches is null ? null : sampling,
             };
             return (net, report);
         }
