@@ -234,12 +234,11 @@ public static class Pca
         // (X − 1μᵀ) M = X M − 1 (μᵀ M);  (X − 1μᵀ)ᵀ P = Xᵀ P − μ (1ᵀ P)
         Tensor CMul(Tensor m) => mul(m).sub_(mu.mm(m));
         Tensor CTMul(Tensor p) => tmul(p).sub_(mu.t().mm(p.sum(0, keepdim: true)));
-        // sklearn's randomized_range_finder: power iterations normalised by LU (P·L of A = P L U, a fraction of a
-        // Householder QR's cost), one QR at the end; then B = Qᵀ Xc and its SVD
-        // The n × l side is normalised by Cholesky QR instead (Q = Z R⁻¹ with R = chol(ZᵀZ): one l × l Gram product and a
-        // triangular solve, several times cheaper than LAPACK's LU or QR of a tall n × l matrix); it spans the same
-        // subspace, which is all a range finder keeps. Where ZᵀZ is not positive definite (rank-deficient data) the LU /
-        // Householder QR path is used.
+        // sklearn's randomized_range_finder (power iterations normalised by LU, P·L of A = P L U; one orthonormal basis at
+        // the end; then B = Qᵀ Xc and its SVD), except that the n × l side is normalised by Cholesky QR (Q = Z R⁻¹ with
+        // R = chol(ZᵀZ): one l × l Gram product and a triangular solve, cheaper than LAPACK's LU or QR of a tall n × l
+        // matrix). It spans the same subspace, which is all a range finder keeps; where Z is ill-conditioned or
+        // rank-deficient (CholQr returns null) the LU / Householder QR path is used.
         var q = tensor(omega, [g, l]);
         for (int it = 0; it < o.PowerIterations; it++)
         {
