@@ -68,8 +68,9 @@ public sealed class UmapModel
 
 /// <summary>
 /// UMAP (McInnes, Healy &amp; Melville 2018) following umap-learn 0.5: kNN → smooth_knn_dist → membership strengths →
-/// fuzzy union → spectral init → SGD layout (optimize_layout_euclidean). The SGD runs single-threaded in edge order so
-/// the same seed gives identical coordinates (umap-learn also disables parallelism when random_state is set).
+/// fuzzy union → spectral init → SGD layout (optimize_layout_euclidean). The SGD runs on a fixed number of vertex blocks
+/// in parallel, each reading other blocks' vertices as they stood at the start of the epoch, so the same seed gives
+/// identical coordinates on any number of threads (umap-learn can only seed its single-threaded loop).
 /// </summary>
 public sealed class Umap
 {
@@ -570,7 +571,18 @@ public sealed class Umap
         for (; d < cur.Length; d++) cur[d] += ClipF(gc * (cur[d] - neg[d])) * alpha;
     }
 
-    /// <summary>umap-learn's optimize_layout_euclidean (head = tail embedding, move_other), single-threaded.</summary>
+    // The SGD's vertex blocks: a fixed number, so the layout does not depend on how many threads run them.
+    internal const int SgdBlocks = 16;
+
+    /// <summary>
+    /// umap-learn's optimize_layout_euclidean (head = tail embedding, move_other), run on <see cref="SgdBlocks"/> blocks
+    /// of head vertices in parallel, deterministically. Within an epoch a block moves its own vertices in place in edge
+    /// order, exactly as the serial loop does; a vertex of another block is read as it stood at the start of the epoch,
+    /// and a move of another block's vertex (the tail of an attractive step) is recorded and applied after the epoch, in
+    /// block order. No block reads what another writes during the epoch, so the result is the same for any number of
+    /// threads. Each block draws its negative samples from its own Tausworthe stream. (umap-learn's parallel mode lets
+    /// threads race on shared coordinates instead, and so cannot be seeded.)
+    /// </summary>
     private static void OptimizeLayout(float[] emb, int n, int dim, WeightedGraph graph, int nEpochs, double a, double b, UmapOptions o, int seed)
     {
         // umap-learn prunes edges that would be sampled less than once over the run.
@@ -602,44 +614,130 @@ public sealed class Umap
             nextNeg[e] = epsNeg[e];
             next[e] = eps[e];
         }
-        var rng = new TauRng(Seeding.Rng(seed, "umap-tau"));
+
+        // Blocks of consecutive head vertices with about equal numbers of edges (edges are sorted by head).
+        int nb = Math.Min(SgdBlocks, n);
+        var vStart = new int[nb + 1]; var eStart = new int[nb + 1];
+        vStart[nb] = n; eStart[nb] = ne;
+        for (int bk = 1, e = 0; bk < nb; bk++)
+        {
+            long want = (long)ne * bk / nb;
+            while (e < ne && e < want) e++;
+            // move to the first edge of the next head so a vertex's edges stay in one block
+            while (e < ne && e > 0 && head[e] == head[e - 1]) e++;
+            int v = e < ne ? head[e] : n;
+            vStart[bk] = Math.Max(v, vStart[bk - 1]);
+            eStart[bk] = e;
+        }
+        var blockOf = new int[n];
+        for (int bk = 0; bk < nb; bk++) for (int v = vStart[bk]; v < vStart[bk + 1]; v++) blockOf[v] = bk;
+        // eStart from vStart so the two agree even when a boundary collapsed
+        for (int bk = 1, e = 0; bk < nb; bk++) { while (e < ne && head[e] < vStart[bk]) e++; eStart[bk] = e; }
+
+        var rngs = new TauRng[nb];
+        for (int bk = 0; bk < nb; bk++) rngs[bk] = new TauRng(Seeding.Rng(seed, $"umap-tau-{bk}"));
+        // Deferred moves of other blocks' vertices, bucketed by (source block, target block) so the target blocks can
+        // apply them in parallel, each in source-block order.
+        var moves = new DeferredMoves[nb * nb];
+        for (int q = 0; q < moves.Length; q++) moves[q] = new DeferredMoves(dim);
+        var start = (float[])emb.Clone();
+        // As many workers as torch's intra-op threads (the library's one thread setting); the result does not depend on it.
+        var po = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) };
+
         double gamma = o.RepulsionStrength, alpha0 = o.LearningRate, alpha = alpha0;
         // float32 arithmetic as umap-learn's float32 embedding; MathF.Pow is the hot spot.
         float fa2b = (float)(-2.0 * a * b), fA = (float)a, fB = (float)b, fRep = (float)(2.0 * gamma * b);
-        var E = emb.AsSpan();
         for (int epoch = 0; epoch < nEpochs; epoch++)
         {
             float fa = (float)alpha;
-            for (int e = 0; e < ne; e++)
+            int ep = epoch;
+            Parallel.For(0, nb, po, bk =>
             {
-                if (!(next[e] <= epoch)) continue;
-                int j = head[e], k = tail[e];
-                var cur = E.Slice(j * dim, dim);
-                var oth = E.Slice(k * dim, dim);
-                float d2 = SqDist(cur, oth);
-                float gc = 0;
-                if (d2 > 0)
+                var E = emb.AsSpan();
+                var S = start.AsSpan();
+                var rng = rngs[bk];
+                int lo = vStart[bk], hi = vStart[bk + 1];
+                for (int e = eStart[bk]; e < eStart[bk + 1]; e++)
                 {
-                    float pb = MathF.Pow(d2, fB);
-                    gc = fa2b * (pb / d2) / (fA * pb + 1f);
+                    if (!(next[e] <= ep)) continue;
+                    int j = head[e], k = tail[e];
+                    var cur = E.Slice(j * dim, dim);
+                    bool own = k >= lo && k < hi;
+                    var oth = own ? E.Slice(k * dim, dim) : S.Slice(k * dim, dim);
+                    float d2 = SqDist(cur, oth);
+                    float gc = 0;
+                    if (d2 > 0)
+                    {
+                        float pb = MathF.Pow(d2, fB);
+                        gc = fa2b * (pb / d2) / (fA * pb + 1f);
+                    }
+                    if (own) AttractStep(cur, oth, gc, fa);
+                    else AttractStep(cur, moves[bk * nb + blockOf[k]].Add(k, oth), gc, fa);
+                    next[e] += eps[e];
+                    int nNeg = negRate > 0 ? (int)((ep - nextNeg[e]) / epsNeg[e]) : 0;
+                    for (int p = 0; p < nNeg; p++)
+                    {
+                        int kk = (int)(rng.Next() % (uint)n);
+                        var neg = kk >= lo && kk < hi ? E.Slice(kk * dim, dim) : S.Slice(kk * dim, dim);
+                        d2 = SqDist(cur, neg);
+                        if (d2 > 0) gc = fRep / ((0.001f + d2) * (fA * MathF.Pow(d2, fB) + 1f));
+                        else if (j == kk) continue;
+                        else gc = 0;
+                        if (gc > 0) RepelStep(cur, neg, gc, fa);
+                        else for (int d = 0; d < cur.Length; d++) cur[d] += 4f * fa;
+                    }
+                    nextNeg[e] += nNeg * epsNeg[e]; // also when negative, exactly as umap-learn
                 }
-                AttractStep(cur, oth, gc, fa);
-                next[e] += eps[e];
-                int nNeg = negRate > 0 ? (int)((epoch - nextNeg[e]) / epsNeg[e]) : 0;
-                for (int p = 0; p < nNeg; p++)
-                {
-                    int kk = (int)(rng.Next() % (uint)n);
-                    var neg = E.Slice(kk * dim, dim);
-                    d2 = SqDist(cur, neg);
-                    if (d2 > 0) gc = fRep / ((0.001f + d2) * (fA * MathF.Pow(d2, fB) + 1f));
-                    else if (j == kk) continue;
-                    else gc = 0;
-                    if (gc > 0) RepelStep(cur, neg, gc, fa);
-                    else for (int d = 0; d < cur.Length; d++) cur[d] += 4f * fa;
-                }
-                nextNeg[e] += nNeg * epsNeg[e]; // also when negative, exactly as umap-learn
-            }
+            });
+            // The recorded tail moves, then the new epoch's starting positions (a block's start rows are overwritten only
+            // after its own moves, which read them, are applied).
+            Parallel.For(0, nb, po, tb =>
+            {
+                var E = emb.AsSpan();
+                for (int sb = 0; sb < nb; sb++) moves[sb * nb + tb].ApplyAndClear(E, start);
+                int from = vStart[tb] * dim, len = (vStart[tb + 1] - vStart[tb]) * dim;
+                E.Slice(from, len).CopyTo(start.AsSpan(from, len));
+            });
             alpha = alpha0 * (1.0 - (double)epoch / nEpochs);
+        }
+    }
+
+    /// <summary>
+    /// Moves of other blocks' vertices recorded during an epoch: for each, the vertex and a scratch copy of its position at
+    /// the start of the epoch for the attractive step to move; the difference to the start is applied after the epoch.
+    /// </summary>
+    private sealed class DeferredMoves(int dim)
+    {
+        private int[] vertex = new int[16];
+        private float[] moved = new float[16 * dim];
+        private int count;
+
+        public Span<float> Add(int v, ReadOnlySpan<float> start)
+        {
+            if (count == vertex.Length)
+            {
+                Array.Resize(ref vertex, count * 2);
+                Array.Resize(ref moved, count * 2 * dim);
+            }
+            vertex[count] = v;
+            var slot = moved.AsSpan(count * dim, dim);
+            start.CopyTo(slot);
+            count++;
+            return slot;
+        }
+
+        /// <summary>Adds each recorded move to <paramref name="emb"/>; <paramref name="start"/> still holds the epoch's start.</summary>
+        public void ApplyAndClear(Span<float> emb, ReadOnlySpan<float> start)
+        {
+            for (int q = 0; q < count; q++)
+            {
+                int at = vertex[q] * dim;
+                var target = emb.Slice(at, dim);
+                var m = moved.AsSpan(q * dim, dim);
+                var s = start.Slice(at, dim);
+                for (int d = 0; d < dim; d++) target[d] += m[d] - s[d];
+            }
+            count = 0;
         }
     }
 }

@@ -83,6 +83,33 @@ public class UmapTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(2, e1.Cols);
     }
 
+    // The SGD runs its fixed vertex blocks on as many workers as torch has threads: the coordinates must not depend on that
+    // (a block reading another block's in-epoch moves would make them depend on the interleaving).
+    [Theory]
+    [InlineData(2)]
+    [InlineData(30)]
+    public void CoordinatesDoNotDependOnTheThreadCount(int dim)
+    {
+        int n = 1500, d = 10;
+        var x = NeighborsTests.RandomData(n, d, 5, clusters: 4, spread: 1.0);
+        var o = new UmapOptions { Seed = 7, Epochs = 60, Components = dim, Init = UmapInit.Random };
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            var runs = new List<float[]>();
+            foreach (int t in new[] { 1, 2, 3, 2 })
+            {
+                TorchSharp.torch.set_num_threads(t);
+                runs.Add(new Umap(o).Fit(x, n, d).Embedding.ToFloatArray());
+            }
+            for (int r = 1; r < runs.Count; r++) Assert.Equal(runs[0], runs[r]);
+            // and it is a layout of the data, not a constant
+            var (tw, _) = Trustworthiness(x, d, runs[0], dim, n, 10);
+            Assert.True(tw > 0.85, $"trustworthiness {tw}");
+        }
+        finally { TorchSharp.torch.set_num_threads(before); }
+    }
+
     [Fact]
     public void DisconnectedGraphFallsBackToRandomInitAndKeepsBlobsApart()
     {
