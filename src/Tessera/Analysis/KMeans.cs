@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Tessera.Data;
 using Tessera.Nn;
 
@@ -180,22 +182,23 @@ internal static class KMeansCore
 
     /// <summary>
     /// Greedy k-means++ as sklearn's _kmeans_plusplus (unit weights): first center uniform, then 2 + ⌊ln K⌋ candidates
-    /// drawn proportionally to D², keeping the one that lowers the potential most.
+    /// drawn proportionally to D², keeping the one that lowers the potential most. As sklearn, the candidates' squared
+    /// distances are taken in the expanded form ‖x‖² + ‖c‖² − 2 x·c (clipped at 0), all candidates in one pass.
     /// </summary>
     internal static double[] KMeansPlusPlus(Rows X, int k, Random rng)
     {
         int n = X.N, d = X.D;
         int trials = 2 + (int)Math.Log(k);
+        var xn = new double[n];
+        for (int i = 0; i < n; i++) { var r = X.Row(i); double s2 = 0; for (int j = 0; j < d; j++) s2 += r[j] * r[j]; xn[i] = s2; }
         var centers = new double[k * d];
         int first = (int)rng.NextInt64(n);
         X.Row(first).CopyTo(centers.AsSpan(0, d));
         var closest = new double[n];
-        DistToRow(X, first, null, closest);
-        double pot = 0; foreach (var v in closest) pot += v;
+        double pot = DistToRows(X, xn, [first], null, [closest])[0];
         var cum = new double[n];
         var cand = new double[trials][];
         for (int t = 0; t < trials; t++) cand[t] = new double[n];
-        var candPot = new double[trials];
         var candIdx = new int[trials];
         for (int c = 1; c < k; c++)
         {
@@ -209,7 +212,7 @@ internal static class KMeansCore
                 else while (pos > 0 && cum[pos - 1] == v) pos--; // leftmost, as numpy searchsorted
                 candIdx[t] = Math.Min(pos, n - 1);
             }
-            for (int t = 0; t < trials; t++) candPot[t] = DistToRow(X, candIdx[t], closest, cand[t]);
+            var candPot = DistToRows(X, xn, candIdx, closest, cand);
             int bestT = 0;
             for (int t = 1; t < trials; t++) if (candPot[t] < candPot[bestT]) bestT = t;
             X.Row(candIdx[bestT]).CopyTo(centers.AsSpan(c * d, d));
@@ -219,32 +222,67 @@ internal static class KMeansCore
         return centers;
     }
 
-    /// <summary>out[i] = min(closest[i], ‖x_i − x_row‖²); returns Σ out (chunk sums added in order).</summary>
-    private static double DistToRow(Rows X, int row, double[]? closest, double[] output)
+    /// <summary>
+    /// output[t][i] = min(closest[i], ‖x_i − x_{rows[t]}‖²) for every candidate row t in one pass over the data; returns
+    /// Σ_i output[t][i] per candidate (chunk sums added in order).
+    /// </summary>
+    private static double[] DistToRows(Rows X, double[] xn, int[] rows, double[]? closest, double[][] output)
     {
-        int n = X.N, chunk = ChunkRows(n), chunks = (n + chunk - 1) / chunk;
-        var partial = new double[chunks];
-        var data = X.Data; int d = X.D;
+        int n = X.N, d = X.D, m = rows.Length, chunk = ChunkRows(n), chunks = (n + chunk - 1) / chunk;
+        var (ct, cn, kp) = Transposed(X.Data, rows, d);
+        for (int t = 0; t < m; t++) cn[t] = 0; // the candidates' own norms are added with ‖x‖² below
+        var partial = new double[chunks * m];
+        var data = X.Data;
         Parallel.For(0, chunks, ci =>
         {
-            var r = new ReadOnlySpan<double>(data, row * d, d);
             int s = ci * chunk, e = Math.Min(n, s + chunk);
-            double p = 0;
-            for (int i = s; i < e; i++)
+            Span<double> scores = kp <= 256 ? stackalloc double[4 * kp] : new double[4 * kp];
+            var sums = new double[m];
+            for (int i0 = s; i0 < e; i0 += 4)
             {
-                double v = SqDist(new ReadOnlySpan<double>(data, i * d, d), r);
-                if (closest != null && closest[i] < v) v = closest[i];
-                output[i] = v; p += v;
+                int nr = Math.Min(4, e - i0);
+                Scores(data, i0, nr, d, ct, cn, kp, scores);
+                for (int r = 0; r < nr; r++)
+                {
+                    int i = i0 + r;
+                    for (int t = 0; t < m; t++)
+                    {
+                        double v = Math.Max(xn[i] + xn[rows[t]] + scores[r * kp + t], 0);
+                        if (closest != null && closest[i] < v) v = closest[i];
+                        output[t][i] = v; sums[t] += v;
+                    }
+                }
             }
-            partial[ci] = p;
+            sums.CopyTo(partial, ci * m);
         });
-        double sum = 0; foreach (var p in partial) sum += p;
-        return sum;
+        var pots = new double[m];
+        for (int ci = 0; ci < chunks; ci++) for (int t = 0; t < m; t++) pots[t] += partial[ci * m + t];
+        return pots;
+    }
+
+    // The given rows (centers or candidates) transposed and padded to whole vectors of 4: ct[j·kp + c]; cn[c] = ‖c‖²,
+    // +∞ for padding so it is never the nearest.
+    private static (double[] Ct, double[] Cn, int Kp) Transposed(double[] source, IReadOnlyList<int> rows, int d)
+    {
+        int k = rows.Count, kp = (k + 3) / 4 * 4;
+        var ct = new double[d * kp];
+        var cn = new double[kp];
+        for (int c = 0; c < kp; c++)
+        {
+            if (c >= k) { cn[c] = double.PositiveInfinity; continue; }
+            double s2 = 0;
+            for (int j = 0; j < d; j++) { double v = source[rows[c] * d + j]; ct[j * kp + c] = v; s2 += v * v; }
+            cn[c] = s2;
+        }
+        return (ct, cn, kp);
     }
 
     /// <summary>
-    /// One fused pass: nearest center per row (exact squared distance), and optionally the per-center sums and counts
-    /// of the rows assigned (reduced in chunk order).
+    /// One fused pass: nearest center per row and its exact squared distance, and optionally the per-center sums and
+    /// counts of the rows assigned (reduced in chunk order). The nearest center is found as sklearn's Lloyd step finds
+    /// it, by the expanded form ‖c‖² − 2 x·c (‖x‖² is the same for every center), computed as a small matrix product:
+    /// four rows at a time against four centers at a time, the centers transposed so that one vector load of them
+    /// serves four rows. The distance kept for the row (inertia, empty-cluster relocation) is then the exact one.
     /// </summary>
     internal static void Assign(Rows X, double[] centers, int k, int[] labels, double[] sq, double[]? sums, double[]? counts)
     {
@@ -252,26 +290,32 @@ internal static class KMeansCore
         var pSums = sums != null ? new double[chunks][] : null;
         var pCounts = counts != null ? new double[chunks][] : null;
         var data = X.Data;
+        var (ct, cn, kp) = Transposed(centers, Enumerable.Range(0, k).ToArray(), d);
         Parallel.For(0, chunks, ci =>
         {
             int s = ci * chunk, e = Math.Min(n, s + chunk);
             double[]? ls = sums != null ? new double[k * d] : null;
             double[]? lc = counts != null ? new double[k] : null;
-            for (int i = s; i < e; i++)
+            Span<double> scores = kp <= 256 ? stackalloc double[4 * kp] : new double[4 * kp];
+            for (int i0 = s; i0 < e; i0 += 4)
             {
-                var xi = new ReadOnlySpan<double>(data, i * d, d);
-                int best = 0; double bd = double.PositiveInfinity;
-                for (int c = 0; c < k; c++)
+                int rows = Math.Min(4, e - i0);
+                Scores(data, i0, rows, d, ct, cn, kp, scores);
+                for (int r = 0; r < rows; r++)
                 {
-                    double v = SqDist(xi, new ReadOnlySpan<double>(centers, c * d, d));
-                    if (v < bd) { bd = v; best = c; }
-                }
-                labels[i] = best; sq[i] = bd;
-                if (ls != null)
-                {
-                    var dst = ls.AsSpan(best * d, d);
-                    for (int j = 0; j < d; j++) dst[j] += xi[j];
-                    lc![best] += 1;
+                    int i = i0 + r;
+                    var sr = scores.Slice(r * kp, k);
+                    int best = 0; double bs = sr[0];
+                    for (int c = 1; c < k; c++) if (sr[c] < bs) { bs = sr[c]; best = c; }
+                    var xi = new ReadOnlySpan<double>(data, i * d, d);
+                    labels[i] = best;
+                    sq[i] = SqDist(xi, new ReadOnlySpan<double>(centers, best * d, d));
+                    if (ls != null)
+                    {
+                        var dst = ls.AsSpan(best * d, d);
+                        for (int j = 0; j < d; j++) dst[j] += xi[j];
+                        lc![best] += 1;
+                    }
                 }
             }
             if (pSums != null) { pSums[ci] = ls!; pCounts![ci] = lc!; }
@@ -285,6 +329,34 @@ internal static class KMeansCore
                 for (int t = 0; t < ls.Length; t++) sums[t] += ls[t];
                 for (int c = 0; c < k; c++) counts![c] += lc[c];
             }
+        }
+    }
+
+    // scores[r·kp + c] = ‖c‖² − 2 x_{i0+r}·c for r < rows (≤ 4) and all kp (a multiple of 4) padded centers.
+    private static void Scores(double[] data, int i0, int rows, int d, double[] ct, double[] cn, int kp, Span<double> scores)
+    {
+        ref double x0 = ref data[i0 * d];
+        ref double x1 = ref rows > 1 ? ref data[(i0 + 1) * d] : ref x0;
+        ref double x2 = ref rows > 2 ? ref data[(i0 + 2) * d] : ref x0;
+        ref double x3 = ref rows > 3 ? ref data[(i0 + 3) * d] : ref x0;
+        ref double c0 = ref ct[0];
+        var two = Vector256.Create(2.0);
+        for (int cb = 0; cb < kp; cb += 4)
+        {
+            Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int j = 0; j < d; j++)
+            {
+                var c = Vector256.LoadUnsafe(ref Unsafe.Add(ref c0, j * kp + cb));
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x0, j)), c, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x1, j)), c, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x2, j)), c, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x3, j)), c, a3);
+            }
+            var norm = Vector256.Create(cn[cb], cn[cb + 1], cn[cb + 2], cn[cb + 3]);
+            (norm - two * a0).CopyTo(scores.Slice(cb));
+            if (rows > 1) (norm - two * a1).CopyTo(scores.Slice(kp + cb));
+            if (rows > 2) (norm - two * a2).CopyTo(scores.Slice(2 * kp + cb));
+            if (rows > 3) (norm - two * a3).CopyTo(scores.Slice(3 * kp + cb));
         }
     }
 

@@ -86,6 +86,32 @@ public class KMeansTests
         ClusterTestData.Rel(2592.9256182537247, m.Inertia, 0.02);
     }
 
+    // The assignment is a tiled product (4 rows × 4 centers per step, centers padded to whole vectors): every tail of
+    // rows and centers must still give each row its exactly nearest center (checked by brute force).
+    [Theory]
+    [InlineData(103, 7)]
+    [InlineData(4, 4)]
+    [InlineData(2050, 13)]
+    [InlineData(9, 1)]
+    public void PredictIsTheNearestCenterForAnyRowAndCenterCount(int n, int k)
+    {
+        var (x, _) = ClusterTestData.Blobs(n, 5, 3, 2.0, 5);
+        var (cx, _) = ClusterTestData.Blobs(k, 5, k, 1.0, 9);
+        var model = new KMeansModel(cx, new int[k], 0, 0);
+        var got = model.Predict(x);
+        for (int i = 0; i < n; i++)
+        {
+            int best = 0; double bd = double.PositiveInfinity;
+            for (int c = 0; c < k; c++)
+            {
+                double s = 0;
+                for (int j = 0; j < 5; j++) { double t = x[i, j] - cx[c, j]; s += t * t; }
+                if (s < bd) { bd = s; best = c; }
+            }
+            Assert.Equal(best, got[i]);
+        }
+    }
+
     [Fact]
     public void SameSeedGivesIdenticalResults()
     {
