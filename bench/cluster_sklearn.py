@@ -96,7 +96,7 @@ def row(task, path):
         gm = GaussianMixture(k, covariance_type=cov, random_state=0).fit(x)
         lab = gm.predict(x)
         el, cpu = time.perf_counter() - t, time.process_time() - c
-        quality = f"lower bound {gm.lower_bound_:.6f}, ARI {adjusted_rand_score(y, lab):.4f}"
+        quality = f"lower bound {gm.lower_bound_:.6f}, n_iter {gm.n_iter_}, ARI {adjusted_rand_score(y, lab):.4f}"
         data += f" K={k}"
     elif task == "pca":
         from sklearn.decomposition import PCA

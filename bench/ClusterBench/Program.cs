@@ -69,7 +69,7 @@ static int Row(string task, string path)
         var gm = new GaussianMixture(new GaussianMixtureOptions { Components = k, Covariance = cov, Seed = 0 }).Fit(x);
         var labels = gm.Predict(x); // sklearn's side times fit + predict too
         sw.Stop(); cpu0 = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
-        quality = $"lower bound {gm.LowerBound:F6}, ARI {Metrics.AdjustedRandIndex(truth, labels):F4}";
+        quality = $"lower bound {gm.LowerBound:F6}, n_iter {gm.NIter}, ARI {Metrics.AdjustedRandIndex(truth, labels):F4}";
         data += $" K={k}";
     }
     else if (task == "pca")

@@ -233,19 +233,20 @@ public sealed class GaussianMixtureModel
     /// <summary>Most probable component per row of a float32 row-major array.</summary>
     public int[] Predict(ReadOnlySpan<float> data, int rows, int cols) => Predict(KMeansCore.FromFloat(data, rows, cols));
 
-    /// <summary>Most probable component per row (the first of equals, as numpy's argmax).</summary>
+    /// <summary>
+    /// Most probable component per row (the first of equals, as numpy's argmax): as sklearn's predict, the argmax of the
+    /// weighted log-probabilities, without normalising them into responsibilities first.
+    /// </summary>
     public int[] Predict(DenseMatrix x)
     {
-        var lr = Score(x).LogResp;
-        int k = K;
-        var labels = new int[x.Rows];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            int arg = 0;
-            for (int c = 1; c < k; c++) if (lr[(long)i * k + c] > lr[(long)i * k + arg]) arg = c;
-            labels[i] = arg;
-        }
-        return labels;
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Cols != Dim) throw new TesseraException($"x has {x.Cols} columns but the model was fitted on {Dim}");
+        KMeansCore.CheckFinite(x, "x");
+        int threads = torch.get_num_threads();
+        using var torchScope = TorchScope.Enter(1);
+        using var scope = NewDisposeScope();
+        var X = torch.tensor(x.Data, new long[] { x.Rows, x.Cols }, dtype: ScalarType.Float64);
+        return GmmMath.MostProbable(X, _p.ToTensors(), threads, GmmMath.DefaultBlockRows);
     }
 
     /// <summary>Per-row log-likelihood log p(x) (sklearn score_samples).</summary>
@@ -467,6 +468,20 @@ internal static class GmmMath
             wlp.sub_(norm.unsqueeze(1)).data<double>().CopyTo(lr.AsSpan((int)(s * k), (int)(b * k)));
         });
         return (lpn, lr);
+    }
+
+    /// <summary>argmax over components of log N(x | μ_k, Σ_k) + log w_k per row (sklearn predict).</summary>
+    public static int[] MostProbable(Tensor X, GmmParams p, int threads, int blockRows)
+    {
+        long n = X.shape[0];
+        var q = Prepare(p);
+        var labels = new int[n];
+        ForBlocks(n, threads, blockRows, (_, s, b) =>
+        {
+            var arg = BlockWeightedLogProb(X.narrow(0, s, b), q, p.Cov, p.K).argmax(1).to_type(ScalarType.Int32);
+            arg.data<int>().CopyTo(labels.AsSpan((int)s, (int)b));
+        });
+        return labels;
     }
 
     // Per-block M-step sums: nk (K), respᵀX (K × D) and the second moments: Full Σ r (x − s_c)(x − s_c)ᵀ around the

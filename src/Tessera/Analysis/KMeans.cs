@@ -313,7 +313,9 @@ internal static class KMeansCore
                     if (ls != null)
                     {
                         var dst = ls.AsSpan(best * d, d);
-                        for (int j = 0; j < d; j++) dst[j] += xi[j];
+                        int j = 0;
+                        for (; j <= d - 4; j += 4) (Vector256.Create(dst.Slice(j, 4)) + Vector256.Create(xi.Slice(j, 4))).CopyTo(dst.Slice(j, 4));
+                        for (; j < d; j++) dst[j] += xi[j];
                         lc![best] += 1;
                     }
                 }

@@ -66,6 +66,30 @@ public class GaussianMixtureTests
         for (int i = 0; i < 400; i += 37) Assert.Equal(1.0, Enumerable.Range(0, 5).Sum(c => p[i, c]), 12);
     }
 
+    // Predict takes the argmax of the weighted log-probabilities without normalising them (as sklearn): on overlapping
+    // blobs, where many rows are close calls, it must still be the most probable component of PredictProba.
+    [Theory]
+    [InlineData(CovarianceType.Full)]
+    [InlineData(CovarianceType.Tied)]
+    [InlineData(CovarianceType.Diag)]
+    [InlineData(CovarianceType.Spherical)]
+    public void PredictIsTheArgmaxOfThePosterior(CovarianceType cov)
+    {
+        var (x, _) = ClusterTestData.Blobs(3000, 4, 4, 2.5, 11);
+        var m = new GaussianMixture(new GaussianMixtureOptions { Components = 4, Covariance = cov, Seed = 1 }) { BlockRows = 512 }.Fit(x);
+        var labels = m.Predict(x);
+        var p = m.PredictProba(x);
+        int uncertain = 0;
+        for (int i = 0; i < x.Rows; i++)
+        {
+            int arg = 0;
+            for (int c = 1; c < 4; c++) if (p[i, c] > p[i, arg]) arg = c;
+            Assert.Equal(arg, labels[i]);
+            if (p[i, arg] < 0.9) uncertain++;
+        }
+        Assert.True(uncertain > 30, $"only {uncertain} close calls: the data do not test the argmax");
+    }
+
     [Fact]
     public void ComponentCovarianceExpandsEachType()
     {
