@@ -4,7 +4,9 @@
   /usr/bin/python3 bench/StNet/stnet_torch.py row TASK DIR N    # torchvision's feature pass, same threads, batch 32, no_grad
 Patches are N x 3 x 224 x 224 float32 (already ImageNet-normalised), little-endian raw in DIR/patches_N.f32.
 The DenseNet row compares the features with Tessera's (DIR/feat_tessera_densenet121_N.f32, written by its row first);
-the ResNet-18 row times the same architecture, but Tessera ships its own ImageNet weights, so only time is compared."""
+the ResNet-18 row times the same architecture as Tessera's shipped network (the CNTK ResNet-18 of ML.NET's featurizer, which
+has [2, 2, 2, 3] basic blocks: one more in the last stage than torchvision's resnet18, built here with torchvision's ResNet
+class), but Tessera ships its own ImageNet weights, so only time is compared."""
 import os, resource, sys, time
 import numpy as np
 import torch, torchvision
@@ -35,7 +37,7 @@ def row(task, d, n):
         m.load_state_dict(torch.load(os.path.join(d, "densenet121_seed0.pt")))
         feats = lambda b: torch.flatten(torch.nn.functional.adaptive_avg_pool2d(torch.relu(m.features(b)), 1), 1)
     else:
-        m = torchvision.models.resnet18()
+        m = torchvision.models.resnet.ResNet(torchvision.models.resnet.BasicBlock, [2, 2, 2, 3])
         m.fc = torch.nn.Identity()
         feats = m
     m.eval()
@@ -52,7 +54,7 @@ def row(task, d, n):
             rel = np.abs(t_feat - out.numpy()).max() / np.abs(out.numpy()).max()
             quality += f", max abs difference to Tessera's features {rel:.1e} of max abs feature"
     else:
-        quality += " (torchvision init weights; Tessera uses its ImageNet weights: time only)"
+        quality += " (blocks [2, 2, 2, 3] as Tessera's; torchvision init weights where Tessera uses its ImageNet weights: time only)"
     data = f"{n} patches 224x224, batch 32, {threads} threads"
     print(f"ROW|{task}|{data}|torchvision {torchvision.__version__} (torch {torch.__version__})|{el:.3f}|{cpu:.3f}|{peak_mib():.0f}|{quality}", flush=True)
 

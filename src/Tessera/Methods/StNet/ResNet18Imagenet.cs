@@ -17,8 +17,10 @@ namespace Tessera.Methods.StNet;
 /// basic residual blocks with 64, 128, 256, 512 channels and <b>[2, 2, 2, 3]</b> blocks (the CNTK model has one more block
 /// in the last stage than torchvision's resnet18); a 1×1/2 conv + BatchNorm shortcut opens stages 2–4; 7×7 average pool.
 /// BatchNorm is explicit (spatial, eps 1e-5) and runs on its stored statistics. CNTK's padding is asymmetric: the stem
-/// pads 3 before and 2 after, the max pool and the strided 3×3 convs pad 1 before and 0 after; this module applies those
-/// pads exactly (an explicit <c>F.pad</c> before an unpadded op).
+/// pads 3 before and 2 after, the max pool and the strided 3×3 convs pad 1 before and 0 after. On the fixed 224 × 224
+/// input each of these ops gives the same windows with symmetric padding of the leading amount (same output size, and the
+/// extra trailing pad is never read), so the module lets the op pad itself there; a pad for which that does not hold is
+/// applied exactly by an explicit <c>F.pad</c> before an unpadded op.
 /// </para>
 /// <para>
 /// Preprocessing (<see cref="Preprocess"/>) is that of <c>ResNetPreprocess.onnx</c> from the same package: RGB → BGR, then
@@ -48,7 +50,7 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
     private readonly Tensor mean_bgr;
 #pragma warning restore IDE1006
     private readonly long[]? stemPad, poolPad;
-    private readonly long poolKernel, poolStride;
+    private readonly long poolKernel, poolStride, poolPadding;
 
     /// <summary>Length of the feature vector.</summary>
     public int FeatureDim => 512;
@@ -58,13 +60,19 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
 
     private ResNet18Imagenet(ResNetSpec g, float[] meanBgr) : base("ResNet18Imagenet")
     {
-        (conv1, stemPad) = MakeConv(g.Stem);
+        long size = ImageSize;
+        (conv1, stemPad) = MakeConv(g.Stem, ref size);
         bn1 = MakeBn(g.StemBn);
         poolKernel = g.PoolKernel; poolStride = g.PoolStride;
-        poolPad = g.PoolPads;
+        var pp = g.PoolPads ?? [0, 0, 0, 0];
+        // max_pool2d pads with −∞ itself, but only up to half the kernel
+        if (OpPadding(pp, poolKernel, poolKernel, poolStride, size) is { } opPad && opPad.H == opPad.W && 2 * opPad.H <= poolKernel)
+            (poolPadding, poolPad) = (opPad.H, null);
+        else (poolPadding, poolPad) = (0, pp);
+        size = (size + pp[0] + pp[2] - poolKernel) / poolStride + 1;
         var stages = new List<Sequential>();
         foreach (var stage in g.Stages)
-            stages.Add(Sequential(stage.Select((b, i) => (i.ToString(), (Module<Tensor, Tensor>)new BasicBlock(b))).ToArray()));
+            stages.Add(Sequential(stage.Select((b, i) => (i.ToString(), (Module<Tensor, Tensor>)new BasicBlock(b, ref size))).ToArray()));
         if (stages.Count != 4)
             throw new TesseraException($"ResNet18.onnx has {stages.Count} residual stages; expected 4");
         (layer1, layer2, layer3, layer4) = (stages[0], stages[1], stages[2], stages[3]);
@@ -149,8 +157,9 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = Preprocess(rgb);
-        x = functional.relu(bn1.call(conv1.call(Pad(x, stemPad, 0))));
-        x = functional.max_pool2d(Pad(x, poolPad, double.NegativeInfinity), [poolKernel, poolKernel], [poolStride, poolStride]);
+        // ReLUs and the residual sum in place, as torchvision's ResNet (fewer passes over the activations)
+        x = functional.relu(bn1.call(conv1.call(Pad(x, stemPad, 0))), inplace: true);
+        x = functional.max_pool2d(Pad(x, poolPad, double.NegativeInfinity), [poolKernel, poolKernel], [poolStride, poolStride], [poolPadding, poolPadding]);
         x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
         // AveragePool 7×7 over the 7×7 map (no padding): the global mean.
         return x.mean([2L, 3L]).MoveToOuterDisposeScope();
@@ -164,17 +173,33 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
                 $"got {rgb.dtype} [{string.Join(", ", s)}]");
     }
 
-    /// <summary>Applies the ONNX pads [top, left, bottom, right] when they are asymmetric (else the op pads itself).</summary>
+    /// <summary>Applies the ONNX pads [top, left, bottom, right] the op cannot apply itself (null: nothing to do).</summary>
     private static Tensor Pad(Tensor x, long[]? pads, double value) =>
         pads is null ? x : functional.pad(x, [pads[1], pads[3], pads[0], pads[2]], PaddingModes.Constant, value);
 
-    private static (Conv2d Conv, long[]? ExplicitPad) MakeConv(ConvSpec c)
+    /// <summary>
+    /// The op's own symmetric padding (leading amounts) equivalent to the ONNX pads [top, left, bottom, right] on a square
+    /// input of side <paramref name="size"/>, or null. Equivalent when each trailing pad is at most the leading one and the
+    /// output size is the same: the windows then start at the same places and the last one ends within the graph's own
+    /// trailing pad, so the extra padding of the symmetric op is never read.
+    /// </summary>
+    private static (long H, long W)? OpPadding(long[] p, long kernelH, long kernelW, long stride, long size)
+    {
+        long Out(long pads, long kernel) => (size + pads - kernel) / stride + 1;
+        bool ok = p[2] <= p[0] && p[3] <= p[1]
+            && Out(p[0] + p[2], kernelH) == Out(2 * p[0], kernelH) && Out(p[1] + p[3], kernelW) == Out(2 * p[1], kernelW);
+        return ok ? (p[0], p[1]) : null;
+    }
+
+    // A conv on a square input of side size (updated to the output side); the pads the op cannot apply itself are returned.
+    private static (Conv2d Conv, long[]? ExplicitPad) MakeConv(ConvSpec c, ref long size)
     {
         var p = c.Pads;
-        bool symmetric = p[0] == p[2] && p[1] == p[3];
+        var opPad = OpPadding(p, c.Shape[2], c.Shape[3], c.Stride, size);
         var conv = Conv2d(c.Shape[1], c.Shape[0], (c.Shape[2], c.Shape[3]), stride: (c.Stride, c.Stride),
-            padding: symmetric ? (p[0], p[1]) : (0, 0), bias: false);
-        return (conv, symmetric ? null : p);
+            padding: opPad ?? (0, 0), bias: false);
+        size = (size + p[0] + p[2] - c.Shape[2]) / c.Stride + 1;
+        return (conv, opPad is null ? p : null);
     }
 
     private static BatchNorm2d MakeBn(BnSpec b) => BatchNorm2d(b.Scale.Length, eps: b.Epsilon);
@@ -201,16 +226,17 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
         private readonly Sequential? downsample;
         private readonly long[]? pad1, pad2, padDown;
 
-        public BasicBlock(BlockSpec b) : base("BasicBlock")
+        public BasicBlock(BlockSpec b, ref long size) : base("BasicBlock")
         {
-            (conv1, pad1) = MakeConv(b.Conv1);
+            long input = size;
+            (conv1, pad1) = MakeConv(b.Conv1, ref size);
             bn1 = MakeBn(b.Bn1);
-            (conv2, pad2) = MakeConv(b.Conv2);
+            (conv2, pad2) = MakeConv(b.Conv2, ref size);
             bn2 = MakeBn(b.Bn2);
             Conv2d? down = null;
             if (b.Down is { } d)
             {
-                (down, padDown) = MakeConv(d.Conv);
+                (down, padDown) = MakeConv(d.Conv, ref input);
                 downsample = Sequential(("0", down), ("1", MakeBn(d.Bn)));
             }
             RegisterComponents();
@@ -232,9 +258,9 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
         {
             using var scope = NewDisposeScope();
             var identity = downsample is null ? x : downsample.call(Pad(x, padDown, 0));
-            var o = functional.relu(bn1.call(conv1.call(Pad(x, pad1, 0))));
+            var o = functional.relu(bn1.call(conv1.call(Pad(x, pad1, 0))), inplace: true);
             o = bn2.call(conv2.call(Pad(o, pad2, 0)));
-            return functional.relu(o + identity).MoveToOuterDisposeScope();
+            return functional.relu(o.add_(identity), inplace: true).MoveToOuterDisposeScope();
         }
     }
 }
