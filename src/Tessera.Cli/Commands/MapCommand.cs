@@ -38,7 +38,7 @@ public static class MapCommand
         var mmdBatch = new Option<int>("--mmd-batch") { Description = "Cells sampled per step for the MMD", DefaultValueFactory = _ => Defaults.MmdBatch };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Use expression values as given instead of normalize_total + log1p (already normalised or z-scored data, e.g. seqFISH; negative values are then accepted)" };
         var batchSpots = new Option<int?>("--batch-spots") { Description = $"Training mode: 0 = full batch, N = mini-batches of spatial tiles of about N spots; default full batch up to {Defaults.FullBatchMaxSpots} spots and {Defaults.FullBatchMaxCells} cells, tiles of {StemOptions.DefaultBatchSpots} above (where the cell graph also comes from a k-d tree on predicted coordinates and the dense baselines are skipped)" };
-        var batchCells = new Option<int>("--batch-cells") { Description = "Mini-batch mode: cells sampled per optimiser step", DefaultValueFactory = _ => Defaults.BatchCells };
+        var batchCells = new Option<int?>("--batch-cells") { Description = $"Mini-batch mode: cells sampled per optimiser step; default all cells up to {Defaults.FullBatchMaxCells}, {StemOptions.DefaultBatchCells} above" };
         var noBaselines = new Option<bool>("--no-baselines") { Description = "Skip the correlation and Tangram-style baselines" };
         var method = new Option<string>("--method") { Description = "stem (default: shared embedding), tangram (Tangram-style mapping, same outputs without an embedding), or both (folders stem/ and tangram/ and comparison.png)", DefaultValueFactory = _ => "stem" };
         method.AcceptOnlyFromAmong("stem", "tangram", "both");

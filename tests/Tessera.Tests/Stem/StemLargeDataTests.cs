@@ -91,12 +91,21 @@ public class StemLargeDataTests
         Assert.Equal(64, (o with { BatchSpots = 64 }).ResolveBatchSpots(10, 10));
         Assert.Throws<TesseraException>(() => (o with { BatchSpots = -1 }).Validate());
         Assert.Throws<TesseraException>(() => (o with { BatchCells = 0 }).Validate());
+        // cells per step: all of them while they fit the full-batch limit, the default sample above, an explicit count capped
+        Assert.Equal(20000, o.ResolveBatchCells(20000));
+        Assert.Equal(StemOptions.DefaultBatchCells, o.ResolveBatchCells(20001));
+        Assert.Equal(512, (o with { BatchCells = 512 }).ResolveBatchCells(5000));
+        Assert.Equal(300, (o with { BatchCells = 512 }).ResolveBatchCells(300));
 
         var notes = new List<Progress>();
         using var m = StemTrainer.Fit(Data.Value, Large with { Epochs = 3, CycleStart = 1 }, new Support.SyncProgress(notes.Add));
         var messages = notes.Select(p => p.Message ?? "").ToList();
         Assert.Contains(messages, s => s.Contains("mini-batch: forced by BatchSpots = 100"));
         Assert.Contains(messages, s => s.Contains("cell graph by k-d tree"));
+        Assert.Contains(messages, s => s.Contains("512 sampled cells per step"));
+        notes.Clear();
+        using (StemTrainer.Fit(Data.Value, Large with { Epochs = 2, CycleStart = 1, BatchCells = null, FullBatchMaxCells = 100000 }, new Support.SyncProgress(notes.Add)))
+            Assert.Contains(notes, p => (p.Message ?? "").Contains($"all {Data.Value.Sc.NObs} cells per step"));
         Assert.Equal(3, m.History.Total.Count);
         Assert.All(m.History.Total, v => Assert.True(double.IsFinite(v)));
     }

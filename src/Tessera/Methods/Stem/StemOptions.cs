@@ -62,7 +62,8 @@ public sealed record StemOptions
     /// <remarks>
     /// Mini-batch protocol: each optimiser step takes one spatial tile of spots (recursive median bisection, as Spotscape's
     /// tiles; a fresh seeded order every round), the spots within the target's cut-off of the tile (its halo), a uniform
-    /// sample of <see cref="MmdBatch"/> spots and a uniform sample of <see cref="BatchCells"/> cells (without replacement).
+    /// sample of <see cref="MmdBatch"/> spots and the cells of <see cref="ResolveBatchCells"/> (all of them while the cells are
+    /// within <see cref="FullBatchMaxCells"/>, else a uniform sample of <see cref="DefaultBatchCells"/> without replacement).
     /// The spatial loss is the cross-entropy of the tile spots' rows of the sparse target (Gaussian pairs within 6.44 σ) against
     /// a softmax over all spots whose normaliser is the exact sum over the tile and halo plus the uniform sample's sum scaled
     /// by spots / sample (an unbiased estimate of the rest); the MMD matches the uniform spot sample against the first
@@ -70,7 +71,9 @@ public sealed record StemOptions
     /// tile-plus-halo columns, with st2sc a softmax over the sampled cells and sc2st a softmax over all spots (normalised as
     /// the spatial loss). <see cref="Epochs"/> then counts optimiser steps, exactly as many as the full-batch protocol takes
     /// (one per epoch), with the same StepLR schedule and cycle ramp in steps, so a run sees Epochs × tile / spots passes over
-    /// the spots and Epochs × <see cref="BatchCells"/> / cells passes over the cells.
+    /// the spots and Epochs × cells per step / cells passes over the cells. Measured on the MERFISH plane (bench/Stem/RESULTS.md):
+    /// quality equal to full batch takes as many passes over the spots (Epochs × tiles steps) and all cells per step; at
+    /// equal steps the tiles train each region about 1 / tiles as often and stay below it.
     /// </remarks>
     public int? BatchSpots { get; init; }
 
@@ -80,8 +83,18 @@ public sealed record StemOptions
     /// <summary>Above this many cells the data count as large (<see cref="IsLarge"/>; default 20,000: the full-batch epoch grows faster than linearly in cells above, see bench/Stem/RESULTS.md).</summary>
     public int FullBatchMaxCells { get; init; } = 20000;
 
-    /// <summary>Cells sampled per optimiser step in mini-batch mode (without replacement; the cycle term's cells).</summary>
-    public int BatchCells { get; init; } = 2048;
+    /// <summary>
+    /// Cells per optimiser step in mini-batch mode (the cycle and MMD terms' cells; sampled without replacement). null
+    /// (default): all cells while they are within <see cref="FullBatchMaxCells"/> (the cycle term's softmax then runs over
+    /// every cell, as in full batch), else <see cref="DefaultBatchCells"/>.
+    /// </summary>
+    public int? BatchCells { get; init; }
+
+    /// <summary>Cells per mini-batch step when the cells are above <see cref="FullBatchMaxCells"/> and <see cref="BatchCells"/> is not set.</summary>
+    public const int DefaultBatchCells = 2048;
+
+    /// <summary>The cells per mini-batch step used for <paramref name="cells"/> cells (see <see cref="BatchCells"/>).</summary>
+    public int ResolveBatchCells(int cells) => Math.Min(BatchCells ?? (cells <= FullBatchMaxCells ? cells : DefaultBatchCells), cells);
 
     /// <summary>Tile size of the automatic mini-batch mode (spots per tile).</summary>
     public const int DefaultBatchSpots = 1024;
@@ -126,7 +139,7 @@ public sealed record StemOptions
         if (BatchSpots is { } bs && bs < 0) throw new TesseraException($"BatchSpots must be 0 (full batch), positive or null (automatic) but is {bs}");
         if (FullBatchMaxSpots < 1) throw new TesseraException($"FullBatchMaxSpots must be at least 1 but is {FullBatchMaxSpots}");
         if (FullBatchMaxCells < 1) throw new TesseraException($"FullBatchMaxCells must be at least 1 but is {FullBatchMaxCells}");
-        if (BatchCells < 1) throw new TesseraException($"BatchCells must be at least 1 but is {BatchCells}");
+        if (BatchCells is { } bc && bc < 1) throw new TesseraException($"BatchCells must be at least 1 but is {bc}");
         if (IgMaxCells < 1) throw new TesseraException($"IgMaxCells must be at least 1 but is {IgMaxCells}");
         if (TangramEpochs < 1) throw new TesseraException($"TangramEpochs must be at least 1 but is {TangramEpochs}");
     }

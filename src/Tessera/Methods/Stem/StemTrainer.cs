@@ -139,9 +139,11 @@ public static class StemTrainer
         double nearest = MedianNearestDistance(coords);
         double sigma = o.Sigma ?? nearest / 2;
         var batches = new StemBatches(coords, sigma, batchSpots, o.Seed);
+        int batchCells = o.ResolveBatchCells(nc);
         progress.Note("STEM", $"{mode}; {batches.Tiles} tiles of <= {batches.MaxTile} spots, {o.MmdBatch} sampled spots (MMD and softmax normaliser), " +
-                              $"{Math.Min(o.BatchCells, nc)} sampled cells per step; {o.Epochs} optimiser steps = {o.Epochs / (double)batches.Tiles:F1} passes over the spots, " +
-                              $"{(double)o.Epochs * Math.Min(o.BatchCells, nc) / nc:F1} over the cells");
+                              (batchCells == nc ? $"all {nc} cells per step" : $"{batchCells} sampled cells per step") +
+                              $"; {o.Epochs} optimiser steps = {o.Epochs / (double)batches.Tiles:F1} passes over the spots, " +
+                              $"{(double)o.Epochs * batchCells / nc:F1} over the cells");
         progress.Note("STEM", Describe(inputs, o, sigma, dropout) + $"; sparse target of {batches.Pairs:N0} spot pairs (within {CycleLoss.Cutoff(sigma):G4})");
         var encoder = new StemEncoder(inputs.Genes.Length);
         var xsc = torch.tensor(inputs.Sc, [nc, inputs.Genes.Length]);
@@ -168,7 +170,7 @@ public static class StemTrainer
                 var logZ = StemBatches.LogNormaliser(sLocal, eCore.mm(eSample.t()), isLocal, ns);
                 var spatial = -(target * (sLocal - logZ)).sum(1).mean();
                 double ratio = CycleWeight(step, o);
-                int cells = Math.Min(ratio <= 0 ? o.MmdBatch : Math.Max(o.BatchCells, o.MmdBatch), nc);
+                int cells = Math.Min(ratio <= 0 ? o.MmdBatch : Math.Max(batchCells, o.MmdBatch), nc);
                 var cellIdx = torch.randperm(nc, generator: gen).narrow(0, 0, cells);
                 var esc = encoder.forward(xsc.index_select(0, cellIdx));
                 var mmd = Mmd(eSample, esc.narrow(0, 0, Math.Min(o.MmdBatch, cells)));
