@@ -76,8 +76,14 @@ var printer = new Printer(10);
 var stemOptions = new StemOptions { Epochs = epochs, Sigma = sigma, TargetSumSc = target, TargetSumSt = target };
 if (Environment.GetEnvironmentVariable("STEM_SEED") is { } seedText) stemOptions = stemOptions with { Seed = int.Parse(seedText) };
 if (Environment.GetEnvironmentVariable("STEM_BATCH_SPOTS") is { } batchText) stemOptions = stemOptions with { BatchSpots = int.Parse(batchText) };
-// STEM_BATCH_CELLS: cells per mini-batch step (default the library's 2,048)
+// STEM_BATCH_CELLS: cells per mini-batch step (default the library's: all cells up to FullBatchMaxCells)
 if (Environment.GetEnvironmentVariable("STEM_BATCH_CELLS") is { } cellsText) stemOptions = stemOptions with { BatchCells = int.Parse(cellsText) };
+// STEM_STEP_SIZE / STEM_CYCLE_START: the StepLR step and the cycle ramp's start in optimiser steps (defaults 200 / 50; a
+// mini-batch run at equal passes over the spots scales them by the tiles, as it scales the steps)
+if (Environment.GetEnvironmentVariable("STEM_STEP_SIZE") is { } stepText) stemOptions = stemOptions with { StepSize = int.Parse(stepText) };
+if (Environment.GetEnvironmentVariable("STEM_CYCLE_START") is { } cycleText) stemOptions = stemOptions with { CycleStart = int.Parse(cycleText) };
+// STEM_MINIBATCH_EPOCH=pass: an epoch is one pass over the spot tiles (StemOptions.MiniBatchEpoch; default step)
+if (Environment.GetEnvironmentVariable("STEM_MINIBATCH_EPOCH") == "pass") stemOptions = stemOptions with { MiniBatchEpoch = MiniBatchEpoch.Pass };
 var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
 using var model = StemTrainer.Fit(stemData, stemOptions, printer);
 double fit = printer.Training.TotalSeconds;

@@ -16,7 +16,7 @@ public static class MapCommand
     {
         ["Epochs"] = "--epochs", ["Seed"] = "--seed", ["Sigma"] = "--sigma", ["Dropout"] = "--dropout", ["TopK"] = "--top-k",
         ["IgSteps"] = "--ig-steps", ["TangramEpochs"] = "--tangram-epochs", ["MmdBatch"] = "--mmd-batch", ["Normalize"] = "--no-normalize",
-        ["BatchSpots"] = "--batch-spots", ["BatchCells"] = "--batch-cells",
+        ["BatchSpots"] = "--batch-spots", ["BatchCells"] = "--batch-cells", ["MiniBatchEpoch"] = "--minibatch-epoch",
     };
 
     public static Command Create()
@@ -39,11 +39,13 @@ public static class MapCommand
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Use expression values as given instead of normalize_total + log1p (already normalised or z-scored data, e.g. seqFISH; negative values are then accepted)" };
         var batchSpots = new Option<int?>("--batch-spots") { Description = $"Training mode: 0 = full batch, N = mini-batches of spatial tiles of about N spots; default full batch up to {Defaults.FullBatchMaxSpots} spots and {Defaults.FullBatchMaxCells} cells, tiles of {StemOptions.DefaultBatchSpots} above (where the cell graph also comes from a k-d tree on predicted coordinates and the dense baselines are skipped)" };
         var batchCells = new Option<int?>("--batch-cells") { Description = $"Mini-batch mode: cells sampled per optimiser step; default all cells up to {Defaults.FullBatchMaxCells}, {StemOptions.DefaultBatchCells} above" };
+        var miniBatchEpoch = new Option<string>("--minibatch-epoch") { Description = "Mini-batch mode: an epoch is one optimiser step (step: the full-batch protocol's steps, bounded cost) or one pass over the spot tiles (pass: its passes, tiles x the steps, full-batch quality)", DefaultValueFactory = _ => "step" };
+        miniBatchEpoch.AcceptOnlyFromAmong("step", "pass");
         var noBaselines = new Option<bool>("--no-baselines") { Description = "Skip the correlation and Tangram-style baselines" };
         var method = new Option<string>("--method") { Description = "stem (default: shared embedding), tangram (Tangram-style mapping, same outputs without an embedding), or both (folders stem/ and tangram/ and comparison.png)", DefaultValueFactory = _ => "stem" };
         method.AcceptOnlyFromAmong("stem", "tangram", "both");
         var cmd = new Command("map", "Map single cells onto spatial spots with STEM or a Tangram-style mapping")
-            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, method, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, batchSpots, batchCells, noNormalize, noBaselines };
+            { scOpt, stOpt, stCoords, outOpt, overwrite, typeCol, groupCol, method, epochs, seed, sigma, dropout, topK, igSteps, tangramEpochs, mmdBatch, batchSpots, batchCells, miniBatchEpoch, noNormalize, noBaselines };
         CommandHost.SetBody(cmd, (p, r) =>
         {
             var options = new StemOptions
@@ -52,6 +54,7 @@ public static class MapCommand
                 MmdBatch = p.GetValue(mmdBatch), Normalize = !p.GetValue(noNormalize), IgSteps = p.GetValue(igSteps),
                 TangramEpochs = p.GetValue(tangramEpochs), Baselines = !p.GetValue(noBaselines),
                 BatchSpots = p.GetValue(batchSpots), BatchCells = p.GetValue(batchCells),
+                MiniBatchEpoch = p.GetValue(miniBatchEpoch) == "pass" ? MiniBatchEpoch.Pass : MiniBatchEpoch.Step,
             };
             options.Validate();
             string which = p.GetValue(method)!;
@@ -113,7 +116,7 @@ public static class MapCommand
             run.Commit("map", new
             {
                 Method = which, options.Epochs, options.Seed, Sigma = model?.Sigma, Dropout = model?.Dropout, options.LearningRate, options.WeightDecay, options.Alpha,
-                options.MmdBatch, options.BatchSpots, options.BatchCells, TopK = options.TopK, options.Normalize, TangramEpochs = tangram ? tangramOptions.Epochs : (int?)null,
+                options.MmdBatch, options.BatchSpots, options.BatchCells, options.MiniBatchEpoch, TopK = options.TopK, options.Normalize, TangramEpochs = tangram ? tangramOptions.Epochs : (int?)null,
                 CellTypeColumn = data.CellTypeColumn, GroupColumn = data.Groups,
             }, options.Seed, r);
             r.Info($"results in {run.FinalDir}");

@@ -106,6 +106,15 @@ public class StemLargeDataTests
         notes.Clear();
         using (StemTrainer.Fit(Data.Value, Large with { Epochs = 2, CycleStart = 1, BatchCells = null, FullBatchMaxCells = 100000 }, new Support.SyncProgress(notes.Add)))
             Assert.Contains(notes, p => (p.Message ?? "").Contains($"all {Data.Value.Sc.NObs} cells per step"));
+
+        // an epoch as one pass over the tiles: Epochs × tiles optimiser steps, said in the log
+        notes.Clear();
+        using var pass = StemTrainer.Fit(Data.Value, Large with { Epochs = 2, CycleStart = 1, MiniBatchEpoch = MiniBatchEpoch.Pass }, new Support.SyncProgress(notes.Add));
+        var line = notes.Select(p => p.Message ?? "").Single(s => s.Contains(" tiles of <= "));
+        int tiles = int.Parse(System.Text.RegularExpressions.Regex.Match(line, @"(\d+) tiles of <= ").Groups[1].Value);
+        Assert.True(tiles > 1, line);
+        Assert.Contains($"2 epochs of {tiles} optimiser steps (one pass over the tiles) = {2 * tiles} steps, 2.0 passes over the spots", line);
+        Assert.Equal(2 * tiles, pass.History.Total.Count);
         Assert.Equal(3, m.History.Total.Count);
         Assert.All(m.History.Total, v => Assert.True(double.IsFinite(v)));
     }

@@ -1,13 +1,32 @@
 namespace Tessera.Methods.Stem;
 
+/// <summary>What one of <see cref="StemOptions.Epochs"/> is in STEM's mini-batch mode (in full batch both are one optimiser step).</summary>
+public enum MiniBatchEpoch
+{
+    /// <summary>One optimiser step on one tile: the full-batch protocol's step count and schedule, so about the same time
+    /// per epoch as full batch on small data and a bounded cost on large data, but each spot is trained only once every
+    /// tiles steps (on the MERFISH plane below full-batch quality, bench/Stem/RESULTS.md).</summary>
+    Step,
+    /// <summary>One pass over all the tiles (tiles optimiser steps, the StepLR schedule and the cycle ramp counted in
+    /// passes): the full-batch protocol's passes over the spots, at tiles × the steps (on the MERFISH plane within seed
+    /// noise of full batch).</summary>
+    Pass,
+}
+
 /// <summary>
 /// Settings of <see cref="StemTrainer.Fit"/> and of the mapping outputs; defaults are the reference's (WhirlFirst/STEM,
 /// E1z2 settings) and live only here.
 /// </summary>
 public sealed record StemOptions
 {
-    /// <summary>Full-batch epochs (reference: 400 for seqFISH E1z2, 800 for MERFISH).</summary>
+    /// <summary>Full-batch epochs (reference: 400 for seqFISH E1z2, 800 for MERFISH); in mini-batch mode see <see cref="MiniBatchEpoch"/>.</summary>
     public int Epochs { get; init; } = 400;
+
+    /// <summary>
+    /// In mini-batch mode, whether an epoch is one optimiser step (<see cref="Stem.MiniBatchEpoch.Step"/>, default: the
+    /// full-batch protocol's steps) or one pass over the spot tiles (<see cref="Stem.MiniBatchEpoch.Pass"/>: its passes).
+    /// </summary>
+    public MiniBatchEpoch MiniBatchEpoch { get; init; } = MiniBatchEpoch.Step;
     /// <summary>Seed for initialisation, dropout, the MMD sampling and the Tangram-style baseline.</summary>
     public int Seed { get; init; } = 2022;
     /// <summary>Torch intra-op threads during the call; null leaves torch's thread count as it is.</summary>
@@ -71,9 +90,10 @@ public sealed record StemOptions
     /// tile-plus-halo columns, with st2sc a softmax over the sampled cells and sc2st a softmax over all spots (normalised as
     /// the spatial loss). <see cref="Epochs"/> then counts optimiser steps, exactly as many as the full-batch protocol takes
     /// (one per epoch), with the same StepLR schedule and cycle ramp in steps, so a run sees Epochs × tile / spots passes over
-    /// the spots and Epochs × cells per step / cells passes over the cells. Measured on the MERFISH plane (bench/Stem/RESULTS.md):
-    /// quality equal to full batch takes as many passes over the spots (Epochs × tiles steps) and all cells per step; at
-    /// equal steps the tiles train each region about 1 / tiles as often and stay below it.
+    /// the spots and Epochs × cells per step / cells passes over the cells. With <see cref="MiniBatchEpoch"/> = Pass an epoch
+    /// is instead one pass over the tiles (Epochs × tiles steps; StepLR and the cycle ramp advance once per pass). Measured on
+    /// the MERFISH plane (bench/Stem/RESULTS.md): Pass with all cells per step is within seed noise of full batch; at equal
+    /// steps (Step) the tiles train each region about 1 / tiles as often and stay below it.
     /// </remarks>
     public int? BatchSpots { get; init; }
 

@@ -140,10 +140,13 @@ public static class StemTrainer
         double sigma = o.Sigma ?? nearest / 2;
         var batches = new StemBatches(coords, sigma, batchSpots, o.Seed);
         int batchCells = o.ResolveBatchCells(nc);
+        // optimiser steps per epoch: 1 (the full-batch protocol's steps) or one pass over the tiles
+        int perEpoch = o.MiniBatchEpoch == MiniBatchEpoch.Pass ? batches.Tiles : 1;
+        int steps = checked(o.Epochs * perEpoch);
         progress.Note("STEM", $"{mode}; {batches.Tiles} tiles of <= {batches.MaxTile} spots, {o.MmdBatch} sampled spots (MMD and softmax normaliser), " +
                               (batchCells == nc ? $"all {nc} cells per step" : $"{batchCells} sampled cells per step") +
-                              $"; {o.Epochs} optimiser steps = {o.Epochs / (double)batches.Tiles:F1} passes over the spots, " +
-                              $"{(double)o.Epochs * batchCells / nc:F1} over the cells");
+                              $"; {o.Epochs} epochs of {(perEpoch == 1 ? "one optimiser step" : $"{perEpoch} optimiser steps (one pass over the tiles)")} = " +
+                              $"{steps} steps, {steps / (double)batches.Tiles:F1} passes over the spots, {(double)steps * batchCells / nc:F1} over the cells");
         progress.Note("STEM", Describe(inputs, o, sigma, dropout) + $"; sparse target of {batches.Pairs:N0} spot pairs (within {CycleLoss.Cutoff(sigma):G4})");
         var encoder = new StemEncoder(inputs.Genes.Length);
         var xsc = torch.tensor(inputs.Sc, [nc, inputs.Genes.Length]);
@@ -155,9 +158,9 @@ public static class StemTrainer
             encoder.ResetParameters(gen);
             using var optimizer = torch.optim.AdamW(encoder.parameters(), o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay);
             var scheduler = torch.optim.lr_scheduler.StepLR(optimizer, o.StepSize, o.StepGamma);
-            var history = TrainingLoop.Run(encoder, optimizer, o.Epochs, step =>
+            var history = TrainingLoop.Run(encoder, optimizer, steps, step =>
             {
-                if (step > 0) scheduler.step();
+                if (step > 0 && step % perEpoch == 0) scheduler.step();
                 var (core, local, target) = batches.Batch(step);
                 int nl = local.Length;
                 var sample = torch.randint(0, ns, [o.MmdBatch], dtype: ScalarType.Int64, generator: gen);
@@ -169,7 +172,7 @@ public static class StemTrainer
                 var sLocal = eCore.mm(eLocal.t());
                 var logZ = StemBatches.LogNormaliser(sLocal, eCore.mm(eSample.t()), isLocal, ns);
                 var spatial = -(target * (sLocal - logZ)).sum(1).mean();
-                double ratio = CycleWeight(step, o);
+                double ratio = CycleWeight(step / perEpoch, o);
                 int cells = Math.Min(ratio <= 0 ? o.MmdBatch : Math.Max(batchCells, o.MmdBatch), nc);
                 var cellIdx = torch.randperm(nc, generator: gen).narrow(0, 0, cells);
                 var esc = encoder.forward(xsc.index_select(0, cellIdx));
