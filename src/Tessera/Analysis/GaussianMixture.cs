@@ -211,6 +211,10 @@ public sealed class GaussianMixtureModel
 
     // log p(x) per row and the N × K log responsibilities, over row blocks as in the fit.
     private (double[] LogProbNorm, double[] LogResp) Score(DenseMatrix x)
+        => OnRows(x, (X, p, threads) => GmmMath.EStep(X, p, threads, GmmMath.DefaultBlockRows));
+
+    // Checks x and runs a per-block computation on it as the fit does (torch single-threaded, row blocks on .NET workers).
+    private T OnRows<T>(DenseMatrix x, Func<Tensor, GmmParams, int, T> compute)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Cols != Dim) throw new TesseraException($"x has {x.Cols} columns but the model was fitted on {Dim}");
@@ -219,7 +223,7 @@ public sealed class GaussianMixtureModel
         using var torchScope = TorchScope.Enter(1);
         using var scope = NewDisposeScope();
         var X = torch.tensor(x.Data, new long[] { x.Rows, x.Cols }, dtype: ScalarType.Float64);
-        return GmmMath.EStep(X, _p.ToTensors(), threads, GmmMath.DefaultBlockRows);
+        return compute(X, _p.ToTensors(), threads);
     }
 
     /// <summary>N × K posterior component probabilities.</summary>
@@ -238,16 +242,7 @@ public sealed class GaussianMixtureModel
     /// weighted log-probabilities, without normalising them into responsibilities first.
     /// </summary>
     public int[] Predict(DenseMatrix x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Cols != Dim) throw new TesseraException($"x has {x.Cols} columns but the model was fitted on {Dim}");
-        KMeansCore.CheckFinite(x, "x");
-        int threads = torch.get_num_threads();
-        using var torchScope = TorchScope.Enter(1);
-        using var scope = NewDisposeScope();
-        var X = torch.tensor(x.Data, new long[] { x.Rows, x.Cols }, dtype: ScalarType.Float64);
-        return GmmMath.MostProbable(X, _p.ToTensors(), threads, GmmMath.DefaultBlockRows);
-    }
+        => OnRows(x, (X, p, threads) => GmmMath.MostProbable(X, p, threads, GmmMath.DefaultBlockRows));
 
     /// <summary>Per-row log-likelihood log p(x) (sklearn score_samples).</summary>
     public double[] ScoreSamples(DenseMatrix x) => Score(x).LogProbNorm;
