@@ -94,9 +94,10 @@ public static class SampledUmap
                 var dd = (metric == NeighborMetric.Cosine ? vals.div(2) : vals.sqrt()).contiguous().data<float>().ToArray();
                 return (dd, idx.to_type(ScalarType.Int32).contiguous().data<int>().ToArray());
             });
+            var weights = Weights(new KnnResult(len, k, nb, dist, includesSelf: false));
             for (int r = 0; r < len; r++)
             {
-                var w = Weights(dist.AsSpan(r * k, k));
+                var w = weights.AsSpan(r * k, k);
                 for (int c = 0; c < fit.Cols; c++)
                 {
                     double s = 0;
@@ -115,28 +116,33 @@ public static class SampledUmap
     }
 
     /// <summary>
-    /// umap-learn's transform weights for one point: σ by binary search so that Σ_j exp(−d_j/σ) = log2(k) (smooth_knn_dist at
-    /// local connectivity 0, so ρ = 0), weights exp(−d_j/σ) normalised to sum 1. Internal for tests.
+    /// umap-learn's transform weights (0.5: smooth_knn_dist at local connectivity 0, compute_membership_strengths with
+    /// bipartite = True, init_graph_transform) for each row of a kNN against the fitted sample, row-major rows × k: σ by
+    /// <see cref="Umap.SmoothKnnDist"/> (ρ = 0; as umap-learn the sum that fixes σ skips column 0 although column 0 is not
+    /// the point itself here, and the floor is 1e-3 × the mean distance of the rows given), memberships exp(−d/σ) (1 at
+    /// distance 0) normalised to sum 1; a row with a membership of exactly 1 takes that neighbour alone (the first by
+    /// sample index), as init_graph_transform does. Internal for tests.
     /// </summary>
-    internal static double[] Weights(ReadOnlySpan<float> d)
+    internal static double[] Weights(KnnResult knn)
     {
-        int k = d.Length;
-        double target = Math.Log2(k), lo = 0, hi = double.PositiveInfinity, sigma = 1;
-        for (int it = 0; it < 64; it++)
+        int n = knn.N, k = knn.K;
+        var (sigmas, _) = Umap.SmoothKnnDist(knn, k, localConnectivity: 0);
+        var w = new double[(long)n * k];
+        for (int r = 0; r < n; r++)
         {
-            double s = 0;
-            for (int j = 0; j < k; j++) s += Math.Exp(-d[j] / sigma);
-            if (Math.Abs(s - target) < 1e-5) break;
-            if (s > target) { hi = sigma; sigma = (lo + hi) / 2; }
-            else { lo = sigma; sigma = double.IsPositiveInfinity(hi) ? sigma * 2 : (lo + hi) / 2; }
+            var row = w.AsSpan(r * k, k);
+            int exact = -1;
+            double total = 0;
+            for (int j = 0; j < k; j++)
+            {
+                float d = knn.Distance(r, j);
+                double v = d <= 0 || sigmas[r] == 0 ? 1.0 : Math.Exp(-(d / sigmas[r]));
+                if (v == 1.0 && (exact < 0 || knn.Index(r, j) < knn.Index(r, exact))) exact = j;
+                total += row[j] = v;
+            }
+            if (exact >= 0) { row.Clear(); row[exact] = 1; }
+            else for (int j = 0; j < k; j++) row[j] = total > 0 ? row[j] / total : 1.0 / k;
         }
-        double mean = 0;
-        for (int j = 0; j < k; j++) mean += d[j];
-        sigma = Math.Max(sigma, 1e-3 * mean / k);   // umap-learn's floor (MIN_K_DIST_SCALE × mean distance)
-        var w = new double[k];
-        double total = 0;
-        for (int j = 0; j < k; j++) total += w[j] = Math.Exp(-d[j] / sigma);
-        for (int j = 0; j < k; j++) w[j] = total > 0 ? w[j] / total : 1.0 / k;
         return w;
     }
 }

@@ -25,15 +25,18 @@ public class SampledUmapTests
     }
 
     [Fact]
-    public void WeightsSolveUmapLearnsSmoothKnnAtLocalConnectivityZero()
+    public void WeightsAreUmapLearnsTransformWeights()
     {
-        // k = 2, d = (1, 2): Σ exp(−d/σ) = log2 2 = 1 → u + u² = 1 with u = exp(−1/σ) → u = (√5 − 1)/2; weights u and u²
-        var w = SampledUmap.Weights([1f, 2f]);
-        double u = (Math.Sqrt(5) - 1) / 2;
-        Assert.Equal(u, w[0], 4);
-        Assert.Equal(u * u, w[1], 4);
-        // equal distances: equal weights
-        Assert.All(SampledUmap.Weights([3f, 3f, 3f, 3f]), v => Assert.Equal(0.25, v, 9));
+        // umap-learn 0.5.3 (Debian): smooth_knn_dist(d, 4.0, local_connectivity=0.0), compute_membership_strengths(idx, d,
+        // sigmas, rhos, bipartite=True), each row divided by its sum (init_graph_transform). σ = 4.3236084, 7.3568115, 2.5410156.
+        float[] d = [0.5f, 1.0f, 1.5f, 3.0f, 2.0f, 2.1f, 2.2f, 5.0f, 0.1f, 0.9f, 1.0f, 1.2f];
+        double[] expected = [0.30814758, 0.27449545, 0.2445184, 0.17283858, 0.27587721, 0.2721526, 0.2684783, 0.18349189,
+            0.32464597, 0.23696218, 0.22781779, 0.21057406];
+        var w = SampledUmap.Weights(new KnnResult(3, 4, Enumerable.Range(0, 12).ToArray(), d, includesSelf: false));
+        for (int i = 0; i < 12; i++) Assert.Equal(expected[i], w[i], 5);
+        // a neighbour at distance 0 has membership 1: the point lands on it alone (init_graph_transform's break)
+        var dup = SampledUmap.Weights(new KnnResult(1, 3, [7, 2, 5], [0f, 0f, 1f], includesSelf: false));
+        Assert.Equal([0.0, 1.0, 0.0], dup);
     }
 
     [Fact]
