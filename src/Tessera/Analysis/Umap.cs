@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Tessera.Data;
 using Tessera.Nn;
 using TorchSharp;
@@ -411,7 +412,12 @@ public sealed class Umap
                 {
                     double w = mw[p];
                     var xj = x.AsSpan(g.ColIdx[p] * cols, cols);
-                    for (int c = 0; c < cols; c++) yi[c] += w * xj[c];
+                    // vectors of 4, multiply then add (not fused): the same roundings as the scalar loop
+                    var wv = Vector256.Create(w);
+                    int c = 0;
+                    for (; c <= cols - 4; c += 4)
+                        (Vector256.Create(yi.Slice(c, 4)) + wv * Vector256.Create(xj.Slice(c, 4))).CopyTo(yi.Slice(c, 4));
+                    for (; c < cols; c++) yi[c] += w * xj[c];
                 }
             }
         });
