@@ -441,6 +441,7 @@ public sealed class Umap
         {
             for (int pass = 0; pass < 2; pass++)
             {
+                bool wellConditioned = false;
                 // unit columns first so that tiny residual directions are judged by angle, not by norm
                 var norms = t.mul(t).sum(0L).sqrt().clamp_min(1e-300);
                 t = t.div(norms.unsqueeze(0));
@@ -454,6 +455,9 @@ public sealed class Umap
                 var keep = evec.narrow(1, first, evs.Length - first);
                 var scale = ev.narrow(0, first, evs.Length - first).rsqrt();
                 t = t.matmul(keep.mul(scale.unsqueeze(0)));
+                // one pass leaves an orthogonality error of about eps × max/min eigenvalue: a second only when that is large
+                wellConditioned = first == 0 && evs[0] >= 1e-6 * mx;
+                if (wellConditioned) break;
             }
             return t;
         }
