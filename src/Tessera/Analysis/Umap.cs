@@ -595,6 +595,19 @@ public sealed class Umap
     /// </summary>
     private static void OptimizeLayout(float[] emb, int n, int dim, WeightedGraph graph, int nEpochs, double a, double b, UmapOptions o, int seed)
     {
+        // Above one vector the rows are padded with zeros to whole vectors, so the steps below run without a scalar tail; a
+        // zero coordinate stays zero (its gradient is a difference of zeros) and adds nothing to a distance.
+        int w = System.Numerics.Vector<float>.Count, dp = dim > w && dim % w != 0 ? (dim + w - 1) / w * w : dim;
+        if (dp == dim) { OptimizeRows(emb, n, dim, dim, graph, nEpochs, a, b, o, seed); return; }
+        var padded = new float[(long)n * dp];
+        for (int i = 0; i < n; i++) emb.AsSpan(i * dim, dim).CopyTo(padded.AsSpan(i * dp, dim));
+        OptimizeRows(padded, n, dp, dim, graph, nEpochs, a, b, o, seed);
+        for (int i = 0; i < n; i++) padded.AsSpan(i * dp, dim).CopyTo(emb.AsSpan(i * dim, dim));
+    }
+
+    // The SGD on rows of `dim` floats of which the first `real` are coordinates (the rest zero padding).
+    private static void OptimizeRows(float[] emb, int n, int dim, int real, WeightedGraph graph, int nEpochs, double a, double b, UmapOptions o, int seed)
+    {
         // umap-learn prunes edges that would be sampled less than once over the run.
         double wMax = 0;
         foreach (var w in graph.Weights) wMax = Math.Max(wMax, w);
@@ -694,7 +707,7 @@ public sealed class Umap
                         else if (j == kk) continue;
                         else gc = 0;
                         if (gc > 0) RepelStep(cur, neg, gc, fa);
-                        else for (int d = 0; d < cur.Length; d++) cur[d] += 4f * fa;
+                        else for (int d = 0; d < real; d++) cur[d] += 4f * fa;
                     }
                     nextNeg[e] += nNeg * epsNeg[e]; // also when negative, exactly as umap-learn
                 }
