@@ -67,6 +67,8 @@ public sealed class KMeans
 
         double tolAbs = _o.Tol * KMeansCore.MeanVariance(x);
         var rng = Seeding.Rng(_o.Seed, "kmeans");
+        // ‖x‖² of every (centred) row, for k-means++'s distances: once for all restarts
+        double[]? rowNorms = _o.InitialCenters == null ? KMeansCore.RowNorms(X) : null;
 
         KMeansModel? best = null;
         int runs = _o.InitialCenters == null ? _o.Restarts : 1;
@@ -79,7 +81,7 @@ public sealed class KMeans
                 c0 = new double[k * d];
                 for (int i = 0; i < k; i++) for (int j = 0; j < d; j++) c0[i * d + j] = init.Data[(long)i * d + j] - mean[j];
             }
-            else c0 = KMeansCore.KMeansPlusPlus(X, k, rng);
+            else c0 = KMeansCore.KMeansPlusPlus(X, rowNorms!, k, rng);
             var (labels, cd, inertia, nIter) = KMeansCore.Lloyd(X, c0, k, _o.MaxIter, tolAbs);
             if (best == null || inertia < best.Inertia)
             {
@@ -183,14 +185,13 @@ internal static class KMeansCore
     /// <summary>
     /// Greedy k-means++ as sklearn's _kmeans_plusplus (unit weights): first center uniform, then 2 + ⌊ln K⌋ candidates
     /// drawn proportionally to D², keeping the one that lowers the potential most. As sklearn, the candidates' squared
-    /// distances are taken in the expanded form ‖x‖² + ‖c‖² − 2 x·c (clipped at 0), all candidates in one pass.
+    /// distances are taken in the expanded form ‖x‖² + ‖c‖² − 2 x·c (clipped at 0, <paramref name="xn"/> = ‖x_i‖²), all
+    /// candidates in one pass.
     /// </summary>
-    internal static double[] KMeansPlusPlus(Rows X, int k, Random rng)
+    internal static double[] KMeansPlusPlus(Rows X, double[] xn, int k, Random rng)
     {
         int n = X.N, d = X.D;
         int trials = 2 + (int)Math.Log(k);
-        var xn = new double[n];
-        for (int i = 0; i < n; i++) { var r = X.Row(i); double s2 = 0; for (int j = 0; j < d; j++) s2 += r[j] * r[j]; xn[i] = s2; }
         var centers = new double[k * d];
         int first = (int)rng.NextInt64(n);
         X.Row(first).CopyTo(centers.AsSpan(0, d));
@@ -220,6 +221,14 @@ internal static class KMeansCore
             (closest, cand[bestT]) = (cand[bestT], closest);
         }
         return centers;
+    }
+
+    /// <summary>‖x_i‖² per row (the <c>xn</c> of <see cref="KMeansPlusPlus"/>).</summary>
+    internal static double[] RowNorms(Rows X)
+    {
+        var xn = new double[X.N];
+        for (int i = 0; i < X.N; i++) { var r = X.Row(i); double s2 = 0; for (int j = 0; j < X.D; j++) s2 += r[j] * r[j]; xn[i] = s2; }
+        return xn;
     }
 
     /// <summary>
