@@ -441,7 +441,6 @@ public sealed class Umap
         {
             for (int pass = 0; pass < 2; pass++)
             {
-                bool wellConditioned = false;
                 // unit columns first so that tiny residual directions are judged by angle, not by norm
                 var norms = t.mul(t).sum(0L).sqrt().clamp_min(1e-300);
                 t = t.div(norms.unsqueeze(0));
@@ -456,8 +455,7 @@ public sealed class Umap
                 var scale = ev.narrow(0, first, evs.Length - first).rsqrt();
                 t = t.matmul(keep.mul(scale.unsqueeze(0)));
                 // one pass leaves an orthogonality error of about eps × max/min eigenvalue: a second only when that is large
-                wellConditioned = first == 0 && evs[0] >= 1e-6 * mx;
-                if (wellConditioned) break;
+                if (first == 0 && evs[0] >= 1e-6 * mx) break;
             }
             return t;
         }
@@ -640,21 +638,21 @@ public sealed class Umap
 
         // Blocks of consecutive head vertices with about equal numbers of edges (edges are sorted by head).
         int nb = Math.Min(SgdBlocks, n);
-        var vStart = new int[nb + 1]; var eStart = new int[nb + 1];
-        vStart[nb] = n; eStart[nb] = ne;
+        var vStart = new int[nb + 1];
+        vStart[nb] = n;
         for (int bk = 1, e = 0; bk < nb; bk++)
         {
             long want = (long)ne * bk / nb;
             while (e < ne && e < want) e++;
             // move to the first edge of the next head so a vertex's edges stay in one block
             while (e < ne && e > 0 && head[e] == head[e - 1]) e++;
-            int v = e < ne ? head[e] : n;
-            vStart[bk] = Math.Max(v, vStart[bk - 1]);
-            eStart[bk] = e;
+            vStart[bk] = Math.Max(e < ne ? head[e] : n, vStart[bk - 1]);
         }
         var blockOf = new int[n];
         for (int bk = 0; bk < nb; bk++) for (int v = vStart[bk]; v < vStart[bk + 1]; v++) blockOf[v] = bk;
-        // eStart from vStart so the two agree even when a boundary collapsed
+        // each block's first edge, from the vertex boundaries (so the two agree even where a boundary collapsed)
+        var eStart = new int[nb + 1];
+        eStart[nb] = ne;
         for (int bk = 1, e = 0; bk < nb; bk++) { while (e < ne && head[e] < vStart[bk]) e++; eStart[bk] = e; }
 
         var rngs = new TauRng[nb];
