@@ -69,7 +69,7 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
         if (OpPadding(pp, poolKernel, poolKernel, poolStride, size) is { } opPad && opPad.H == opPad.W && 2 * opPad.H <= poolKernel)
             (poolPadding, poolPad) = (opPad.H, null);
         else (poolPadding, poolPad) = (0, pp);
-        size = (size + pp[0] + pp[2] - poolKernel) / poolStride + 1;
+        size = OutSide(size, pp[0] + pp[2], poolKernel, poolStride);
         var stages = new List<Sequential>();
         foreach (var stage in g.Stages)
             stages.Add(Sequential(stage.Select((b, i) => (i.ToString(), (Module<Tensor, Tensor>)new BasicBlock(b, ref size))).ToArray()));
@@ -185,11 +185,14 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
     /// </summary>
     private static (long H, long W)? OpPadding(long[] p, long kernelH, long kernelW, long stride, long size)
     {
-        long Out(long pads, long kernel) => (size + pads - kernel) / stride + 1;
         bool ok = p[2] <= p[0] && p[3] <= p[1]
-            && Out(p[0] + p[2], kernelH) == Out(2 * p[0], kernelH) && Out(p[1] + p[3], kernelW) == Out(2 * p[1], kernelW);
+            && OutSide(size, p[0] + p[2], kernelH, stride) == OutSide(size, 2 * p[0], kernelH, stride)
+            && OutSide(size, p[1] + p[3], kernelW, stride) == OutSide(size, 2 * p[1], kernelW, stride);
         return ok ? (p[0], p[1]) : null;
     }
+
+    // Output side of a conv or pool (floor mode) over a side of `size` with `pads` padding in all.
+    private static long OutSide(long size, long pads, long kernel, long stride) => (size + pads - kernel) / stride + 1;
 
     // A conv on a square input of side size (updated to the output side); the pads the op cannot apply itself are returned.
     private static (Conv2d Conv, long[]? ExplicitPad) MakeConv(ConvSpec c, ref long size)
@@ -198,7 +201,7 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
         var opPad = OpPadding(p, c.Shape[2], c.Shape[3], c.Stride, size);
         var conv = Conv2d(c.Shape[1], c.Shape[0], (c.Shape[2], c.Shape[3]), stride: (c.Stride, c.Stride),
             padding: opPad ?? (0, 0), bias: false);
-        size = (size + p[0] + p[2] - c.Shape[2]) / c.Stride + 1;
+        size = OutSide(size, p[0] + p[2], c.Shape[2], c.Stride);
         return (conv, opPad is null ? p : null);
     }
 
