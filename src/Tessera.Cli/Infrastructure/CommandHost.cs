@@ -111,7 +111,9 @@ public static class CommandHost
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
         {
-            foreach (var err in parse.Errors) PrintError(err.Message);
+            // System.CommandLine lays some messages out on several lines (the allowed values of an option, one per line
+            // after a tab): folded into one line, as every other error line
+            foreach (var err in parse.Errors) PrintError(System.Text.RegularExpressions.Regex.Replace(err.Message, @"\s*[\r\n]+\s*", " "));
             Console.Error.WriteLine($"(see '{string.Join(' ', parse.CommandResult.Command.Name == root.Name ? ["tessera"] : new[] { "tessera", parse.CommandResult.Command.Name })} --help')");
             return UserError;
         }

@@ -13,6 +13,21 @@ public class CliHostTests
         Assert.DoesNotContain("   at ", r.Err); // no stack trace
     }
 
+    // A value outside an option's allowed set: System.CommandLine lists the allowed values on lines of their own; the
+    // error still reads as one line.
+    [Fact]
+    public void ValueOutsideTheAllowedSetIsOneErrorLine()
+    {
+        using var dir = new TempDir();
+        var r = CliRunner.Run("map", "--sc", dir.File("sc.h5ad"), "--st", dir.File("st.h5ad"), "--out", dir.File("map"), "--minibatch-epoch", "epochs");
+        Assert.Equal(2, r.Code);
+        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("error: Argument 'epochs' not recognized. Must be one of: 'step' 'pass'", lines[0].Trim());
+        Assert.Equal("(see 'tessera map --help')", lines[1].Trim());
+        Assert.Equal(2, lines.Length);
+        Assert.False(Directory.Exists(dir.File("map")));
+    }
+
     [Fact]
     public void NonEmptyOutputFolderIsRefusedWithoutOverwrite()
     {
