@@ -89,7 +89,8 @@ public sealed class DenseNet121 : Module<Tensor, Tensor>
     /// <summary>The 1024-d image features: <c>features</c> → ReLU → global average pool → flatten (N×1024), before the classifier.</summary>
     public Tensor Features(Tensor x)
     {
-        using var f = features.call(x);
+        using var xc = Nn.ChannelsLast.Of(x);
+        using var f = features.call(xc);
         using var r = functional.relu(f, inplace: true);
         using var p = functional.adaptive_avg_pool2d(r, [1, 1]);
         return p.flatten(1);

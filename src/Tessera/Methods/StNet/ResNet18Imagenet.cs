@@ -156,7 +156,7 @@ public sealed class ResNet18Imagenet : Module<Tensor, Tensor>
     public override Tensor forward(Tensor rgb)
     {
         using var scope = NewDisposeScope();
-        var x = Preprocess(rgb);
+        var x = Nn.ChannelsLast.Of(Preprocess(rgb));
         // ReLUs and the residual sum in place, as torchvision's ResNet (fewer passes over the activations)
         x = functional.relu(bn1.call(conv1.call(Pad(x, stemPad, 0))), inplace: true);
         x = functional.max_pool2d(Pad(x, poolPad, double.NegativeInfinity), [poolKernel, poolKernel], [poolStride, poolStride], [poolPadding, poolPadding]);
