@@ -36,6 +36,7 @@ if (mode == "step" || mode == "features")
     net.train();
     if (mode == "step")
     {
+        using var heap = Tessera.Nn.NativeHeap.ReuseLargeBlocks(); // as the library's trainer (CostaTrainer.TrainNet)
         using var x = TorchSharp.torch.randn(128, 1, 48, 48);
         using var y = TorchSharp.torch.nn.functional.softmax(TorchSharp.torch.randn(128, 30), 1);
         using var opt = TorchSharp.torch.optim.SGD(net.parameters(), 0.01, 0.9);

@@ -74,6 +74,7 @@ static int Row(string task, string dir, int n)
     // ResNet18Imagenet takes RGB 0..255 and normalises itself; the same patches serve for its time
     Func<Tensor, Tensor> feats = net is DenseNet121 dn ? dn.Features : ((ResNet18Imagenet)net).forward;
     net.eval();
+    using var heap = NativeHeap.ReuseLargeBlocks(); // as the library's feature pass (StNetFrozen.Featurize)
     Tensor Pass(Tensor input) => TorchGuard.Run(() =>
     {
         using var ng = no_grad();

@@ -115,6 +115,8 @@ public static class CostaTrainer
     {
         int n = (int)x.shape[0], h = (int)x.shape[2], w = (int)x.shape[3];
         Seeding.SeedTorch(Seeding.Derive(seed, "costa-init"));
+        // the same activation sizes at every step and feature chunk: keep their blocks in the heap (NativeHeap explains)
+        using var heap = NativeHeap.ReuseLargeBlocks();
         var net = new CostaNet(h, w, o.Clusters, o.TanhLast);
         Parameter? centers = null;
         try
@@ -207,6 +209,7 @@ public static class CostaTrainer
         int n = (int)x.shape[0], d = net.FeatureDim;
         var result = new float[(long)n * d];
         using var _ = no_grad();
+        using var heap = NativeHeap.ReuseLargeBlocks();
         var buf = new float[(long)Math.Min(chunk, n) * d];
         for (int s = 0; s < n; s += chunk)
         {

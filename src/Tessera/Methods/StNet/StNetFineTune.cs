@@ -32,6 +32,7 @@ internal static class StNetFineTune
         foreach (var f in run)
             if (!groups.Contains(f)) throw new TesseraException($"Folds names '{f}', which is not a section or patient of the data ({string.Join(", ", groups)})");
         var folds = new List<FineTuneFold>();
+        using var heap = NativeHeap.ReuseLargeBlocks(); // the same activation sizes at every step (NativeHeap explains)
         foreach (var g in run)
         {
             var train = prepared.Where(p => p.Group != g).ToArray();

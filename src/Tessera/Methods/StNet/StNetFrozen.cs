@@ -137,6 +137,8 @@ internal static class StNetFrozen
             }
         }
         var f = new DenseMatrix(patches.Count, backbone.FeatureDim);
+        // the same activation sizes at every batch: keep their blocks in the heap (NativeHeap explains)
+        using var heap = NativeHeap.ReuseLargeBlocks();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string stage = $"features {label}";
         progress?.Report(new Progress(stage, 0, patches.Count, TimeSpan.Zero));
