@@ -115,8 +115,6 @@ public static class CostaTrainer
     {
         int n = (int)x.shape[0], h = (int)x.shape[2], w = (int)x.shape[3];
         Seeding.SeedTorch(Seeding.Derive(seed, "costa-init"));
-        // the same activation sizes at every step and feature chunk: keep their blocks in the heap (NativeHeap explains)
-        using var heap = NativeHeap.ReuseLargeBlocks();
         var net = new CostaNet(h, w, o.Clusters, o.TanhLast);
         Parameter? centers = null;
         try
@@ -142,12 +140,16 @@ public static class CostaTrainer
             int steps = nTrain / o.BatchSize; // drop_last
             int[] perm = [];
             Tensor? targetT = null;
+            // An epoch's steps allocate the same activation sizes again and again: their blocks stay in the heap while the
+            // steps run (NativeHeap explains); UMAP and GMM run outside, the feature pass has its own scope.
+            IDisposable? heap = null;
             try
             {
                 TrainingLoop.RunBatches(net, opt, o.Epochs, _ =>
                 {
                     // A fresh order of all genes each epoch; the first TrainFraction of it is trained on.
                     sw.Restart();
+                    heap = NativeHeap.ReuseLargeBlocks();
                     perm = Permutation(n, rng);
                     targetT?.Dispose();
                     targetT = tensor(targets, [n, o.Clusters]);
@@ -166,6 +168,7 @@ public static class CostaTrainer
                 }, (e, meanLoss) =>
                 {
                     int epoch = e + 1;
+                    heap?.Dispose(); heap = null;
                     double tTrain = sw.Elapsed.TotalSeconds;
                     sw.Restart();
                     feats = FeaturePass(net, x, chunkOrder, o.FeatureChunk, ct);
@@ -182,7 +185,7 @@ public static class CostaTrainer
                     progress.Note("training", $"epoch {epoch}: loss {meanLoss:F4}, NMI(prev) {nmi:F3}; train {tTrain:F1}s, features {tFeat:F1}s, UMAP {tU2:F1}s, GMM {tG2:F1}s");
                 }, ct);
             }
-            finally { targetT?.Dispose(); }
+            finally { targetT?.Dispose(); heap?.Dispose(); }
             return (net, feats, labels, history);
         }
         catch
@@ -209,6 +212,8 @@ public static class CostaTrainer
         int n = (int)x.shape[0], d = net.FeatureDim;
         var result = new float[(long)n * d];
         using var _ = no_grad();
+        // Every chunk allocates the same activation sizes (hundreds of MB): their blocks stay in the heap for the pass and the
+        // scope's end hands the pages back (NativeHeap explains).
         using var heap = NativeHeap.ReuseLargeBlocks();
         var buf = new float[(long)Math.Min(chunk, n) * d];
         for (int s = 0; s < n; s += chunk)
@@ -223,8 +228,6 @@ public static class CostaTrainer
             f.data<float>().CopyTo(buf.AsSpan(0, m * d));
             for (int i = 0; i < m; i++) Array.Copy(buf, (long)i * d, result, (long)idxArr[i] * d, d);
         }
-        // The chunks' activations (hundreds of MB, freed in varying order) fragment glibc's heap; hand the pages back.
-        NativeHeap.Trim();
         return result;
     }
 
