@@ -59,14 +59,9 @@ public static partial class NativeHeap
     public static bool LimitFragmentation(int bytes = DefaultMmapThreshold)
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") != null) return false;
-        try
-        {
-            if (Mallopt(M_MMAP_THRESHOLD, bytes) != 1) return false;
-            fragmentationLimit = bytes;
-            return true;
-        }
-        catch (DllNotFoundException) { return false; } // musl or another C library
-        catch (EntryPointNotFoundException) { return false; }
+        if (!Apply((M_MMAP_THRESHOLD, bytes))) return false;
+        fragmentationLimit = bytes;
+        return true;
     }
 
     /// <summary>
@@ -93,6 +88,7 @@ public static partial class NativeHeap
         || Environment.GetEnvironmentVariable("MALLOC_MMAP_MAX_") != null || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") != null
         || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") != null;
 
+    // mallopt for each setting; false when one is refused or the C library is not glibc (musl has no mallopt).
     private static bool Apply(params (int Param, int Value)[] settings)
     {
         try
